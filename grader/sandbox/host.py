@@ -273,6 +273,10 @@ class Job:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def set_deadline(self, deadline: float) -> None:
+        """Requests fail with a timeout past ``deadline`` (never past the job's own budget)."""
+        self.deadline = min(deadline, self.started + self.limits.wall_s)
+
     # ------------------------------------------------------------------ protocol
     def wait_ready(self) -> None:
         try:

@@ -149,13 +149,16 @@ class Runner:
 _NOTHING = object()
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed) -> None:
+    """Seed torch, numpy and random with one int, or each with its own
+    (``{"torch": a, "numpy": b, "random": c}``) so a check can tell which one is used."""
     import numpy
     import torch
 
-    random.seed(seed)
-    numpy.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    seeds = seed if isinstance(seed, dict) else {"torch": seed, "numpy": seed, "random": seed}
+    random.seed(int(seeds["random"]))
+    numpy.random.seed(int(seeds["numpy"]) % 2**32)
+    torch.manual_seed(int(seeds["torch"]))
 
 
 def _exit_code(code) -> int:

@@ -189,6 +189,8 @@ class Encoder:
             return self._numpy(value, depth)
         if module.startswith("PIL") and hasattr(value, "tobytes") and hasattr(value, "mode"):
             return self._image(value)
+        if hasattr(type(value), "__wire__"):
+            return value.__wire__(self)
         if self.store is None:
             raise TypeError(f"a {type(value).__name__} cannot be sent")
         return {"__handle__": self.store(value)}

@@ -1,0 +1,107 @@
+"""What a check is: a small function that asks the student's job for values and returns a
+``Verdict``.  Points and visibility live in the manifest; the function carries its name.
+
+    @check("shape")
+    def shape(student: Student, ctx: Context) -> Verdict:
+        out = student.call("normal_tensor_tensor", MEAN, STD, seed=ctx.seed)
+        return compare.tensors.shape_matches(out, MEAN.shape)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+from grader.status import CheckStatus
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    fraction: float
+    feedback: str = ""
+
+    def __post_init__(self):
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"a verdict's fraction must lie in [0, 1], not {self.fraction}")
+
+    @property
+    def status(self) -> CheckStatus:
+        if self.fraction >= 1.0:
+            return CheckStatus.passed
+        return CheckStatus.failed if self.fraction <= 0.0 else CheckStatus.partial
+
+    @property
+    def ok(self) -> bool:
+        return self.fraction >= 1.0
+
+
+def passed(feedback: str = "") -> Verdict:
+    return Verdict(1.0, feedback)
+
+
+def failed(feedback: str) -> Verdict:
+    return Verdict(0.0, feedback)
+
+
+def partial(fraction: float, feedback: str) -> Verdict:
+    return Verdict(fraction, feedback)
+
+
+def first_failure(*steps: Callable[[], Verdict]) -> Verdict:
+    """Run steps in order and return the first that does not fully pass (else the last)."""
+    verdict = passed()
+    for step in steps:
+        verdict = step()
+        if not verdict.ok:
+            return verdict
+    return verdict
+
+
+def mean_of(verdicts: list[Verdict], joiner: str = "\n") -> Verdict:
+    """Equal-weight average of several verdicts, with the feedback of those that fell short."""
+    if not verdicts:
+        return passed()
+    fraction = sum(v.fraction for v in verdicts) / len(verdicts)
+    shortfalls = [v.feedback for v in verdicts if not v.ok and v.feedback]
+    notes = shortfalls or [v.feedback for v in verdicts if v.feedback]
+    return Verdict(fraction, joiner.join(dict.fromkeys(notes)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a check knows besides the student: its name, its seed, and the hidden data —
+    ``data_dir`` where the job sees the mounted part, ``private_dir`` for what only the
+    checker may read (answer keys, test sets)."""
+
+    assignment: str
+    check: str
+    visible: bool = True
+    data_dir: str | None = None
+    private_dir: Path | None = None
+    directory: Path | None = None
+
+    def attempt(self, step: Callable[[], Verdict]) -> Verdict:
+        """Run one part of a check; the student's exception fails that part only.  Exception
+        messages are shown for visible checks only (they may quote hidden inputs)."""
+        from grader.student import StudentError
+
+        try:
+            return step()
+        except StudentError as exc:
+            return failed(exc.feedback(show_message=self.visible))
+
+    @property
+    def seed(self) -> int:
+        """A fixed seed per assignment and check, so a submission always gets the same score."""
+        digest = hashlib.sha256(f"{self.assignment}/{self.check}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+
+def check(name: str):
+    """Mark a function as the check called ``name`` in the manifest."""
+    def mark(function):
+        function.__check_name__ = name
+        return function
+    return mark

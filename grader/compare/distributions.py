@@ -1,0 +1,59 @@
+"""Random outputs: do samples follow the distribution they should?
+
+``normal_fit`` standardises each sample by its own mean and std, ``z = (x - mean) / std``,
+which must be i.i.d. N(0, 1), and applies three tests, each at ``false_fail_rate / 3``
+(Bonferroni), so a correct sampler fails with probability at most ``false_fail_rate``:
+
+* Kolmogorov-Smirnov against N(0, 1) (shape of the distribution);
+* the mean of z, which is N(0, 1/n) (a shifted centre);
+* the variance of z, ``(n - 1) s^2 ~ chi2(n - 1)`` (a wrong spread, e.g. variance for std).
+
+Checks call the student with a fixed seed, so one submission always gets the same score.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from scipy import stats
+
+from grader.checks import Verdict, failed, passed
+
+DEFAULT_FALSE_FAIL_RATE = 1e-6
+MIN_SAMPLES = 200
+
+
+def normal_fit(samples: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, *, what: str,
+               false_fail_rate: float = DEFAULT_FALSE_FAIL_RATE) -> Verdict:
+    x = samples.to(torch.float64).reshape(-1)
+    mean = torch.broadcast_to(mean.to(torch.float64), samples.shape).reshape(-1)
+    std = torch.broadcast_to(std.to(torch.float64), samples.shape).reshape(-1)
+    if x.numel() < MIN_SAMPLES:
+        raise ValueError(f"normal_fit needs at least {MIN_SAMPLES} samples")
+    if not bool(torch.isfinite(x).all()):
+        return failed(f"{what} contains NaN or infinite values")
+    if bool((x == mean).all()):
+        return failed(f"{what} equals the mean everywhere: the samples were copied from the mean, not drawn")
+    if bool((x == x[0]).all()):
+        return failed(f"{what} is constant ({float(x[0]):.4g}); samples should be drawn at random")
+    z = ((x - mean) / std).numpy()
+    return _standard_normal(z, what, false_fail_rate / 3)
+
+
+def _standard_normal(z, what: str, alpha: float) -> Verdict:
+    n = len(z)
+    mean_p = 2 * stats.norm.sf(abs(z.mean()) * math.sqrt(n))
+    if mean_p < alpha:
+        return failed(f"{what}: samples are centred {z.mean():+.3g} standard deviations away from the mean "
+                      f"they should have")
+    variance = z.var(ddof=1)
+    chi = (n - 1) * variance
+    variance_p = 2 * min(stats.chi2.sf(chi, n - 1), stats.chi2.cdf(chi, n - 1))
+    if variance_p < alpha:
+        return failed(f"{what}: samples spread {math.sqrt(variance):.3g} times as wide as the std they should "
+                      f"have (is std used as a variance, or the other way round?)")
+    ks_p = stats.kstest(z, "norm").pvalue
+    if ks_p < alpha:
+        return failed(f"{what}: samples do not look normally distributed (Kolmogorov-Smirnov p = {ks_p:.2g})")
+    return passed()

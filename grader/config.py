@@ -1,0 +1,60 @@
+"""Settings: one class, read from ``TORCHGRADE_*`` environment variables (and ``.env``).
+
+Development defaults need no server: SQLite and an SQLite-backed Celery transport under
+``data_dir``.  ``environment=production`` refuses the defaults that are only safe on a
+developer's machine.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET = "development-only-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TORCHGRADE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(REPOSITORY / "var", description="SQLite files, uploads and hidden-data caches")
+    reference_dir: Path = Field(REPOSITORY / "reference", description="one folder per assignment")
+    secret_key: str = Field(DEVELOPMENT_SECRET, description="signs tokens; must be set in production")
+
+    # Sandbox
+    sandbox_uid_base: int = Field(61000, ge=1000, description="jobs run as uid_base + slot")
+    sandbox_slot: int = Field(0, ge=0, le=1000, description="this worker's slot (its own uid)")
+    sandbox_gpu: bool = Field(False, description="let jobs use the GPU (no network namespace, no address-space limit)")
+    sandbox_allow_missing_layers: set[str] = Field(
+        default_factory=set, description="layers production may run without, e.g. net_namespace on GPU hosts")
+
+    # Operator caps: per-assignment limits are clamped to these.
+    max_wall_s: float = Field(600.0, gt=0)
+    max_cpu_s: float = Field(600.0, gt=0)
+    max_memory_mb: int = Field(8192, gt=0)
+    max_processes: int = Field(256, gt=0)
+    max_file_size_mb: int = Field(1024, gt=0)
+    max_tmp_mb: int = Field(2048, gt=0)
+    max_output_kb: int = Field(1024, gt=0)
+    max_message_mb: int = Field(512, gt=0)
+    max_upload_kb: int = Field(2048, gt=0, description="largest accepted submission file")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("TORCHGRADE_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

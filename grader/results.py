@@ -1,0 +1,83 @@
+"""The grading result: the documented JSON every interface returns (docs/RESULTS.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.status import CheckStatus, SubmissionStatus, Visibility
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TestResult(Model):
+    name: str
+    score: float
+    max_score: float
+    status: CheckStatus
+    feedback: str = ""
+    visibility: Visibility = Visibility.visible
+    description: str = ""
+    detail: str = Field("", description="instructor-only: exception messages and tracebacks")
+
+
+class Output(Model):
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+
+
+class Timings(Model):
+    total_s: float = 0.0
+    start_s: float = Field(0.0, description="sandbox job start and install")
+    import_s: float = 0.0
+    checks_s: float = 0.0
+
+
+class Environment(Model):
+    torch: str = ""
+    python: str = ""
+    device: str = "cpu"
+    sandbox_layers: list[str] = Field(default_factory=list)
+    missing_layers: dict[str, str] = Field(default_factory=dict)
+
+
+class GradeResult(Model):
+    assignment: str
+    submission: str
+    status: SubmissionStatus
+    score: float = 0.0
+    max_score: float = 0.0
+    pending_max_score: float = Field(0.0, description="points of written answers awaiting an instructor")
+    message: str = ""
+    notes: list[str] = Field(default_factory=list)
+    tests: list[TestResult] = Field(default_factory=list)
+    answers: dict[str, str] = Field(default_factory=dict, description="written answers, for the instructor")
+    output: Output = Output()
+    hidden_output: Output = Field(Output(), description="instructor-only: output printed during hidden checks")
+    timings: Timings = Timings()
+    environment: Environment = Environment()
+    sha256: str = ""
+
+    def for_student(self, *, show_hidden: bool = False, show_after_due: bool = False) -> "GradeResult":
+        """What a student may see: hidden checks as one aggregate until released, no
+        instructor details, no output printed while hidden inputs were in play."""
+        revealed = {Visibility.visible} | ({Visibility.hidden} if show_hidden else set()) \
+            | ({Visibility.after_due_date} if show_after_due else set())
+        shown = [t.model_copy(update={"detail": ""}) for t in self.tests if t.visibility in revealed]
+        concealed = [t for t in self.tests if t.visibility not in revealed]
+        if concealed:
+            shown.append(TestResult(
+                name="hidden checks", score=sum(t.score for t in concealed),
+                max_score=sum(t.max_score for t in concealed), status=_aggregate_status(concealed),
+                feedback=f"{len(concealed)} hidden check(s); their feedback is shown when results are released",
+                visibility=Visibility.hidden))
+        return self.model_copy(update={"tests": shown, "hidden_output": Output(), "answers": {}})
+
+
+def _aggregate_status(tests: list[TestResult]) -> CheckStatus:
+    if all(t.status == CheckStatus.passed for t in tests):
+        return CheckStatus.passed
+    earned = sum(t.score for t in tests)
+    return CheckStatus.partial if earned > 0 else CheckStatus.failed

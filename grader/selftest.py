@@ -1,0 +1,90 @@
+"""Self-test submissions: each pack's ``selftest/expected.toml`` lists files (or folders, zipped
+on the fly) with the status, score, failing checks and feedback they must get."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tomllib
+import zipfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.assignments import Assignment
+from grader.results import GradeResult
+from grader.status import CheckStatus, SubmissionStatus
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    status: SubmissionStatus = SubmissionStatus.graded
+    score: float
+    not_passed: list[str] | None = Field(None, description="exactly the checks that must not pass")
+    feedback: list[str] = Field(default_factory=list, description="phrases the feedback must contain")
+    why: str = ""
+
+
+class Expectations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case: list[Case]
+
+
+@dataclasses.dataclass
+class Outcome:
+    assignment: str
+    case: Case
+    result: GradeResult
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def line(self) -> str:
+        mark = "ok  " if self.ok else "FAIL"
+        text = f"{mark} {self.assignment}/{self.case.file}: {self.result.status.value} {self.result.score:g}"
+        return text + "".join(f"\n     {p}" for p in self.problems)
+
+
+def load_cases(assignment: Assignment) -> list[Case]:
+    with open(assignment.directory / "selftest" / "expected.toml", "rb") as handle:
+        return Expectations.model_validate(tomllib.load(handle)).case
+
+
+def submission_bytes(path: Path) -> tuple[str, bytes]:
+    """A folder is zipped (with the folder as its top level), a file read as it is."""
+    if not path.is_dir():
+        return path.name, path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(path.parent).as_posix())
+    return f"{path.name}.zip", buffer.getvalue()
+
+
+def problems_with(result: GradeResult, case: Case) -> list[str]:
+    problems = []
+    if result.status != case.status:
+        problems.append(f"status {result.status.value}, expected {case.status.value}: {result.message[:300]}")
+    if abs(result.score - case.score) > 1e-6:
+        problems.append(f"score {result.score:g}, expected {case.score:g}")
+    not_passed = {t.name for t in result.tests if t.status not in (CheckStatus.passed, CheckStatus.pending)}
+    if case.not_passed is not None and not_passed != set(case.not_passed):
+        problems.append(f"checks not passed {sorted(not_passed)}, expected {sorted(case.not_passed)}")
+    text = result.message + "\n" + "\n".join(t.feedback for t in result.tests)
+    problems += [f"feedback lacks {phrase!r}" for phrase in case.feedback if phrase not in text]
+    return problems
+
+
+def run_cases(grader, assignment: Assignment) -> list[Outcome]:
+    outcomes = []
+    for case in load_cases(assignment):
+        name, content = submission_bytes(assignment.directory / "selftest" / case.file)
+        result = grader.grade(assignment.id, name, content)
+        outcomes.append(Outcome(assignment.id, case, result, problems_with(result, case)))
+    return outcomes

@@ -1,0 +1,162 @@
+"""The checker's view of a running submission: call what it defines, get raw values back.
+
+``Student`` wraps one sandbox job.  Every reply is validated and decoded here; a student
+exception becomes ``StudentError`` (a verdict for the check to report), the job dying
+becomes ``JobDied`` (the engine records it and starts a fresh job for the next check).
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import json
+
+from grader.sandbox import wire
+from grader.sandbox.host import Job, JobDied
+from grader import values
+
+__all__ = ["Student", "StudentError", "JobDied"]
+
+BUILTIN_EXCEPTIONS = {name for name, obj in vars(builtins).items()
+                      if isinstance(obj, type) and issubclass(obj, BaseException)}
+
+
+@dataclasses.dataclass
+class StudentError(Exception):
+    """The student's code raised, or answered with something that cannot be checked."""
+
+    what: str                 # what the checker asked for, in the student's terms
+    type_name: str            # exception type as the job reported it
+    message: str
+    line: int | None = None
+    file: str | None = None
+    traceback: str = ""
+    kind: str = "error"       # "error"; "memory" for an allocation failure; "missing" for an undefined name
+
+    def __str__(self) -> str:
+        return self.feedback()
+
+    def feedback(self, show_message: bool = True) -> str:
+        if self.kind == "missing":
+            return self.message
+        where = f" (line {self.line} of {self.file})" if self.line and self.file else ""
+        kind = self.type_name if self.type_name in BUILTIN_EXCEPTIONS or show_message else "an exception"
+        text = f"{self.what} raised {kind}{where}"
+        if show_message and self.message:
+            text += f": {_first_lines(self.message)}"
+        return text
+
+
+class Student:
+    """Requests to one job.  Calls without side effects are memoised per submission."""
+
+    def __init__(self, job: Job, entry_module: str):
+        self.job = job
+        self.entry_module = entry_module
+        self.names: list[str] = []
+        self.cache: dict[str, object] = {}
+
+    # ------------------------------------------------------------------ setup
+    def install(self, files: dict[str, bytes]) -> None:
+        names = sorted(files)
+        self._request({"op": "install", "files": {name: i for i, name in enumerate(names)}},
+                      [files[name] for name in names], what="installing your files")
+
+    def import_module(self, timeout_s: float | None = None) -> list[str]:
+        module = self.entry_module.removesuffix(".py").replace("/", ".")
+        reply = self._request({"op": "import", "module": module, "seed": 0},
+                              what=f"importing {self.entry_module}", timeout_s=timeout_s)
+        self.names = reply[0].get("names", [])
+        return self.names
+
+    def run_main(self, timeout_s: float | None = None) -> int:
+        reply, _ = self._request({"op": "run_main", "path": self.entry_module},
+                                 what=f"running {self.entry_module}", timeout_s=timeout_s)
+        code = reply.get("exit_code")
+        return code if type(code) is int else 1
+
+    # ------------------------------------------------------------------ values
+    def has(self, name: str) -> bool:
+        return name.split(".")[0] in self.names
+
+    def require(self, name: str) -> None:
+        if not self.has(name):
+            raise StudentError(name, "NameError", f"your module does not define {name}", kind="missing")
+
+    def get(self, name: str):
+        self.require(name)
+        return self._value({"op": "get", "name": name}, what=name)
+
+    def call(self, name: str, *args, seed: int | dict = 0, no_grad: bool = False, timeout_s: float | None = None,
+             cache: bool = True, **kwargs):
+        """Call ``name`` from the student's module with ``args``; torch, numpy and random are
+        seeded with ``seed`` first (one int, or ``{"torch": a, "numpy": b, "random": c}``)."""
+        self.require(name)
+        return self._invoke({"op": "call", "name": name}, name, args, kwargs, seed, no_grad, timeout_s, cache)
+
+    def call_method(self, handle: values.Handle, method: str | None, *args, seed: int = 0, no_grad: bool = False,
+                    timeout_s: float | None = None, what: str | None = None, **kwargs):
+        """Call ``handle.method(*args)`` (or ``handle(*args)`` when ``method`` is None)."""
+        what = what or (f"{handle.type_name.rsplit('.', 1)[-1]}.{method}" if method else handle.describe())
+        return self._invoke({"op": "call", "handle": handle.id, "method": method}, what, args, kwargs, seed,
+                            no_grad, timeout_s, cache=False)
+
+    def builtin(self, name: str, *args, seed: int = 0, timeout_s: float | None = None, what: str | None = None):
+        """Run one of the sandbox's helper routines (``sandbox.recipes``) on the student's objects."""
+        tree, blobs = values.encode(list(args))
+        return self._value({"op": "builtin", "name": name, "args": tree, "seed": seed}, blobs,
+                           what=what or name, timeout_s=timeout_s)
+
+    def _invoke(self, header, what, args, kwargs, seed, no_grad, timeout_s, cache):
+        tree, blobs = values.encode([list(args), kwargs])
+        header = dict(header, args=tree[0], kwargs=tree[1], seed=seed, no_grad=no_grad)
+        key = _cache_key(header, blobs) if cache else None
+        if key is not None and key in self.cache:
+            return self.cache[key]
+        result = self._value(header, blobs, what=f"{what}(...)", timeout_s=timeout_s)
+        if key is not None:
+            self.cache[key] = result
+        return result
+
+    def _value(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
+        reply, reply_blobs = self._request(header, blobs, what=what, timeout_s=timeout_s)
+        try:
+            return values.decode(reply.get("value"), reply_blobs, self.job.caps)
+        except wire.ProtocolError as exc:
+            raise StudentError(what, "ValueError", f"returned a value that cannot be checked ({exc})") from None
+
+    def _request(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
+        reply, reply_blobs = self.job.request(header, list(blobs), timeout_s)
+        error = reply.get("error")
+        if error is not None:
+            raise _student_error(what, error)
+        if not reply.get("ok"):
+            raise StudentError(what, "ValueError", "the job sent a malformed reply")
+        return reply, reply_blobs
+
+
+def _first_lines(message: str, lines: int = 3, chars: int = 400) -> str:
+    kept = "\n".join(message.strip().splitlines()[:lines])
+    return kept[:chars] + ("…" if len(kept) > chars or len(message.strip().splitlines()) > lines else "")
+
+
+def _student_error(what: str, error) -> StudentError:
+    if not isinstance(error, dict):
+        return StudentError(what, "Exception", "")
+    text = {key: str(error.get(key) or "")[:4000] for key in ("type", "message", "file", "traceback")}
+    line = error.get("line") if type(error.get("line")) is int else None
+    memory = text["type"] == "MemoryError" or "can't allocate memory" in text["message"] \
+        or "DefaultCPUAllocator" in text["message"]
+    if error.get("unsendable"):
+        text["message"] = f"returned a value that cannot be sent back for checking: {text['message']}"
+    return StudentError(what, text["type"] or "Exception", text["message"], line, text["file"] or None,
+                        text["traceback"], "memory" if memory else "error")
+
+
+def _cache_key(header: dict, blobs: list) -> str:
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    for blob in blobs:
+        digest.update(len(blob).to_bytes(8, "big"))
+        digest.update(blob)
+    return digest.hexdigest()

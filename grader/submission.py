@@ -1,0 +1,161 @@
+"""Turning an upload into the files a job installs: ``.py``, ``.ipynb``, ``.zip`` or ``.md``.
+
+Everything here runs in the trusted process on untrusted bytes, so it only parses: JSON for
+notebooks, the zip directory with strict limits for archives; nothing is executed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import posixpath
+import re
+import stat
+import zipfile
+
+ZIP_MAX_FILES = 200
+ZIP_MAX_TOTAL_BYTES = 20 << 20
+ZIP_MAX_RATIO = 200
+ZIP_IGNORED = re.compile(r"(^|/)(__MACOSX|__pycache__|\.git|\.ipynb_checkpoints)(/|$)|(^|/)(\.DS_Store|Thumbs\.db)$")
+MAGIC_LINE = re.compile(r"^\s*(%|!)")
+HEADING = re.compile(r"^##\s+(\S+)\s*$", re.MULTILINE)
+
+
+class SubmissionError(Exception):
+    """The upload cannot be graded as it is; the message tells the student why."""
+
+
+@dataclasses.dataclass
+class Bundle:
+    files: dict[str, bytes]
+    entry: str | None
+    notes: list[str]
+    sha256: str
+    answers: dict[str, str] = dataclasses.field(default_factory=dict)  # from a Markdown upload
+
+
+def load_submission(filename: str, content: bytes, entry: str, max_bytes: int) -> Bundle:
+    if len(content) > max_bytes:
+        raise SubmissionError(f"{filename} is {len(content) // 1024} KB; the limit is {max_bytes // 1024} KB")
+    if not content:
+        raise SubmissionError(f"{filename} is empty")
+    suffix = posixpath.splitext(filename.lower())[1]
+    loaders = {".py": _from_python, ".ipynb": _from_notebook, ".zip": _from_zip, ".md": _from_markdown}
+    if suffix not in loaders:
+        raise SubmissionError(f"{filename}: upload a .py file, a .ipynb notebook, a .zip of your project "
+                              f"or a .md file of written answers (got {suffix or 'no extension'})")
+    files, notes, answers = loaders[suffix](content, entry)
+    return Bundle(files, entry if files else None, notes, hashlib.sha256(content).hexdigest(), answers)
+
+
+def decode_source(content: bytes, name: str, notes: list[str]) -> str:
+    """UTF-8 source; files saved as GBK/GB18030 (common on Chinese Windows) are converted."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = content.decode("gb18030")
+    except UnicodeDecodeError:
+        raise SubmissionError(f"{name} is not text in UTF-8 or GBK; save it as UTF-8 and upload it again") from None
+    notes.append(f"{name} was saved as GBK/GB18030; it was converted to UTF-8 for grading")
+    return text
+
+
+def _from_python(content: bytes, entry: str):
+    notes: list[str] = []
+    return {entry: decode_source(content, entry, notes).encode()}, notes, {}
+
+
+def _from_notebook(content: bytes, entry: str):
+    notes: list[str] = []
+    try:
+        notebook = json.loads(decode_source(content, "the notebook", notes))
+        cells = notebook["cells"]
+        code = [_cell_source(cell) for cell in cells if cell.get("cell_type") == "code"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SubmissionError("the notebook is not a valid .ipynb file (nbformat 4 JSON with a list of cells)") from None
+    kept, dropped = [], []
+    for source in code:
+        lines = source.splitlines()
+        dropped += [line.strip() for line in lines if MAGIC_LINE.match(line)]
+        kept.append("\n".join(line for line in lines if not MAGIC_LINE.match(line)))
+    if dropped:
+        shown = ", ".join(dropped[:3]) + (", ..." if len(dropped) > 3 else "")
+        notes.append(f"dropped {len(dropped)} IPython magic or shell line(s) from the notebook: {shown}")
+    return {entry: ("\n\n".join(kept) + "\n").encode()}, notes, {}
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise TypeError("cell source is not text")
+    return source
+
+
+def _from_zip(content: bytes, entry: str):
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = [m for m in archive.infolist() if not m.is_dir() and not ZIP_IGNORED.search(m.filename)]
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise SubmissionError("the .zip file is damaged or not a zip archive") from None
+    _check_members(members, len(content))
+    prefix = _project_root(members, entry)
+    files = {}
+    try:
+        for member in members:
+            if member.filename.startswith(prefix):
+                files[member.filename[len(prefix):]] = archive.read(member)
+    except (zipfile.BadZipFile, RuntimeError, ValueError, OSError) as exc:
+        raise SubmissionError(f"the .zip file could not be read ({exc})") from None
+    notes: list[str] = []
+    files[entry] = decode_source(files[entry], entry, notes).encode()
+    return files, notes, {}
+
+
+def _check_members(members: list[zipfile.ZipInfo], archive_size: int) -> None:
+    if len(members) > ZIP_MAX_FILES:
+        raise SubmissionError(f"the .zip holds {len(members)} files; at most {ZIP_MAX_FILES} are accepted")
+    total = sum(m.file_size for m in members)
+    if total > ZIP_MAX_TOTAL_BYTES or total > ZIP_MAX_RATIO * max(archive_size, 1):
+        raise SubmissionError(f"the .zip unpacks to {total // 1024} KB; at most {ZIP_MAX_TOTAL_BYTES >> 20} MB are accepted")
+    for member in members:
+        name = member.filename
+        parts = name.split("/")
+        if name.startswith("/") or "\\" in name or ".." in parts or ":" in parts[0]:
+            raise SubmissionError(f"the .zip entry {name!r} points outside the project")
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise SubmissionError(f"the .zip entry {name!r} is a symbolic link; links are not accepted")
+        if member.flag_bits & 0x1:
+            raise SubmissionError("the .zip is encrypted; upload it without a password")
+
+
+def _project_root(members: list[zipfile.ZipInfo], entry: str) -> str:
+    """The folder inside the archive that holds the entry module ('' or 'project/')."""
+    candidates = [m.filename for m in members if posixpath.basename(m.filename) == entry]
+    shallowest = sorted(candidates, key=lambda n: n.count("/"))
+    if not shallowest:
+        raise SubmissionError(f"the .zip has no {entry}; this assignment imports your code from {entry}")
+    if len(shallowest) > 1 and shallowest[0].count("/") == shallowest[1].count("/"):
+        raise SubmissionError(f"the .zip has several {entry} files at the same depth; keep one")
+    return shallowest[0][: -len(entry)]
+
+
+def _from_markdown(content: bytes, entry: str):
+    notes: list[str] = []
+    text = decode_source(content, "the Markdown file", notes)
+    return {}, notes, parse_answers(text)
+
+
+def parse_answers(text: str) -> dict[str, str]:
+    """``## Q2`` headings split a Markdown upload into answers."""
+    matches = list(HEADING.finditer(text))
+    answers = {}
+    for match, following in zip(matches, matches[1:] + [None]):
+        end = following.start() if following else len(text)
+        answers[match.group(1)] = text[match.end():end].strip()
+    return answers

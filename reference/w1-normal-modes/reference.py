@@ -1,0 +1,19 @@
+"""Reference solution for w1-normal-modes (trusted process only)."""
+
+import torch
+
+
+def normal_tensor_tensor(mean, std):
+    return torch.normal(mean, std)
+
+
+def normal_tensor_scalar(mean, std):
+    return torch.normal(mean, std)
+
+
+def normal_scalar_tensor(mean, std):
+    return torch.normal(mean, std)
+
+
+def normal_scalar_scalar(mean, std, size):
+    return torch.normal(mean, std, size=size)

@@ -1,0 +1,4 @@
+import torch
+
+def normal_tensor_tensor(mean, std)
+    return torch.normal(mean, std)
