@@ -28,7 +28,7 @@ from grader.submission import Bundle, SubmissionError, load_submission
 log = logging.getLogger(__name__)
 
 VISIBILITY_ORDER = {Visibility.visible: 0, Visibility.after_due_date: 1, Visibility.hidden: 2}
-MAX_RESTARTS = 3
+MAX_RESTARTS = 8
 CAPPED_LIMITS = {"wall_s": "max_wall_s", "check_s": "max_wall_s", "cpu_s": "max_cpu_s", "memory_mb": "max_memory_mb",
                  "processes": "max_processes", "file_size_mb": "max_file_size_mb", "tmp_mb": "max_tmp_mb",
                  "output_kb": "max_output_kb", "message_mb": "max_message_mb"}
@@ -204,7 +204,10 @@ class GradingRun:
     # ------------------------------------------------------------------ checks
     def _run_check(self, spec: CheckSpec) -> TestResult:
         started = time.monotonic()
-        if self.student is None:
+        if not self.bundle.files:
+            test = self._test(spec, CheckStatus.skipped, "not run: a Markdown upload holds written answers only; "
+                                                         "submit your code (.py, .ipynb or .zip) for this check")
+        elif self.student is None:
             test = self._test(spec, CheckStatus.skipped, "not run: the submission used up its time or restarts")
         else:
             self.student.job.set_deadline(min(self.deadline, started + self.limits.check_s))

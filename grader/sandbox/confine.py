@@ -17,7 +17,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MNT_DETACH = 0x2
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 NAMESPACES = {
     "mount_namespace": CLONE_NEWNS,
@@ -175,6 +175,9 @@ def drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    # Changing uid made the process non-dumpable, which hides its own /proc/self from it;
+    # the job holds nothing secret, and ptrace and core dumps are denied elsewhere.
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
 
 
 def kill_all_of_uid(uid: int) -> None:
@@ -191,5 +194,8 @@ def kill_all_of_uid(uid: int) -> None:
         except BaseException:
             os._exit(1)
         os._exit(0)
-    os.waitpid(helper, 0)
+    try:
+        os.waitpid(helper, 0)
+    except ChildProcessError:  # already reaped by the zygote's SIGCHLD handler
+        pass
 

@@ -74,9 +74,12 @@ class Zygote:
         self.pid_namespaces = PidNamespaces(config["namespaces"])
         config["namespaces"] = [name for name in config["namespaces"] if name != "pid_namespace"]
         self.jobs: dict[int, str | None] = {}  # job pid -> host work directory, if any
+        self.exited: dict[int, int] = {}       # pid -> wait status, reaped as soon as it exits
+        self.abandoned: set[int] = set()       # killed without waiting: forgotten once reaped
         self.spare: tuple[int, socket.socket, str | None] | None = None
 
     def serve(self) -> None:
+        signal.signal(signal.SIGCHLD, self._reap)
         while True:
             if self.spare is None:
                 self._fork_spare()
@@ -92,7 +95,7 @@ class Zygote:
                 os.close(fd)
             if request["op"] == "spawn" or request["wait"]:
                 self.control.send(json.dumps(reply).encode())
-            self._reap_finished()
+            self._forget_abandoned()
 
     def _fork_spare(self) -> None:
         workdir = None
@@ -122,40 +125,50 @@ class Zygote:
 
     def finish(self, pid: int, grace_s: float, wait: bool) -> int | None:
         """End a job.  With ``wait``, give it ``grace_s`` to exit by itself and return its
-        wait status; without, kill it and let it be reaped later."""
+        wait status; without, kill it and let it be reaped in the background."""
         if pid not in self.jobs:
             return None
-        status = _poll_exit(pid, time.monotonic() + grace_s) if wait else None
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            if wait:
-                _, status = os.waitpid(pid, 0)
+        if wait:
+            self._await_exit(pid, time.monotonic() + grace_s)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # no reaping between check and kill
+        try:
+            if pid not in self.exited:
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         if not self.pid_namespaces.enabled:
             confine.kill_all_of_uid(self.config["uid"])
-        if status is not None:
-            self._forget(pid)
-        return status
+        if not wait:
+            self.abandoned.add(pid)
+            return None
+        self._await_exit(pid, float("inf"))
+        self._forget(pid)
+        return self.exited.pop(pid)
 
-    def _reap_finished(self) -> None:
-        for pid in list(self.jobs):
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                self._forget(pid)
+    def _reap(self, *_) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.exited[pid] = status
+
+    def _await_exit(self, pid: int, deadline: float) -> None:
+        while pid not in self.exited and time.monotonic() < deadline:
+            time.sleep(0.002)  # SIGCHLD interrupts the sleep and reaps
+
+    def _forget_abandoned(self) -> None:
+        for pid in [pid for pid in self.abandoned if pid in self.exited]:
+            self.abandoned.discard(pid)
+            del self.exited[pid]
+            self._forget(pid)
 
     def _forget(self, pid: int) -> None:
         workdir = self.jobs.pop(pid)
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _poll_exit(pid: int, deadline: float) -> int | None:
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.002)
 
 
 class PidNamespaces:
