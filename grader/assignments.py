@@ -9,6 +9,7 @@ can ``from .reference import ...``; they run in the trusted process only.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import sys
 import types
@@ -90,7 +91,9 @@ def import_pack(directory: Path, module: str) -> types.ModuleType:
         root = types.ModuleType(PACKAGE)
         root.__path__ = []
         sys.modules[PACKAGE] = root
-    package = f"{PACKAGE}.{directory.name.replace('-', '_')}"
+    # One package per folder, so two packs with the same id (a test's copy) never share modules.
+    suffix = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:8]
+    package = f"{PACKAGE}.{directory.name.replace('-', '_')}_{suffix}"
     if package not in sys.modules:
         pack = types.ModuleType(package)
         pack.__path__ = [str(directory)]

@@ -82,7 +82,7 @@ class Grader:
                            python=self.sandbox.info.get("python", "") if self.sandbox else "",
                            device="cuda" if self.settings.sandbox_gpu else "cpu",
                            sandbox_layers=sorted(k for k, v in layers.items() if v is None),
-                           missing_layers={k: v for k, v in layers.items() if v is not None})
+                           missing_layers=self.sandbox.missing_layers() if self.sandbox else {})
 
     def grade(self, assignment_id: str, filename: str, content: bytes,
               on_progress: ProgressCallback | None = None) -> GradeResult:

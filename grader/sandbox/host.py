@@ -157,7 +157,7 @@ class Sandbox:
             return dict(job.layers)
 
     def missing_layers(self) -> dict[str, str]:
-        return {name: error for name, error in self.layers.items() if error is not None}
+        return missing_layers(self.layers)
 
     def close(self) -> None:
         if self.control is not None:
@@ -194,18 +194,18 @@ class Sandbox:
             child_channel.close()
         job = Job(self, pid, channel, out_r, err_r, limits)
         job.wait_ready()
-        missing = {k: v for k, v in job.layers.items() if v is not None and k in self.config.required_layers}
+        missing = {k: v for k, v in job.missing_layers().items() if k in self.config.required_layers}
         if enforce_layers and missing:
             job.close()
             raise SandboxError(f"required sandbox layers are unavailable: {missing}")
         return job
 
-    def finish(self, pid: int, grace_s: float = 0.0, wait: bool = False) -> int | None:
-        """Kill a job; with ``wait``, first give it ``grace_s`` to end and return its status.
-        Without, the zygote kills it and reaps it in the background, and nothing is returned."""
+    def finish(self, pid: int, grace_s: float = 0.0, wait: bool = False) -> tuple[int | None, float]:
+        """Kill a job; with ``wait``, first give it ``grace_s`` to end and return its wait
+        status and CPU seconds.  Without, the zygote kills it and reaps it in the background."""
         request = {"op": "finish", "pid": pid, "grace_s": grace_s, "wait": wait}
-        reply = self._control(request, expect_reply=wait)
-        return reply["status"] if reply else None
+        reply = self._control(request, expect_reply=wait) or {}
+        return reply.get("status"), reply.get("cpu_s", 0.0)
 
     def _control(self, request: dict, fds: list[int] = (), expect_reply: bool = True) -> dict | None:
         with self.lock:
@@ -221,6 +221,12 @@ class Sandbox:
             if not reply:
                 raise SandboxError("the sandbox zygote exited")
             return json.loads(reply)
+
+
+def missing_layers(layers: dict[str, str | None]) -> dict[str, str]:
+    """Every layer a job lacks, with the reason (its error, or that it was not enabled)."""
+    return {name: layers.get(name) or "not enabled in this configuration"
+            for name in confine.ALL_LAYERS if name not in layers or layers[name] is not None}
 
 
 class CappedBuffer:
@@ -266,6 +272,7 @@ class Job:
         self.layers: dict[str, str | None] = {}
         self.closed = False
         self.exit_status: int | None = None
+        self.cpu_s = 0.0
 
     def __enter__(self) -> "Job":
         return self
@@ -287,6 +294,9 @@ class Job:
                 raise SandboxError("the job could not be confined (building its root failed)") from None
             raise SandboxError(f"the job did not start: {died.detail}") from None
         self.layers = header.get("layers", {})
+
+    def missing_layers(self) -> dict[str, str]:
+        return missing_layers(self.layers)
 
     def request(self, header: dict, blobs: list = (), timeout_s: float | None = None) -> tuple[dict, list]:
         """Send one request and wait for its answer, at most ``timeout_s`` and never past the
@@ -355,8 +365,8 @@ class Job:
     def _ended(self):
         """The channel closed: the job's process is gone.  Find out how it ended."""
         self._drain_streams()
-        status = self._finish(wait=True)
-        raise JobDied(*describe_exit(status))
+        status, cpu_s = self._finish(wait=True)
+        raise JobDied(*describe_exit(status, cpu_s >= self.limits.cpu_s))
 
     # ------------------------------------------------------------------ output and end
     def take_output(self) -> tuple[str, str]:
@@ -365,14 +375,14 @@ class Job:
     def kill(self) -> None:
         self._finish(wait=False)
 
-    def _finish(self, wait: bool) -> int | None:
+    def _finish(self, wait: bool) -> tuple[int | None, float]:
         if not self.closed:
             self.closed = True
             try:
-                self.exit_status = self.sandbox.finish(self.pid, EOF_GRACE_S, wait)
+                self.exit_status, self.cpu_s = self.sandbox.finish(self.pid, EOF_GRACE_S, wait)
             finally:
                 self._release()
-        return self.exit_status
+        return self.exit_status, self.cpu_s
 
     def close(self) -> None:
         self._finish(wait=False)
@@ -388,8 +398,13 @@ class Job:
         return time.monotonic() - self.started
 
 
-def describe_exit(status: int | None) -> tuple[str, str]:
-    """Map the job's wait status to a verdict kind and a sentence for the student."""
+def describe_exit(status: int | None, cpu_limit_reached: bool = False) -> tuple[str, str]:
+    """Map the job's wait status to a verdict kind and a sentence for the student.
+
+    The job is PID 1 of its namespace, where the kernel drops SIGXCPU: the CPU limit shows
+    as SIGKILL at the hard limit, recognised by the CPU time the job used."""
+    if cpu_limit_reached:
+        return "timeout", "the CPU time limit was reached"
     if status is None:
         return "crashed", "the submission's process ended unexpectedly"
     if os.WIFEXITED(status):

@@ -6,7 +6,7 @@ once, warms their lazy imports on one thread, never initialises CUDA, then serve
 checker's control socket:
 
     spawn  {spec} + fds [channel, stdout, stderr]  ->  {"pid": job pid}
-    finish {"pid", "grace_s", "wait": true}        ->  {"status": wait status or null}
+    finish {"pid", "grace_s", "wait": true}        ->  {"status": wait status or null, "cpu_s": CPU seconds}
     finish {"pid", "wait": false}                  ->  (no reply: the job is killed and reaped later)
 
 Each job is one process, forked as PID 1 of its own PID namespace; it enters its other
@@ -74,7 +74,7 @@ class Zygote:
         self.pid_namespaces = PidNamespaces(config["namespaces"])
         config["namespaces"] = [name for name in config["namespaces"] if name != "pid_namespace"]
         self.jobs: dict[int, str | None] = {}  # job pid -> host work directory, if any
-        self.exited: dict[int, int] = {}       # pid -> wait status, reaped as soon as it exits
+        self.exited: dict[int, tuple[int, float]] = {}  # pid -> (wait status, CPU seconds), reaped at once
         self.abandoned: set[int] = set()       # killed without waiting: forgotten once reaped
         self.spare: tuple[int, socket.socket, str | None] | None = None
 
@@ -90,7 +90,7 @@ class Zygote:
             if request["op"] == "spawn":
                 reply = {"pid": self.spawn(request["spec"], fds)}
             else:
-                reply = {"status": self.finish(request["pid"], request["grace_s"], request["wait"])}
+                reply = self.finish(request["pid"], request["grace_s"], request["wait"])
             for fd in fds:
                 os.close(fd)
             if request["op"] == "spawn" or request["wait"]:
@@ -123,11 +123,11 @@ class Zygote:
         self.jobs[pid] = workdir
         return pid
 
-    def finish(self, pid: int, grace_s: float, wait: bool) -> int | None:
+    def finish(self, pid: int, grace_s: float, wait: bool) -> dict:
         """End a job.  With ``wait``, give it ``grace_s`` to exit by itself and return its
-        wait status; without, kill it and let it be reaped in the background."""
+        wait status and CPU time; without, kill it and let it be reaped in the background."""
         if pid not in self.jobs:
-            return None
+            return {"status": None, "cpu_s": 0.0}
         if wait:
             self._await_exit(pid, time.monotonic() + grace_s)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # no reaping between check and kill
@@ -140,20 +140,21 @@ class Zygote:
             confine.kill_all_of_uid(self.config["uid"])
         if not wait:
             self.abandoned.add(pid)
-            return None
+            return {}
         self._await_exit(pid, float("inf"))
         self._forget(pid)
-        return self.exited.pop(pid)
+        status, cpu_s = self.exited.pop(pid)
+        return {"status": status, "cpu_s": cpu_s}
 
     def _reap(self, *_) -> None:
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            self.exited[pid] = status
+            self.exited[pid] = (status, usage.ru_utime + usage.ru_stime)
 
     def _await_exit(self, pid: int, deadline: float) -> None:
         while pid not in self.exited and time.monotonic() < deadline:

@@ -1,0 +1,83 @@
+"""Comparators: one readable message per way an answer can be wrong."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from grader.compare import distributions, numbers, tensors
+from grader.values import Handle, StudentTensor
+
+
+def student(tensor: torch.Tensor, **claims) -> StudentTensor:
+    return StudentTensor(tensor=tensor, **claims)
+
+
+EXPECTED = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ([1, 2], "should be a torch.Tensor, but it is a list"),
+    (Handle(3, "mymod.MyTensorLike"), "should be a torch.Tensor, but it is a MyTensorLike"),
+    (student(EXPECTED, type_name="mymod.Liar"), "plain torch.Tensor"),
+    (student(EXPECTED, device="cuda:0"), "is on cuda:0; expected cpu"),
+    (student(EXPECTED.flatten()), "has shape [4], expected [2, 2]"),
+    (student(EXPECTED.double()), "has dtype float64, expected float32"),
+    (student(torch.tensor([[1.0, math.nan], [3.0, 4.0]])), "NaN at index [0, 1]"),
+    (student(torch.tensor([[1.0, 2.0], [3.5, 4.0]])), "at index [1, 0] is 3.5, expected 3 (1 of 4 elements"),
+])
+def test_tensor_ladder_stops_at_the_first_problem(value, message):
+    verdict = tensors.tensor_matches(value, EXPECTED, what="the result")
+    assert not verdict.ok and message in verdict.feedback
+
+
+def test_matching_tensor_passes_within_tolerance():
+    assert tensors.tensor_matches(student(EXPECTED + 1e-7), EXPECTED, what="x").ok
+    assert tensors.tensor_matches(student(EXPECTED.double()), EXPECTED, what="x", check_dtype=False).ok
+
+
+def test_nan_where_nan_is_expected_passes():
+    with_nan = torch.tensor([math.nan, 1.0])
+    assert tensors.tensor_matches(student(with_nan.clone()), with_nan, what="x").ok
+
+
+@pytest.mark.parametrize(("value", "expected", "ok"), [
+    (1.0, 1.0 + 1e-9, True), (1.0, 1.1, False), (math.nan, math.nan, True), (math.nan, 1.0, False),
+    (1.0, math.nan, False), (math.inf, math.inf, True), (-math.inf, math.inf, False), (3, 3.0, True),
+    (True, 1.0, False), ("1.0", 1.0, False),
+])
+def test_float_close_handles_nan_and_inf_explicitly(value, expected, ok):
+    assert numbers.float_close(value, expected, what="w").ok is ok
+
+
+def test_one_element_tensor_is_accepted_as_a_float_with_a_note():
+    verdict = numbers.float_close(student(torch.tensor([2.5])), 2.5, what="w")
+    assert verdict.ok and ".item()" in verdict.feedback
+
+
+def normal_case(samples_from, n=4000, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    mean = torch.rand(n, generator=generator, dtype=torch.float64) * 10 - 5
+    std = torch.rand(n, generator=generator, dtype=torch.float64) * 3 + 0.1
+    return distributions.normal_fit(samples_from(mean, std, generator), mean, std, what="samples")
+
+
+def test_correct_samples_pass_across_many_seeds():
+    draw = lambda mean, std, g: mean + std * torch.randn(mean.shape, generator=g, dtype=torch.float64)  # noqa
+    assert all(normal_case(draw, seed=seed).ok for seed in range(200))
+
+
+@pytest.mark.parametrize(("wrong", "message"), [
+    (lambda mean, std, g: mean.clone(), "copied from the mean"),
+    (lambda mean, std, g: torch.full_like(mean, 2.0), "constant"),
+    (lambda mean, std, g: mean + std ** 2 * torch.randn(mean.shape, generator=g, dtype=torch.float64),
+     "std used as a variance"),
+    (lambda mean, std, g: mean + 0.5 + std * torch.randn(mean.shape, generator=g, dtype=torch.float64), "centred"),
+    (lambda mean, std, g: mean + std * math.sqrt(3) * (2 * torch.rand(mean.shape, generator=g, dtype=torch.float64) - 1),
+     "normally distributed"),
+])
+def test_wrong_samplers_fail_with_a_reason(wrong, message):
+    verdict = normal_case(wrong)
+    assert not verdict.ok and message in verdict.feedback

@@ -1,0 +1,191 @@
+"""The engine on small packs made for each test, through the session's warm sandbox."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from grader.assignments import Catalog
+from grader.config import Settings
+from grader.engine import Grader, clamp_limits
+from grader.manifest import Limits
+from grader.sandbox.host import SandboxError
+from grader.status import CheckStatus, SubmissionStatus
+
+MANIFEST = """
+id = "w9-demo"
+week = 9
+exports = ["answer"]
+title = {{ zh = "演示", en = "Demo" }}
+[limits]
+wall_s = 20
+check_s = 4
+{checks}
+"""
+
+CHECKS_HEADER = "from grader.checks import check, failed, passed\n"
+
+
+def check_entry(name: str, visibility: str = "visible", points: int = 1) -> str:
+    return f'[[checks]]\nname = "{name}"\npoints = {points}\nvisibility = "{visibility}"\ndescription = "{name}"\n'
+
+
+@pytest.fixture
+def demo(grader, tmp_path, monkeypatch):
+    """Install a throwaway pack: demo(checks_source, [(name, visibility)], extra_manifest)."""
+    def install(checks_source: str, checks: list[tuple[str, str]], extra: str = ""):
+        directory = tmp_path / "w9-demo"
+        directory.mkdir(exist_ok=True)
+        entries = "".join(check_entry(name, visibility) for name, visibility in checks)
+        (directory / "manifest.toml").write_text(MANIFEST.format(checks=entries) + extra)
+        (directory / "checks.py").write_text(CHECKS_HEADER + textwrap.dedent(checks_source))
+        monkeypatch.setattr(grader, "catalog", Catalog(tmp_path))
+        return lambda source, name="hw.py": grader.grade("w9-demo", name, source.encode() if isinstance(source, str)
+                                                         else source)
+    return install
+
+
+def by_name(result) -> dict:
+    return {t.name: t for t in result.tests}
+
+
+def test_limits_are_clamped_to_operator_caps():
+    settings = Settings(max_wall_s=5, max_memory_mb=100)
+    limits = clamp_limits(Limits(wall_s=60, check_s=30, memory_mb=4096, cpu_s=2), settings)
+    assert (limits.wall_s, limits.check_s, limits.memory_mb, limits.cpu_s) == (5, 5, 100, 2)
+
+
+def test_a_bug_in_a_check_is_an_internal_error_not_a_zero(demo):
+    grade = demo("""
+        @check("buggy")
+        def buggy(student, ctx):
+            return 1 / 0
+    """, [("buggy", "visible")])
+    result = grade("answer = 1\n")
+    assert result.status == SubmissionStatus.internal_error
+    assert "grader fault, not your code" in result.message and "ZeroDivisionError" in result.message
+
+
+def test_checks_after_a_dead_job_run_in_a_fresh_one(demo):
+    grade = demo("""
+        @check("dies")
+        def dies(student, ctx):
+            return passed() if student.call("answer") else failed("no")
+
+        @check("survives")
+        def survives(student, ctx):
+            return passed() if student.call("value") == 7 else failed("no")
+    """, [("dies", "visible"), ("survives", "visible")])
+    result = grade("import os\nvalue = lambda: 7\ndef answer():\n    os._exit(3)\n")
+    tests = by_name(result)
+    assert tests["dies"].status == CheckStatus.crashed and "status 3" in tests["dies"].feedback
+    assert tests["survives"].status == CheckStatus.passed
+    assert result.status == SubmissionStatus.graded and result.score == 1
+
+
+def test_a_timeout_in_one_check_leaves_the_others(demo):
+    grade = demo("""
+        @check("slow")
+        def slow(student, ctx):
+            return passed() if student.call("answer") else failed("no")
+
+        @check("quick")
+        def quick(student, ctx):
+            return passed() if student.call("quick") else failed("no")
+    """, [("slow", "visible"), ("quick", "visible")])
+    result = grade("def answer():\n    while True:\n        pass\ndef quick():\n    return True\n")
+    tests = by_name(result)
+    assert tests["slow"].status == CheckStatus.timeout and tests["quick"].status == CheckStatus.passed
+
+
+def test_import_time_failure_is_an_error_with_the_traceback(demo):
+    grade = demo("""
+        @check("works")
+        def works(student, ctx):
+            return passed()
+    """, [("works", "visible")])
+    result = grade("answer = 1\nimport nonexistent_package\n")
+    assert result.status == SubmissionStatus.error
+    assert "ModuleNotFoundError" in result.message and "line 2" in result.message
+    assert by_name(result)["works"].status == CheckStatus.skipped
+
+
+def test_training_at_import_that_never_ends_is_a_timeout(demo):
+    grade = demo("""
+        @check("works")
+        def works(student, ctx):
+            return passed()
+    """, [("works", "visible")])
+    result = grade("answer = 1\nwhile True:\n    pass\n")
+    assert result.status == SubmissionStatus.timeout and result.score == 0
+
+
+def test_output_of_hidden_checks_is_kept_apart(demo):
+    grade = demo("""
+        @check("open")
+        def open_(student, ctx):
+            student.call("answer", "visible-input")
+            return passed()
+
+        @check("secret")
+        def secret(student, ctx):
+            student.call("answer", "hidden-input")
+            return passed()
+    """, [("open", "visible"), ("secret", "hidden")])
+    result = grade("print('at import')\ndef answer(x):\n    print('got', x)\n")
+    assert result.output.stdout == "at import\ngot visible-input\n"
+    assert result.hidden_output.stdout == "got hidden-input\n"
+    assert "hidden-input" not in result.for_student().model_dump_json()
+
+
+def test_exception_messages_of_hidden_checks_are_not_shown(demo):
+    grade = demo("""
+        @check("secret")
+        def secret(student, ctx):
+            return passed() if student.call("answer", 123456) else failed("no")
+    """, [("secret", "hidden")])
+    result = grade("def answer(x):\n    raise ValueError(f'input was {x}')\n")
+    test = by_name(result)["secret"]
+    assert test.status == CheckStatus.error
+    assert "123456" not in test.feedback and "ValueError" in test.feedback and "123456" in test.detail
+
+
+def test_missing_names_are_named(demo):
+    grade = demo("""
+        @check("other")
+        def other(student, ctx):
+            return passed() if student.call("other") else failed("no")
+    """, [("other", "visible")])
+    result = grade("answer = 1\n")
+    assert by_name(result)["other"].feedback == "your module does not define other"
+
+
+def test_written_answers_are_pending_from_code_or_markdown(demo):
+    grade = demo("""
+        @check("works")
+        def works(student, ctx):
+            return passed()
+    """, [("works", "visible")], extra='[[written]]\nname = "Q1"\npoints = 5\nprompt = { zh = "为什么", en = "Why" }\n')
+    from_code = grade('answer = 1\nQ1 = """Because."""\n')
+    assert by_name(from_code)["Q1"].status == CheckStatus.pending and from_code.answers == {"Q1": "Because."}
+    assert (from_code.score, from_code.max_score, from_code.pending_max_score) == (1, 1, 5)
+    from_markdown = grade(b"## Q1\nBecause, in Markdown.\n", name="answers.md")
+    assert from_markdown.answers == {"Q1": "Because, in Markdown."}
+    assert by_name(from_markdown)["works"].status == CheckStatus.skipped
+    missing = grade("answer = 1\n")
+    assert by_name(missing)["Q1"].status == CheckStatus.failed and "## Q1" in by_name(missing)["Q1"].feedback
+
+
+def test_the_same_submission_gets_the_same_result_five_times(grader):
+    source = (grader.catalog.reference_dir / "w1-normal-modes" / "selftest" / "bad_no_size.py").read_bytes()
+    results = [grader.grade("w1-normal-modes", "hw.py", source) for _ in range(5)]
+    summaries = {tuple((t.name, t.score, t.status, t.feedback) for t in r.tests) for r in results}
+    assert len(summaries) == 1 and results[0].score == 25
+
+
+def test_production_refuses_to_run_without_every_layer(tmp_path):
+    settings = Settings(environment="production", secret_key="s" * 32, data_dir=tmp_path, sandbox_gpu=True,
+                        sandbox_slot=300, database_url="postgresql://127.0.0.1/test", broker_url="redis://127.0.0.1")
+    with pytest.raises(SandboxError, match="net_namespace"):
+        Grader(settings).start()
