@@ -1,0 +1,13 @@
+"""Reference solution for w1-autograd (trusted process only)."""
+
+import torch
+
+
+def derivatives(f, x, order):
+    x = torch.tensor(float(x), requires_grad=True)
+    y = f(x)
+    found = []
+    for _ in range(order):
+        (y,) = torch.autograd.grad(y, x, create_graph=True)
+        found.append(y.item())
+    return found

@@ -1,0 +1,1 @@
+CALL_CHAIN = ["DataLoader.__iter__", "RMBDataset.__getitem__"]

@@ -1,0 +1,272 @@
+"""Checks for w2-normalize: normalize(t, mean, std) against torchvision.transforms.Normalize
+itself, observed inside the job (builtin ``call_observed``) for in-place changes to t and for
+torchvision code running; channel_stats against per-channel statistics of the whole data set."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torchvision import transforms
+
+from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
+from grader.compare import numbers, tensors
+from grader.student import StudentError
+from grader.values import StudentArray, StudentTensor, describe
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+RTOL, ATOL = 1e-5, 1e-6
+STATS_RTOL, STATS_ATOL = 1e-4, 1e-6
+CHANNEL_HINT = ("each channel needs its own mean and std: channels are the first dimension of [C, H, W], and a "
+                "mean of shape [C] broadcasts against the last one (the width); reshape it to [C, 1, 1]")
+MEAN_OF_IMAGE_STDS_HINT = ("this is the average of each image's own std; the data set's std is taken over all "
+                           "images' pixels at once (the spread between images counts too)")
+VARIANCE_HINT = "this is the variance; the std is its square root"
+
+
+def _random(shape, seed: int, dtype=torch.float32) -> torch.Tensor:
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def expected_normalize(t: torch.Tensor, mean, std) -> torch.Tensor:
+    return transforms.Normalize(mean, std)(t.clone())
+
+
+# ---------------------------------------------------------------------------- normalize values
+
+def _along_width(t: torch.Tensor, mean, std) -> torch.Tensor | None:
+    """What (t - tensor(mean)) / tensor(std) gives when the shapes happen to broadcast."""
+    try:
+        return (t - torch.tensor(mean, dtype=t.dtype)) / torch.tensor(std, dtype=t.dtype)
+    except RuntimeError:
+        return None
+
+
+def _normalize_case(student, ctx, t: torch.Tensor, mean, std) -> Verdict:
+    what = f"normalize(t, mean, std) for t of shape {list(t.shape)} and dtype {tensors.dtype_name(t.dtype)}"
+    try:
+        out = student.call("normalize", t, mean, std, seed=ctx.seed)
+    except StudentError as exc:
+        broadcast_error = "must match the size of tensor" in exc.message
+        return failed(exc.feedback(show_message=ctx.visible) + (f"\n{CHANNEL_HINT}" if broadcast_error else ""))
+    expected = expected_normalize(t, mean, std)
+    form = first_failure(
+        lambda: tensors.is_tensor(out, what=what),
+        lambda: tensors.shape_matches(out, expected.shape, what=what),
+        lambda: tensors.dtype_matches(out, expected.dtype, what=what, why="transforms.Normalize keeps t's dtype"),
+    )
+    if not form.ok:
+        return form
+    values = tensors.values_close(out, expected, what=what, rtol=RTOL, atol=ATOL)
+    if values.ok:
+        return values
+    text = values.feedback if ctx.visible else f"{what}: the values differ from transforms.Normalize(mean, std)(t)"
+    along_width = _along_width(t, mean, std)
+    if along_width is not None and torch.allclose(out.tensor.to(t.dtype), along_width, rtol=RTOL, atol=ATOL):
+        text += f"\n{CHANNEL_HINT}"
+    return failed(text)
+
+
+@check("normalize_values")
+def normalize_values(student, ctx):
+    return _normalize_case(student, ctx, _random((3, 8, 10), seed=1), IMAGENET_MEAN, IMAGENET_STD)
+
+
+def _hidden_normalize_cases(seed: int) -> list[tuple]:
+    rng = random.Random(seed)
+
+    def numbers_for(channels: int, low: float, high: float) -> list[float]:
+        return [round(rng.uniform(low, high), 3) for _ in range(channels)]
+
+    return [
+        (_random((1, 6, 7), seed), (0.5,), (0.25,)),
+        (_random((4, 5, 4), seed + 1, torch.float64), numbers_for(4, 0.2, 0.8), numbers_for(4, 0.1, 0.4)),
+        (_random((3, 6, 3), seed + 2), tuple(numbers_for(3, 0.2, 0.8)), tuple(numbers_for(3, 0.1, 0.4))),
+    ]
+
+
+@check("normalize_hidden")
+def normalize_hidden(student, ctx):
+    verdicts = [_normalize_case(student, ctx, *case) for case in _hidden_normalize_cases(ctx.seed)]
+    combined = mean_of(verdicts)
+    lines = dict.fromkeys(line for line in combined.feedback.splitlines() if line != CHANNEL_HINT)
+    hint = [CHANNEL_HINT] if CHANNEL_HINT in combined.feedback else []
+    return Verdict(combined.fraction, "\n".join([*lines, *hint]))
+
+
+# ---------------------------------------------------------------------------- observed in the job
+
+# W equals C so that a mean broadcast along the width still runs: these checks do not depend
+# on the values being right.
+OBSERVED_INPUT = _random((3, 4, 3), seed=2)
+
+
+def _observe(student) -> dict | Verdict:
+    """normalize(t, mean, std) run inside the job by the builtin ``call_observed``."""
+    observed = student.builtin("call_observed", student.get("normalize"), OBSERVED_INPUT, IMAGENET_MEAN,
+                               IMAGENET_STD, what="normalize(t, mean, std)")
+    arguments = observed.get("arguments") if isinstance(observed, dict) else None
+    packages = observed.get("packages") if isinstance(observed, dict) else None
+    if not (isinstance(arguments, list) and arguments and isinstance(packages, dict)):
+        return failed("normalize(t, mean, std) could not be observed while it ran")
+    return observed
+
+
+@check("does_not_modify_input")
+def does_not_modify_input(student, ctx):
+    observed = _observe(student)
+    if isinstance(observed, Verdict):
+        return observed
+    after = observed["arguments"][0]
+    unchanged = isinstance(after, StudentTensor) and after.dtype == OBSERVED_INPUT.dtype \
+        and after.shape == tuple(OBSERVED_INPUT.shape) and torch.equal(after.tensor, OBSERVED_INPUT)
+    if unchanged:
+        return passed()
+    return failed("normalize(t, mean, std) changed its input t (in-place operations such as t.sub_(...), "
+                  "t.div_(...) or t[c] = ... on t itself); work on a copy (t.clone()) or use operations that "
+                  "return a new tensor")
+
+
+@check("without_torchvision")
+def without_torchvision(student, ctx):
+    observed = _observe(student)
+    if isinstance(observed, Verdict):
+        return observed
+    used = observed["packages"].get("torchvision")
+    if used is None:
+        return passed()
+    return failed(f"normalize(t, mean, std) ran torchvision code ({used}); the exercise is to write what "
+                  f"transforms.Normalize does with tensor operations: (t - mean) / std per channel")
+
+
+# ---------------------------------------------------------------------------- channel_stats
+
+def _images(seed: int, n: int, c: int, h: int, w: int) -> torch.Tensor:
+    """Pixels in [0, 1] with a brightness per image and a level per channel, so that the
+    average of per-image stds and the statistics of the wrong dimensions are far off."""
+    generator = torch.Generator().manual_seed(seed)
+    pixels = torch.rand(n, c, h, w, generator=generator) * 0.4
+    brightness = torch.rand(n, 1, 1, 1, generator=generator) * 0.3
+    level = torch.linspace(0.0, 0.3, c).view(1, c, 1, 1)
+    return pixels + brightness + level
+
+
+def _float_list(value, what: str) -> tuple[list[float] | None, str | None, Verdict | None]:
+    """(numbers, note, failure): a list of floats; a 1-D tensor or array is accepted with a note."""
+    note = None
+    if isinstance(value, (StudentTensor, StudentArray)):
+        kind = "tensor" if isinstance(value, StudentTensor) else "numpy array"
+        array = value.tensor if isinstance(value, StudentTensor) else torch.from_numpy(value.array)
+        if array.dim() == 1 and array.is_floating_point():
+            value, note = array.tolist(), f"{what} came back as a {kind}; return a list (.tolist())"
+    if not isinstance(value, (list, tuple)):
+        return None, None, failed(f"{what} should be a list of floats, but it is {describe(value)}")
+    floats = []
+    for item in value:
+        number, item_note = numbers.as_float(item)
+        if number is None:
+            return None, None, failed(f"{what} should hold floats, but it holds {describe(item)}")
+        floats.append(number)
+        note = note or (f"{what} holds 1-element tensors; return floats (.tolist() or .item())" if item_note else None)
+    return floats, note, None
+
+
+def _stats(student, ctx, images: torch.Tensor) -> tuple[list[float], list[float], list[str]] | Verdict:
+    value = student.call("channel_stats", images, seed=ctx.seed)
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        return failed(f"channel_stats(images) should return a tuple (means, stds), but it returned "
+                      f"{describe(value)}{f' of length {len(value)}' if isinstance(value, (tuple, list)) else ''}")
+    means, mean_note, broken = _float_list(value[0], "the means")
+    if broken:
+        return broken
+    stds, std_note, broken = _float_list(value[1], "the stds")
+    if broken:
+        return broken
+    return means, stds, [note for note in (mean_note, std_note) if note]
+
+
+def _close(got: list[float], want: torch.Tensor) -> bool:
+    return len(got) == len(want) and torch.allclose(torch.tensor(got, dtype=torch.float64), want,
+                                                    rtol=STATS_RTOL, atol=STATS_ATOL)
+
+
+def _count_problem(got: list[float], images: torch.Tensor, what: str) -> str | None:
+    channels = images.shape[1]
+    if len(got) == channels:
+        return None
+    return (f"channel_stats(images) returned {len(got)} {what} for images of shape {list(images.shape)}, expected "
+            f"{channels}: one per channel, and channels are dimension 1 of [N, C, H, W]")
+
+
+def _first_difference(got: list[float], want: torch.Tensor, what: str, visible: bool) -> str:
+    index = next(i for i, (g, w) in enumerate(zip(got, want.tolist())) if abs(g - w) > STATS_ATOL + STATS_RTOL * abs(w))
+    if visible:
+        return f"channel_stats(images): {what}[{index}] is {got[index]:.6g}, expected {want[index].item():.6g}"
+    return f"channel_stats(images): {what}[{index}] is wrong"
+
+
+def _mean_verdict(means: list[float], images: torch.Tensor, visible: bool) -> Verdict:
+    expected = images.double().mean(dim=(0, 2, 3))
+    problem = _count_problem(means, images, "means")
+    if problem:
+        return failed(problem)
+    return passed() if _close(means, expected) else failed(_first_difference(means, expected, "mean", visible))
+
+
+def _std_verdict(stds: list[float], images: torch.Tensor, visible: bool) -> Verdict:
+    pixels = images.double()
+    population, sample = (pixels.std(dim=(0, 2, 3), correction=k) for k in (0, 1))
+    problem = _count_problem(stds, images, "stds")
+    if problem:
+        return failed(problem)
+    if _close(stds, population) or _close(stds, sample):
+        return passed()
+    text = _first_difference(stds, population, "std", visible)
+    if visible:
+        text += " (the population std; the sample std is accepted too)"
+    per_image = [pixels.std(dim=(2, 3), correction=k).mean(dim=0) for k in (0, 1)]
+    if any(_close(stds, candidate) for candidate in per_image):
+        text += f"\n{MEAN_OF_IMAGE_STDS_HINT}"
+    elif _close(stds, population ** 2) or _close(stds, sample ** 2):
+        text += f"\n{VARIANCE_HINT}"
+    return failed(text)
+
+
+def _with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
+    return Verdict(verdict.fraction, "\n".join(part for part in [verdict.feedback, *notes] if part))
+
+
+VISIBLE_IMAGES = _images(seed=3, n=6, c=3, h=8, w=9)
+
+
+@check("channel_stats_mean")
+def channel_stats_mean(student, ctx):
+    stats = _stats(student, ctx, VISIBLE_IMAGES)
+    if isinstance(stats, Verdict):
+        return stats
+    means, _, notes = stats
+    return _with_notes(_mean_verdict(means, VISIBLE_IMAGES, ctx.visible), notes)
+
+
+@check("channel_stats_std")
+def channel_stats_std(student, ctx):
+    stats = _stats(student, ctx, VISIBLE_IMAGES)
+    if isinstance(stats, Verdict):
+        return stats
+    _, stds, notes = stats
+    return _with_notes(_std_verdict(stds, VISIBLE_IMAGES, ctx.visible), notes)
+
+
+@check("channel_stats_hidden")
+def channel_stats_hidden(student, ctx):
+    verdicts = []
+    for images in (_images(ctx.seed, n=10, c=1, h=5, w=7), _images(ctx.seed + 1, n=7, c=4, h=6, w=5)):
+        stats = _stats(student, ctx, images)
+        if isinstance(stats, Verdict):
+            verdicts.append(stats)
+            continue
+        means, stds, _ = stats
+        verdicts.append(first_failure(lambda: _mean_verdict(means, images, ctx.visible),
+                                      lambda: _std_verdict(stds, images, ctx.visible)))
+    return mean_of(verdicts)

@@ -1,0 +1,12 @@
+# Channels taken as the last dimension, as in numpy images [H, W, C].
+import torch
+
+
+def normalize(t, mean, std):
+    mean = torch.tensor(mean, dtype=t.dtype).view(-1, 1, 1)
+    std = torch.tensor(std, dtype=t.dtype).view(-1, 1, 1)
+    return (t - mean) / std
+
+
+def channel_stats(images):
+    return images.mean(dim=(0, 1, 2)).tolist(), images.std(dim=(0, 1, 2)).tolist()
