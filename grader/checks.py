@@ -81,6 +81,7 @@ class Context:
     data_dir: str | None = None
     private_dir: Path | None = None
     directory: Path | None = None
+    cache_dir: Path | None = None  # for what checks derive once and keep (e.g. a traced reference)
 
     def attempt(self, step: Callable[[], Verdict]) -> Verdict:
         """Run one part of a check; the student's exception fails that part only.  Exception

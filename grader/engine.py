@@ -222,7 +222,8 @@ class GradingRun:
         visible = spec.visibility == Visibility.visible
         context = checks.Context(self.manifest.id, spec.name, visible=visible, directory=self.assignment.directory,
                                  data_dir=hidden_data.JOB_DATA_DIR if self.data else None,
-                                 private_dir=self.data / "private" if self.data else None)
+                                 private_dir=self.data / "private" if self.data else None,
+                                 cache_dir=self.grader.settings.data_dir / "cache")
         try:
             verdict = self.assignment.checks[spec.name](self.student, context)
         except StudentError as exc:

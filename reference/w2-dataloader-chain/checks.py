@@ -42,7 +42,7 @@ class Chain:
 
 # ---------------------------------------------------------------------------- reading the chain
 
-def read_chain(student) -> Chain | Verdict:
+def read_chain(student, ctx) -> Chain | Verdict:
     """The student's chain resolved against the trace, or a failed verdict for a broken contract."""
     value = student.get("CALL_CHAIN")
     if isinstance(value, str):
@@ -57,7 +57,7 @@ def read_chain(student) -> Chain | Verdict:
     written = [item.strip() for item in value if item.strip() and not STARTING_LINE.search(item)]
     if not written:
         return failed(f"CALL_CHAIN holds no steps; list them in call order, e.g. {EXAMPLE}")
-    trace = reference.traced_chain()
+    trace = reference.traced_chain(ctx.cache_dir)
     names = [_read_name(item) for item in written]
     entries = [Entry(item, name, resolve(name, trace)) for item, name in zip(written, names)]
     return Chain(entries, _format_notes(value, written, names))
@@ -208,7 +208,7 @@ def _not_graded() -> Verdict:
 
 @check("chain_is_list")
 def chain_is_list(student, ctx):
-    chain = read_chain(student)
+    chain = read_chain(student, ctx)
     if isinstance(chain, Verdict):
         return chain
     return _with_notes(passed(), chain.notes)
@@ -216,10 +216,10 @@ def chain_is_list(student, ctx):
 
 @check("ends_at_getitem")
 def ends_at_getitem(student, ctx):
-    chain = read_chain(student)
+    chain = read_chain(student, ctx)
     if isinstance(chain, Verdict):
         return _not_graded()
-    target = reference.traced_chain()["anchors"][-1]
+    target = reference.traced_chain(ctx.cache_dir)["anchors"][-1]
     last = chain.entries[-1]
     if last.step == target:
         return passed()
@@ -230,10 +230,10 @@ def ends_at_getitem(student, ctx):
 
 @check("anchors_in_order")
 def anchors_in_order(student, ctx):
-    chain = read_chain(student)
+    chain = read_chain(student, ctx)
     if isinstance(chain, Verdict):
         return _not_graded()
-    trace = reference.traced_chain()
+    trace = reference.traced_chain(ctx.cache_dir)
     today, course_era = trace["anchors"], course_era_anchors(trace)
     found_today = longest_common_subsequence(chain.steps, today)
     found_era = longest_common_subsequence(chain.steps, course_era)
@@ -251,10 +251,10 @@ def anchors_in_order(student, ctx):
 
 @check("steps_exist")
 def steps_exist(student, ctx):
-    chain = read_chain(student)
+    chain = read_chain(student, ctx)
     if isinstance(chain, Verdict):
         return _not_graded()
-    trace = reference.traced_chain()
+    trace = reference.traced_chain(ctx.cache_dir)
     invented = [entry for entry in chain.entries if entry.step is None]
     if not invented:
         return passed()

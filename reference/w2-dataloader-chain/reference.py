@@ -22,7 +22,6 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from grader.config import get_settings
 
 TRACE_FORMAT = 1
 TRACED_PACKAGE = "torch.utils.data"
@@ -55,15 +54,15 @@ class RMBDataset(Dataset):
         return len(self.labels)
 
 
-def call_chain() -> list[str]:
+def call_chain(cache_dir: Path) -> list[str]:
     """The reference answer: the anchors in call order."""
-    return list(traced_chain()["anchors"])
+    return list(traced_chain(cache_dir)["anchors"])
 
 
 @functools.lru_cache(maxsize=None)
-def traced_chain() -> dict:
+def traced_chain(cache_dir: Path) -> dict:
     """``{"torch", "anchors", "steps", "later", "attributes"}`` for the installed torch."""
-    path = _cache_path()
+    path = _cache_path(cache_dir)
     cached = _read_cache(path)
     if cached is not None:
         return cached
@@ -176,8 +175,8 @@ def _attribute_types(*owners) -> dict[str, str]:
     return names
 
 
-def _cache_path() -> Path:
-    return get_settings().data_dir / "cache" / f"dataloader-chain-torch-{torch.__version__}.json"
+def _cache_path(cache_dir: Path) -> Path:
+    return cache_dir / f"dataloader-chain-torch-{torch.__version__}.json"
 
 
 def _read_cache(path: Path) -> dict | None:
