@@ -16,7 +16,7 @@ from grader.sandbox import wire
 from grader.sandbox.host import Job, JobDied
 from grader import values
 
-__all__ = ["Student", "StudentError", "JobDied"]
+__all__ = ["Student", "StudentError", "JobDied", "MainRun"]
 
 BUILTIN_EXCEPTIONS = {name for name, obj in vars(builtins).items()
                       if isinstance(obj, type) and issubclass(obj, BaseException)}
@@ -48,6 +48,16 @@ class StudentError(Exception):
         return text
 
 
+@dataclasses.dataclass(frozen=True)
+class MainRun:
+    """One run of the entry file as ``__main__``: how it ended and what it printed."""
+
+    exit_code: int | None            # None when it raised
+    stdout: str
+    stderr: str
+    error: StudentError | None = None
+
+
 class Student:
     """Requests to one job.  Calls without side effects are memoised per submission."""
 
@@ -75,6 +85,20 @@ class Student:
                                  what=f"running {self.entry_module}", timeout_s=timeout_s)
         code = reply.get("exit_code")
         return code if type(code) is int else 1
+
+    def run_main_captured(self, timeout_s: float | None = None) -> MainRun:
+        """Run the entry file as ``__main__`` once per job and keep what that run printed, also
+        when it raised.  The output is read without being taken, so it still reaches the result."""
+        if "__main__" not in self.cache:
+            start = len(self.job.stdout.data), len(self.job.stderr.data)
+            try:
+                code, error = self.run_main(timeout_s), None
+            except StudentError as exc:
+                code, error = None, exc
+            stdout, stderr = (bytes(buffer.data[mark:]).decode("utf-8", "replace")
+                              for buffer, mark in zip((self.job.stdout, self.job.stderr), start))
+            self.cache["__main__"] = MainRun(code, stdout, stderr, error)
+        return self.cache["__main__"]
 
     # ------------------------------------------------------------------ values
     def has(self, name: str) -> bool:

@@ -1,0 +1,16 @@
+# The stop rule is left out: it always runs max_iters iterations.
+import torch
+
+
+def train_linear_regression(x, y, lr=0.05, loss_threshold=1.0, max_iters=1000):
+    w = torch.randn(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    for iteration in range(max_iters):
+        loss = (0.5 * (y - (w * x + b)) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+    return {"w": w.item(), "b": b.item(), "iterations": iteration, "final_loss": loss.item()}
