@@ -90,14 +90,12 @@ class Student:
         """Run the entry file as ``__main__`` once per job and keep what that run printed, also
         when it raised.  The output is read without being taken, so it still reaches the result."""
         if "__main__" not in self.cache:
-            start = len(self.job.stdout.data), len(self.job.stderr.data)
+            start = self.job.output_position()
             try:
                 code, error = self.run_main(timeout_s), None
             except StudentError as exc:
                 code, error = None, exc
-            stdout, stderr = (bytes(buffer.data[mark:]).decode("utf-8", "replace")
-                              for buffer, mark in zip((self.job.stdout, self.job.stderr), start))
-            self.cache["__main__"] = MainRun(code, stdout, stderr, error)
+            self.cache["__main__"] = MainRun(code, *self.job.output_since(start), error)
         return self.cache["__main__"]
 
     # ------------------------------------------------------------------ values

@@ -248,6 +248,9 @@ class CappedBuffer:
         self.taken = len(self.data)
         return fresh
 
+    def text_since(self, position: int) -> str:
+        return bytes(self.data[position:]).decode("utf-8", "replace")
+
 
 class Job:
     """One confined process running one submission; requests go one at a time."""
@@ -369,6 +372,13 @@ class Job:
         raise JobDied(*describe_exit(status, cpu_s >= self.limits.cpu_s))
 
     # ------------------------------------------------------------------ output and end
+    def output_position(self) -> tuple[int, int]:
+        return len(self.stdout.data), len(self.stderr.data)
+
+    def output_since(self, position: tuple[int, int]) -> tuple[str, str]:
+        """What was printed after ``position``, without taking it from the result."""
+        return self.stdout.text_since(position[0]), self.stderr.text_since(position[1])
+
     def take_output(self) -> tuple[str, str]:
         return (self.stdout.take().decode("utf-8", "replace"), self.stderr.take().decode("utf-8", "replace"))
 
