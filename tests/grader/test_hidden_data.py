@@ -1,0 +1,81 @@
+"""Hidden data: generated once in the trusted process, mounted read-only at /data, the
+private part never visible to the job."""
+
+from __future__ import annotations
+
+import textwrap
+
+from grader.assignments import Catalog
+from grader.status import CheckStatus
+
+MANIFEST = """
+id = "w9-data"
+week = 9
+hidden_data = true
+title = { zh = "数据", en = "Data" }
+[[checks]]
+name = "reads_data"
+points = 1
+description = "reads the mounted data"
+[[checks]]
+name = "private_stays_private"
+points = 1
+description = "the answer key is out of reach"
+"""
+
+DATA = """
+import json
+
+def generate(mounted, private):
+    (mounted / "images").mkdir()
+    (mounted / "images" / "cat.0.txt").write_text("meow")
+    (private / "key.json").write_text(json.dumps({"cat.0.txt": 0}))
+"""
+
+CHECKS = """
+import json
+from grader.checks import check, failed, passed
+
+@check("reads_data")
+def reads_data(student, ctx):
+    facts = student.call("inspect", ctx.data_dir)
+    key = json.loads((ctx.private_dir / "key.json").read_text())
+    return passed() if facts["files"] == sorted(key) and facts["write"] == "OSError" else failed(str(facts))
+
+@check("private_stays_private")
+def private_stays_private(student, ctx):
+    found = student.call("find", str(ctx.private_dir))
+    return passed() if found == "FileNotFoundError" else failed(found)
+"""
+
+SUBMISSION = b"""
+import os
+
+def inspect(root):
+    try:
+        open(os.path.join(root, "images", "new.txt"), "w")
+        write = "written"
+    except OSError:
+        write = "OSError"
+    return {"files": sorted(os.listdir(os.path.join(root, "images"))), "write": write}
+
+def find(path):
+    try:
+        return str(os.listdir(path))
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+
+def test_hidden_data_is_mounted_read_only_and_the_key_stays_out(grader, tmp_path, monkeypatch):
+    pack = tmp_path / "w9-data"
+    pack.mkdir()
+    for name, text in (("manifest.toml", MANIFEST), ("data.py", DATA), ("checks.py", CHECKS)):
+        (pack / name).write_text(textwrap.dedent(text))
+    monkeypatch.setattr(grader, "catalog", Catalog(tmp_path))
+    result = grader.grade("w9-data", "hw.py", SUBMISSION)
+    assert [t.status for t in result.tests] == [CheckStatus.passed, CheckStatus.passed], result.tests
+    generated = list((grader.settings.data_dir / "hidden").glob("w9-data-*"))
+    assert len(generated) == 1 and (generated[0] / "private" / "key.json").is_file()
+    again = grader.grade("w9-data", "hw.py", SUBMISSION)
+    assert again.score == 2 and list((grader.settings.data_dir / "hidden").glob("w9-data-*")) == generated
