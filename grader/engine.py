@@ -14,6 +14,8 @@ import time
 import traceback
 from typing import Callable
 
+import torch
+
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
 from grader.config import Settings, get_settings
@@ -56,6 +58,9 @@ class Grader:
         self.sandbox: Sandbox | None = None
 
     def start(self) -> "Grader":
+        # Checks (reference fits, statistics) run on one thread: workers run one per core, and
+        # torch's own pool stalled for up to a second on a loaded machine.
+        torch.set_num_threads(1)
         self.sandbox = Sandbox(sandbox_config(self.settings)).start()
         missing = self.sandbox.missing_layers()
         if missing:
