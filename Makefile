@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test selftest bench
+.PHONY: setup test selftest bench run
 
 setup: $(VENV)/.installed
 
@@ -13,6 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
+
+# Migrate the SQLite database under var/, create the demo course (instructor and student, new
+# tokens printed), then serve the API with an embedded worker on http://127.0.0.1:8000.
+run: setup
+	$(VENV)/bin/torchgrade migrate
+	$(VENV)/bin/torchgrade demo
+	$(VENV)/bin/torchgrade serve --host 127.0.0.1 --port 8000
 
 test: setup
 	scripts/ensure-services

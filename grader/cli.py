@@ -21,6 +21,9 @@ from grader.assignments import Catalog, UnknownAssignment
 from grader.config import get_settings
 from grader.status import SubmissionStatus
 
+from api import cli as api_subcommands
+from workers.cli import add_worker
+
 EXIT_FAULT = 2
 
 
@@ -97,6 +100,7 @@ def run_selftest(args) -> int:
 
 
 SUBCOMMANDS = [add_grade, add_assignments, add_selftest]
+SUBCOMMANDS += api_subcommands.SUBCOMMANDS + [add_worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""The torchgrade service: the HTTP API, its data model and services (shared with ``workers``)."""

@@ -1,0 +1,57 @@
+"""The FastAPI application: ``create_app(settings)``; ``uvicorn api.app:app`` serves the default."""
+
+from __future__ import annotations
+
+import functools
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from api import errors
+from api.catalog import ManifestCatalog
+from api.db import session_factory
+from api.limits import BodyLimit
+from api.metrics import ServiceCollector
+from api.routers import assignments, courses, health, submissions
+from grader.config import Settings, get_settings
+from workers.app import create_celery
+from workers.queueing import CeleryEnqueuer
+
+DESCRIPTION = """Submit PyTorch homework and get it graded in a sandbox.
+
+Every call but `/healthz` and `/metrics` needs `Authorization: Bearer <token>` (the token
+`torchgrade user add` printed). Errors are `{"error": {"code", "message", "details"}}` with a
+4xx status; 503 means the database is unavailable.
+"""
+UPLOAD_OVERHEAD_BYTES = 64 << 10
+
+
+def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="torchgrade", version="1", description=DESCRIPTION,
+                  openapi_tags=[{"name": "students"}, {"name": "submissions"}, {"name": "instructors"},
+                                {"name": "operations"}])
+    app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
+    app.state.catalog = ManifestCatalog(settings.reference_dir)
+    app.state.enqueuer = enqueuer or CeleryEnqueuer(create_celery(settings))
+    app.state.registry = CollectorRegistry()
+    app.state.registry.register(ServiceCollector(app.state.sessions))
+    errors.install(app)
+    for router in (assignments.router, submissions.router, courses.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, max_bytes=(settings.max_upload_kb << 10) + UPLOAD_OVERHEAD_BYTES)
+    return app
+
+
+@functools.cache
+def default_app() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str):
+    # `uvicorn api.app:app` builds the app on first use, from the environment.
+    if name == "app":
+        return default_app()
+    raise AttributeError(name)

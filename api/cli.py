@@ -1,0 +1,251 @@
+"""The service's subcommands: migrate, serve, course, user, roster, demo (operators) and
+submit (students).  Each imports what it needs when it runs, so that `torchgrade --help` and
+the engine's own subcommands do not load the web and database stack."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.config import Settings, get_settings
+
+EXIT_USAGE = 2
+DEMO_COURSE = "demo"
+DEMO_USERS = (("instructor", "instructor"), ("student", "student"))
+
+
+# ---------------------------------------------------------------------- operators
+@contextlib.contextmanager
+def service_session(settings: Settings):
+    from api.db import session_factory
+
+    with session_factory(settings.database_url)() as session:
+        yield session
+
+
+def report_error(command: str, exc) -> int:
+    print(f"torchgrade {command}: {exc.message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def add_migrate(subparsers) -> None:
+    parser = subparsers.add_parser("migrate", help="create or upgrade the database (alembic upgrade head)")
+    parser.set_defaults(handler=run_migrate)
+
+
+def run_migrate(args) -> int:
+    from api.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    print(f"database is at the latest revision: {_shown_url(settings.database_url)}")
+    return 0
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def add_course(subparsers) -> None:
+    parser = subparsers.add_parser("course", help="manage courses")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    create = actions.add_parser("create", help="create a course offering the catalogue's assignments")
+    create.add_argument("name", help="short name, e.g. pytorch-2026")
+    create.add_argument("--title", default="")
+    create.add_argument("--assignments", default="", help="comma-separated ids (default: all)")
+    create.set_defaults(handler=run_course_create)
+
+
+def run_course_create(args) -> int:
+    from api.catalog import ManifestCatalog
+    from api.errors import ServiceError
+    from api.services import accounts
+
+    settings = get_settings()
+    wanted = [a.strip() for a in args.assignments.split(",") if a.strip()] or None
+    with service_session(settings) as session:
+        try:
+            course = accounts.create_course(session, ManifestCatalog(settings.reference_dir), args.name, args.title,
+                                            wanted)
+        except ServiceError as exc:
+            return report_error("course create", exc)
+        session.commit()
+        print(f"course {course.slug}: {', '.join(a.assignment_id for a in course.assignments)}")
+    return 0
+
+
+def add_user(subparsers) -> None:
+    parser = subparsers.add_parser("user", help="manage users")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    add = actions.add_parser("add", help="add a user (prints their token) and enrol them in a course")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["student", "instructor", "admin"])
+    add.add_argument("--course", help="the course to enrol in (required but for admins)")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--email", default="")
+    add.add_argument("--new-token", action="store_true", help="issue a new token to a user who exists")
+    add.set_defaults(handler=run_user_add)
+
+
+def run_user_add(args) -> int:
+    from api.errors import ServiceError
+    from api.services import accounts
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            enrolment = accounts.add_user(session, settings.secret_key, args.name, args.role, args.course,
+                                          args.display_name, args.email)
+            token = enrolment.token or (accounts.reissue_token(session, settings.secret_key, args.name)
+                                        if args.new_token else None)
+        except ServiceError as exc:
+            return report_error("user add", exc)
+        session.commit()
+    where = f" in {args.course}" if args.course else ""
+    if token:
+        print(f"{args.name} ({args.role}{where}) token:", file=sys.stderr)
+        print(token)
+    else:
+        print(f"{args.name} exists; now {args.role}{where}; their token is unchanged (--new-token issues one)",
+              file=sys.stderr)
+    return 0
+
+
+def add_roster(subparsers) -> None:
+    parser = subparsers.add_parser("roster", help="import a class list")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    load = actions.add_parser("import", help="add the users of a CSV (name[,role][,course][,display_name][,email]); "
+                                             "prints name,role,course,token")
+    load.add_argument("file", type=Path)
+    load.add_argument("--course", help="course for rows without one")
+    load.set_defaults(handler=run_roster_import)
+
+
+def run_roster_import(args) -> int:
+    import csv
+
+    from api.errors import ServiceError
+    from api.services import accounts
+
+    settings = get_settings()
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"torchgrade roster import: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with service_session(settings) as session:
+        try:
+            enrolments = accounts.import_roster(session, settings.secret_key, text, args.course)
+        except ServiceError as exc:
+            return report_error("roster import", exc)
+        session.commit()
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["name", "role", "course", "token"])
+    for e in enrolments:
+        writer.writerow([e.name, e.role, e.course or "", e.token or "(unchanged)"])
+    return 0
+
+
+def add_demo(subparsers) -> None:
+    parser = subparsers.add_parser("demo", help="create the demo course with an instructor and a student; print "
+                                                "their (new) tokens")
+    parser.set_defaults(handler=run_demo)
+
+
+def run_demo(args) -> int:
+    from sqlalchemy import select
+
+    from api.catalog import ManifestCatalog
+    from api.models import Course
+    from api.services import accounts
+
+    settings = get_settings()
+    tokens = {}
+    with service_session(settings) as session:
+        if session.scalar(select(Course).where(Course.slug == DEMO_COURSE)) is None:
+            accounts.create_course(session, ManifestCatalog(settings.reference_dir), DEMO_COURSE, "Demo course")
+        for name, role in DEMO_USERS:
+            enrolment = accounts.add_user(session, settings.secret_key, name, role, DEMO_COURSE)
+            tokens[name] = enrolment.token or accounts.reissue_token(session, settings.secret_key, name)
+        session.commit()
+    print(f"demo course '{DEMO_COURSE}' is ready. Tokens (new ones each run):")
+    for name, token in tokens.items():
+        print(f"  export {name.upper()}={token}")
+    print("then, once `torchgrade serve` is up:\n"
+          '  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
+          "http://127.0.0.1:8000/api/v1/assignments/w1-normal-modes/submissions")
+    return 0
+
+
+# ---------------------------------------------------------------------- serve
+def add_serve(subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="run the API with an embedded grading worker")
+    parser.add_argument("--host", default=None, help="default TORCHGRADE_API_HOST (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="default TORCHGRADE_API_PORT (8000)")
+    parser.add_argument("--queues", default="cpu", help="queues of the embedded worker (default cpu)")
+    parser.add_argument("--no-worker", action="store_true", help="the API only (workers run elsewhere)")
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    # uvicorn re-raises SIGTERM after its graceful shutdown: make it an exit that runs `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    worker = None if args.no_worker else subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "worker", "--queues", args.queues, "--loglevel", "warning"],
+        start_new_session=True)
+    try:
+        uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port,
+                    log_level="info")
+    finally:
+        if worker is not None:
+            _stop(worker)
+    return 0
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+# ---------------------------------------------------------------------- students
+def add_submit(subparsers) -> None:
+    parser = subparsers.add_parser("submit", help="submit a file to a torchgrade server and show the result")
+    parser.add_argument("assignment", help="assignment id, e.g. w1-normal-modes")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--server", default=os.environ.get("TORCHGRADE_SERVER", "http://127.0.0.1:8000"))
+    parser.add_argument("--token", default=os.environ.get("TORCHGRADE_TOKEN"), help="default $TORCHGRADE_TOKEN")
+    parser.add_argument("--course", help="when several of your courses offer the assignment")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run_submit)
+
+
+def run_submit(args) -> int:
+    from api.client import submit_and_follow
+
+    if not args.token:
+        print("torchgrade submit: give your token with --token or TORCHGRADE_TOKEN", file=sys.stderr)
+        return EXIT_USAGE
+    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json)
+
+
+SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_submit]

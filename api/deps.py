@@ -1,0 +1,61 @@
+"""Typed dependencies: the settings, a database session, the catalogue, the queue, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.catalog import ManifestCatalog
+from api.errors import Unauthorized
+from api.models import User
+from api.services import accounts
+from grader.config import Settings
+from workers.queueing import CeleryEnqueuer
+
+bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed")
+
+
+# These are async only so that FastAPI calls them in the event loop instead of a worker thread
+# (none does I/O: a Session connects on first use, in the route's thread).
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        await run_in_threadpool(session.close)
+
+
+async def get_catalog(request: Request) -> ManifestCatalog:
+    return request.app.state.catalog
+
+
+async def get_enqueuer(request: Request) -> CeleryEnqueuer:
+    return request.app.state.enqueuer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CatalogDep = Annotated[ManifestCatalog, Depends(get_catalog)]
+EnqueuerDep = Annotated[CeleryEnqueuer, Depends(get_enqueuer)]
+
+
+def current_user(session: SessionDep, settings: SettingsDep,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    if credentials is None:
+        raise Unauthorized("send your token in an 'Authorization: Bearer <token>' header")
+    user = accounts.authenticate(session, settings.secret_key, credentials.credentials)
+    if user is None:
+        raise Unauthorized("the token is not valid; ask your instructor for a new one")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

@@ -1,0 +1,115 @@
+"""Errors a user can cause: each a status, a stable code and a sentence, rendered as
+``{"error": {"code": ..., "message": ..., "details": [...]}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from grader.assignments import UnknownAssignment
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.headers = headers or {}
+
+
+class BadRequest(ServiceError):
+    status_code, code = 400, "bad_request"
+
+
+class Unauthorized(ServiceError):
+    status_code, code = 401, "unauthorized"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ServiceError):
+    status_code, code = 403, "forbidden"
+
+
+class NotFound(ServiceError):
+    status_code, code = 404, "not_found"
+
+
+class Conflict(ServiceError):
+    status_code, code = 409, "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code, code = 413, "file_too_large"
+
+
+class UnsupportedFileType(ServiceError):
+    status_code, code = 415, "unsupported_file_type"
+
+
+class InvalidSubmission(ServiceError):
+    status_code, code = 422, "invalid_submission"
+
+
+class TooManyAttempts(ServiceError):
+    status_code, code = 429, "attempt_limit"
+
+
+def body(code: str, message: str, details: list | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(UnknownAssignment, _unknown_assignment)
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    return JSONResponse(body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = [{"field": ".".join(str(part) for part in error["loc"] if part != "body"), "message": error["msg"]}
+               for error in exc.errors()]
+    summary = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details)
+    return JSONResponse(body("validation_error", summary, details), status_code=422)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 413: "file_too_large"}
+    return JSONResponse(body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+    log.warning("integrity error (a concurrent change): %s", exc.orig)
+    return JSONResponse(body("conflict", "the change conflicts with another one made at the same time; try again"),
+                        status_code=409)
+
+
+async def _unknown_assignment(request: Request, exc: UnknownAssignment) -> JSONResponse:
+    return JSONResponse(body("assignment_not_found", f"{exc}: it is no longer in the catalogue"), status_code=404)
+
+
+async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+    log.error("database unavailable: %s", exc)
+    return JSONResponse(body("database_unavailable", "the database is unavailable; try again shortly"),
+                        status_code=503, headers={"Retry-After": "5"})

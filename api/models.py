@@ -1,0 +1,159 @@
+"""The data model (SQLAlchemy 2).  ``migrations/`` creates it; nothing calls ``create_all``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+
+from api.db import UTCDateTime, utcnow
+from grader.status import SubmissionStatus
+
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
+          "pk": "pk_%(table_name)s"}
+
+
+class Role(StrEnum):
+    student = "student"
+    instructor = "instructor"
+
+
+def _enum(enum: type[StrEnum]) -> Enum:
+    return Enum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members],
+                validate_strings=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    assignments: Mapped[list[CourseAssignment]] = relationship(back_populates="course",
+                                                               order_by="CourseAssignment.assignment_id")
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class CourseAssignment(Base):
+    """An assignment of the catalogue as one course offers it: deadline and policies."""
+
+    __tablename__ = "course_assignments"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    assignment_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    late_days: Mapped[int] = mapped_column(Integer, default=0)
+    late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts_per_day: Mapped[int | None] = mapped_column(Integer)
+    attempts_total: Mapped[int | None] = mapped_column(Integer)
+    results_released: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    course: Mapped[Course] = relationship(back_populates="assignments")
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("course_assignment_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_status_enqueued_at", "status", "enqueued_at"),
+                      Index("ix_submissions_ca_user", "course_assignment_id", "user_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus), default=SubmissionStatus.queued)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(64), doc="token of the delivery grading it now")
+    worker: Mapped[str | None] = mapped_column(String(255), doc="host:pid of the process holding the claim")
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, doc="claims so far, across deaths and retries")
+    score: Mapped[float | None] = mapped_column(Float, doc="auto-graded points; NULL until graded")
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    grading_s: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict | None] = deferred(mapped_column(JSON))
+
+    course_assignment: Mapped[CourseAssignment] = relationship()
+    user: Mapped[User] = relationship()
+    written_scores: Mapped[list[WrittenScore]] = relationship(back_populates="submission",
+                                                              cascade="all, delete-orphan")
+
+
+class WrittenScore(Base):
+    __tablename__ = "written_scores"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    scored_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="written_scores")
+
+
+class SubmissionEvent(Base):
+    """Progress a worker reports (running, each check, done), replayed by the event stream."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

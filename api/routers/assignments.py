@@ -1,0 +1,110 @@
+"""A student's assignments: list, statement, starter, submit, their submissions and grades."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse, PlainTextResponse
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.routers import errors, json_errors
+from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
+    UserPublic
+from api.services import assignments, courses, gradebook, submissions
+from grader.status import SubmissionStatus
+
+router = APIRouter(tags=["students"])
+CourseQuery = Annotated[str | None, Query(description="the course, when several of yours offer the assignment")]
+
+
+@router.get("/me", response_model=UserPublic, responses=errors())
+def me(user: CurrentUser) -> dict:
+    return {"name": user.name, "display_name": user.display_name, "is_admin": user.is_admin,
+            "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships]}
+
+
+@router.get("/assignments", response_model=list[AssignmentPublic], responses=errors())
+def list_assignments(session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                     course: CourseQuery = None) -> list[dict]:
+    return [assignments.overview(session, catalog, user, o) for o in assignments.offered_to_user(session, catalog, user, course)]
+
+
+@router.get("/assignments/{assignment_id}", response_model=AssignmentPublic, responses=errors(400, 404))
+def get_assignment(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                   course: CourseQuery = None) -> dict:
+    return assignments.overview(session, catalog, user, courses.offered_to(session, user, assignment_id, course))
+
+
+@router.get("/assignments/{assignment_id}/statement", response_class=PlainTextResponse, responses={
+    **json_errors(400, 404), 200: {"content": {"text/markdown": {}}, "description": "the statement in Markdown"}})
+def statement(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+              course: CourseQuery = None,
+              accept_language: Annotated[str, Header(description="zh or en (default)")] = "en") -> Response:
+    offered = courses.offered_to(session, user, assignment_id, course)
+    language = preferred_language(accept_language)
+    return Response(catalog.get(offered.assignment_id).statement(language), media_type="text/markdown; charset=utf-8",
+                    headers={"Content-Language": language, "Vary": "Accept-Language"})
+
+
+def preferred_language(header: str) -> str:
+    """zh or en, by the Accept-Language quality values."""
+    ranked = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith(("zh", "en")):
+            return tag[:2]
+    return "en"
+
+
+@router.get("/assignments/{assignment_id}/starter", response_class=FileResponse, responses={
+    **json_errors(400, 404), 200: {"content": {"text/x-python": {}}, "description": "the starter file"}})
+def starter(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+            course: CourseQuery = None) -> FileResponse:
+    offered = courses.offered_to(session, user, assignment_id, course)
+    return FileResponse(catalog.get(offered.assignment_id).starter, media_type="text/x-python",
+                        filename=f"{offered.assignment_id}.py")
+
+
+@router.post("/assignments/{assignment_id}/submissions", status_code=status.HTTP_202_ACCEPTED,
+             response_model=SubmissionAccepted, responses=errors(400, 403, 404, 413, 415, 422, 429))
+def submit(assignment_id: str, response: Response, session: SessionDep, settings: SettingsDep,
+           catalog: CatalogDep, enqueuer: EnqueuerDep, user: CurrentUser,
+           file: Annotated[UploadFile, File(description=".py, .ipynb, .zip or .md (written answers)")],
+           course: CourseQuery = None) -> dict:
+    """Store the upload and queue it for grading.  Answers 202 at once; follow the Location
+    (or the events stream) for the result."""
+    offered = courses.offered_to(session, user, assignment_id, course)
+    content = file.file.read((settings.max_upload_kb << 10) + 1)
+    submission = submissions.submit(session, settings, catalog, enqueuer, user, offered, file.filename or "", content)
+    url = f"{settings.api_url.rstrip('/')}/api/v1/submissions/{submission.id}"
+    response.headers["Location"] = url
+    return {"id": submission.id, "status": SubmissionStatus.queued, "course": offered.course.slug,
+            "assignment": offered.assignment_id, "filename": submission.filename,
+            "submitted_at": submission.created_at, "url": url, "events_url": f"{url}/events"}
+
+
+@router.get("/assignments/{assignment_id}/submissions", response_model=list[SubmissionSummary],
+            responses=errors(400, 404))
+def my_submissions(assignment_id: str, session: SessionDep, user: CurrentUser, course: CourseQuery = None) -> list:
+    offered = courses.offered_to(session, user, assignment_id, course)
+    return [submissions.summary(s) for s in submissions.list_own(session, user, offered)]
+
+
+@router.get("/grades", response_model=list[MyGrade], responses=errors())
+def my_grades(session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> list[dict]:
+    """Your best score per assignment, late penalty applied."""
+    return gradebook.my_grades(session, catalog, user)
+
+
+@router.get("/courses", response_model=list[MembershipPublic], responses=errors())
+def my_courses(user: CurrentUser) -> list[dict]:
+    return [{"course": m.course.slug, "role": m.role} for m in user.memberships]
+

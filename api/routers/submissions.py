@@ -1,0 +1,94 @@
+"""One submission: its result, its live progress, its code, regrading and written scores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.routers import errors, json_errors
+from api.schemas import RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
+from api.services import courses, progress, submissions
+from grader.status import SubmissionStatus
+
+router = APIRouter(prefix="/submissions", tags=["submissions"])
+
+
+@router.get("/{submission_id}", response_model=SubmissionDetail | SubmissionPublic, responses=errors(404))
+def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> dict:
+    """Status and result.  Students see their own, with hidden checks aggregated until the
+    instructor releases results; instructors see everything (SubmissionDetail)."""
+    submission = submissions.get_for(session, user, submission_id)
+    instructor = courses.is_instructor(session, user, submission.course_assignment.course_id)
+    shown = submissions.view(session, submission, instructor=instructor)
+    return SubmissionDetail(**shown) if instructor else SubmissionPublic(**shown)
+
+
+@router.get("/{submission_id}/events", responses={
+    **json_errors(404), 200: {"content": {"text/event-stream": {}}, "description":
+                         "server-sent events: queued, running, check (one per check), done"}})
+async def events(submission_id: int, request: Request, session: SessionDep, user: CurrentUser,
+                 settings: SettingsDep,
+                 last_event_id: Annotated[int | None, Header(description="resume after this event")] = None):
+    """A live progress stream.  Ends with the ``done`` event."""
+    revealed = await run_in_threadpool(progress.revealed_to, session, user, submission_id)
+    await run_in_threadpool(session.close)  # the stream polls with short sessions; hold no connection
+    return EventSourceResponse(_stream(request, submission_id, revealed, last_event_id or 0, settings.sse_poll_s),
+                               ping=15)
+
+
+def _in_session(request: Request, service, *args):
+    with request.app.state.sessions() as session:
+        return service(session, *args)
+
+
+async def _stream(request: Request, submission_id: int, revealed, after: int, poll_s: float):
+    announced_queued = False
+    while not await request.is_disconnected():
+        state, found = await run_in_threadpool(_in_session, request, progress.poll, submission_id, after)
+        if state is None:
+            return
+        if state == SubmissionStatus.queued and not found and not announced_queued:
+            announced_queued = True
+            yield {"event": "queued", "data": json.dumps({"status": "queued"})}
+        for event in found:
+            after = event.id
+            yield {"event": event.kind, "id": str(event.id), "data": json.dumps(progress.shown(event, revealed))}
+            if event.kind == "done":
+                return
+        if state.final and not found:
+            yield {"event": "done", "data": json.dumps({"status": state.value})}
+            return
+        await asyncio.sleep(poll_s)
+
+
+@router.get("/{submission_id}/code", responses={
+    **json_errors(403, 404), 200: {"content": {"application/octet-stream": {}}, "description": "the file as uploaded"}})
+def code(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The uploaded file, byte for byte (its student or an instructor)."""
+    submission = submissions.get_for(session, user, submission_id)
+    return Response(submission.content, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{submission.filename}"'})
+
+
+@router.post("/{submission_id}/regrade", status_code=status.HTTP_202_ACCEPTED, response_model=RegradeAccepted,
+             responses=errors(403, 404), tags=["instructors"])
+def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
+    submission = submissions.for_instructor(session, user, submission_id)
+    return {"submissions": submissions.regrade(session, enqueuer, [submission])}
+
+
+@router.put("/{submission_id}/written/{name}", response_model=WrittenScorePublic, responses=errors(400, 403, 404),
+            tags=["instructors"])
+def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep,
+                  user: CurrentUser) -> dict:
+    """Score a written answer (status ``pending`` in the result) with a comment for the student."""
+    submission = submissions.for_instructor(session, user, submission_id)
+    entry = submissions.score_written(session, user, submission, name, body.score, body.comment)
+    return {"submission": submission_id, "name": entry.name, "score": entry.score, "comment": entry.comment,
+            "scored_by": user.name, "scored_at": entry.scored_at}

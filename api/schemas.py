@@ -1,0 +1,297 @@
+"""What the API reads and writes: one schema per direction (``...In`` read, ``...Public`` written)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from grader.results import Environment, Output, TestResult, Timings
+from grader.status import SubmissionStatus
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable", examples=["deadline_passed"])
+    message: str = Field(description="what went wrong and what to do", examples=[
+        "w1-normal-modes closed at 2026-03-01T16:00:00+00:00; ask your instructor for an extension"])
+    details: list[dict] | None = Field(None, description="one entry per invalid field (validation errors)")
+
+
+class ErrorPublic(BaseModel):
+    error: ErrorDetail
+
+
+# ---------------------------------------------------------------------- users and courses
+class MembershipPublic(BaseModel):
+    course: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    name: str
+    display_name: str
+    is_admin: bool
+    courses: list[MembershipPublic]
+
+
+class AssignmentPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "w1-normal-modes", "course": "pytorch-2026", "title": "The four modes of torch.normal",
+        "title_zh": "torch.normal 的四种模式", "week": 1, "queue": "cpu", "max_score": 32.0,
+        "due_at": "2026-03-01T16:00:00Z", "closes_at": "2026-03-03T16:00:00Z", "late_penalty_per_day": 0.1,
+        "attempts_per_day": 10, "attempts_total": None, "attempts_used": 2, "results_released": False,
+        "latest_submission": 17, "latest_status": "graded", "best_score": 32.0}]})
+
+    id: str
+    course: str
+    title: str
+    title_zh: str
+    week: int
+    queue: str
+    max_score: float
+    due_at: dt.datetime | None = Field(description="your due date (an extension replaces the course's)")
+    closes_at: dt.datetime | None = Field(description="the last moment a late submission is accepted")
+    late_penalty_per_day: float
+    attempts_per_day: int | None
+    attempts_total: int | None
+    attempts_used: int
+    results_released: bool
+    latest_submission: int | None
+    latest_status: SubmissionStatus | None
+    best_score: float | None
+
+
+class PolicyIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "due_at": "2026-03-01T16:00:00Z", "late_days": 2, "late_penalty_per_day": 0.1, "attempts_per_day": 10}]})
+
+    due_at: AwareDatetime | None = None
+    late_days: int | None = Field(None, ge=0, le=365, description="days after the due date still accepted")
+    late_penalty_per_day: float | None = Field(None, ge=0, le=1, description="fraction of the score per day late")
+    attempts_per_day: int | None = Field(None, ge=1, description="submissions in any 24 hours; null: no limit")
+    attempts_total: int | None = Field(None, ge=1, description="null: no limit")
+    results_released: bool | None = Field(None, description="show hidden checks to students")
+
+    @model_validator(mode="after")
+    def _required_values(self) -> "PolicyIn":
+        cleared = [f for f in ("late_days", "late_penalty_per_day", "results_released")
+                   if f in self.model_fields_set and getattr(self, f) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self
+
+
+class PolicyPublic(BaseModel):
+    course: str
+    assignment: str
+    due_at: dt.datetime | None
+    late_days: int
+    late_penalty_per_day: float
+    attempts_per_day: int | None
+    attempts_total: int | None
+    results_released: bool
+
+
+class ExtensionIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"due_at": "2026-03-08T16:00:00Z"}]})
+
+    due_at: AwareDatetime
+
+
+class ExtensionPublic(BaseModel):
+    course: str
+    assignment: str
+    student: str
+    due_at: dt.datetime
+
+
+# ---------------------------------------------------------------------- submissions
+class SubmissionAccepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 17, "status": "queued", "course": "pytorch-2026", "assignment": "w1-normal-modes",
+        "filename": "hw.py", "submitted_at": "2026-02-27T09:15:02Z", "url": "/api/v1/submissions/17",
+        "events_url": "/api/v1/submissions/17/events"}]})
+
+    id: int
+    status: SubmissionStatus
+    course: str
+    assignment: str
+    filename: str
+    submitted_at: dt.datetime
+    url: str
+    events_url: str
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    course: str
+    assignment: str
+    student: str
+    filename: str
+    status: SubmissionStatus
+    submitted_at: dt.datetime
+    finished_at: dt.datetime | None
+    score: float | None = Field(description="auto-graded points; written answers are added in the full view")
+    max_score: float
+
+
+class SubmissionPublic(BaseModel):
+    """A submission as its student sees it: hidden checks as one aggregate until released."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 17, "course": "pytorch-2026", "assignment": "w1-normal-modes", "student": "alice",
+        "filename": "hw.py", "status": "graded", "submitted_at": "2026-02-27T09:15:02Z",
+        "started_at": "2026-02-27T09:15:02Z", "finished_at": "2026-02-27T09:15:03Z", "score": 32.0,
+        "max_score": 32.0, "pending_max_score": 0.0, "days_late": 0, "late_penalty": 0.0, "adjusted_score": 32.0,
+        "message": "", "notes": [], "tests": [
+            {"name": "tensor_tensor_shape_dtype", "score": 2.0, "max_score": 2.0, "status": "passed",
+             "feedback": "", "visibility": "visible", "description": "normal_tensor_tensor: the output has the "
+             "shape of mean and std broadcast together", "detail": ""},
+            {"name": "hidden checks", "score": 8.0, "max_score": 8.0, "status": "passed",
+             "feedback": "3 hidden check(s); their feedback is shown when results are released",
+             "visibility": "hidden", "description": "", "detail": ""}]}]})
+
+    id: int
+    course: str
+    assignment: str
+    student: str
+    filename: str
+    status: SubmissionStatus
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    score: float | None = Field(description="points so far: checks plus scored written answers")
+    max_score: float = Field(description="all points, written answers included")
+    pending_max_score: float = Field(0.0, description="written-answer points an instructor has yet to score")
+    days_late: int
+    late_penalty: float = Field(description="fraction taken off for lateness")
+    adjusted_score: float | None = Field(description="score after the late penalty")
+    message: str = ""
+    notes: list[str] = []
+    tests: list[TestResult] = []
+    output: Output = Output()
+    timings: Timings = Timings()
+    environment: Environment = Environment()
+
+
+class SubmissionDetail(SubmissionPublic):
+    """The instructor's view: every check, hidden output and written answers."""
+
+    sha256: str
+    size: int
+    attempts: int = Field(description="grading attempts so far (a worker death or grader fault adds one)")
+    worker: str | None
+    hidden_output: Output = Output()
+    answers: dict[str, str] = {}
+
+
+class WrittenScoreIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"score": 4, "comment": "Right idea; say why a tensor of order 0 has no axes."}]})
+
+    score: float = Field(ge=0)
+    comment: str = Field("", max_length=20000)
+
+
+class WrittenScorePublic(BaseModel):
+    submission: int
+    name: str
+    score: float
+    comment: str
+    scored_by: str
+    scored_at: dt.datetime
+
+
+class RegradeIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"assignment": "w1-normal-modes"}, {"student": "alice"}, {"student": "alice", "assignment": "w1-autograd"}]})
+
+    student: str | None = None
+    assignment: str | None = None
+
+
+class RegradeAccepted(BaseModel):
+    submissions: list[int]
+
+
+# ---------------------------------------------------------------------- grades
+class GradeEntry(BaseModel):
+    submission_id: int
+    status: SubmissionStatus
+    score: float
+    max_score: float
+    days_late: int
+    late_penalty: float
+    adjusted_score: float
+    submitted_at: dt.datetime
+
+
+class MyGrade(BaseModel):
+    course: str
+    assignment: str
+    max_score: float
+    grade: GradeEntry | None
+
+
+class GradebookRow(BaseModel):
+    student: str
+    display_name: str
+    grades: dict[str, GradeEntry | None]
+    total: float
+
+
+class Gradebook(BaseModel):
+    course: str
+    policy: str
+    assignments: list[str]
+    max_scores: dict[str, float]
+    max_total: float
+    students: list[GradebookRow]
+
+
+class HistogramBin(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: float = Field(alias="from")
+    to: float
+    count: int
+
+
+class FailureCount(BaseModel):
+    feedback: str
+    count: int
+
+
+class CheckStats(BaseModel):
+    name: str
+    graded: int
+    pass_rate: float | None
+    common_failures: list[FailureCount]
+
+
+class Counts(BaseModel):
+    submissions: int
+    students: int
+    by_status: dict[str, int]
+
+
+class AssignmentStats(BaseModel):
+    course: str
+    assignment: str
+    max_score: float
+    counts: Counts
+    students_scored: int
+    mean: float | None
+    median: float | None
+    histogram: list[HistogramBin]
+    checks: list[CheckStats]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["ok"])
+    broker: str = Field(examples=["ok"])

@@ -1,0 +1,119 @@
+"""Users, courses, memberships and tokens."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import BadRequest, Conflict, NotFound
+from api.models import Course, CourseAssignment, Membership, Role, User
+from api.security import new_token, token_hash
+from grader.assignments import Catalog
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+ROLES = ("student", "instructor", "admin")
+
+
+@dataclasses.dataclass
+class Enrolment:
+    name: str
+    role: str
+    course: str | None
+    token: str | None  # None: the user existed and keeps their token
+
+
+def create_course(session: Session, catalog: Catalog, slug: str, title: str = "",
+                  assignment_ids: list[str] | None = None) -> Course:
+    if not SLUG.match(slug):
+        raise BadRequest(f"course name {slug!r}: use lowercase letters, digits and '-'")
+    if session.scalar(select(Course).where(Course.slug == slug)):
+        raise Conflict(f"course {slug!r} exists already", code="course_exists")
+    wanted = assignment_ids if assignment_ids is not None else catalog.ids()
+    unknown = sorted(set(wanted) - set(catalog.ids()))
+    if unknown:
+        raise NotFound(f"no assignment called {', '.join(unknown)}; known: {', '.join(catalog.ids())}",
+                       code="assignment_not_found")
+    course = Course(slug=slug, title=title or slug)
+    course.assignments = [CourseAssignment(assignment_id=a) for a in wanted]
+    session.add(course)
+    session.flush()
+    return course
+
+
+def course_by_slug(session: Session, slug: str) -> Course:
+    course = session.scalar(select(Course).where(Course.slug == slug))
+    if course is None:
+        raise NotFound(f"no course called {slug!r}", code="course_not_found")
+    return course
+
+
+def add_user(session: Session, secret_key: str, name: str, role: str, course_slug: str | None = None,
+             display_name: str = "", email: str = "") -> Enrolment:
+    """Create the user (with a new token) if needed and enrol them in the course."""
+    if role not in ROLES:
+        raise BadRequest(f"role {role!r}: use one of {', '.join(ROLES)}")
+    if not USER_NAME.match(name):
+        raise BadRequest(f"user name {name!r}: use letters, digits and . _ @ -")
+    if role != "admin" and not course_slug:
+        raise BadRequest(f"a {role} belongs to a course: name it (--course)")
+    course = course_by_slug(session, course_slug) if course_slug else None
+    user = session.scalar(select(User).where(User.name == name))
+    token = None
+    if user is None:
+        token = new_token()
+        user = User(name=name, display_name=display_name or name, email=email, token_hash=token_hash(token, secret_key))
+        session.add(user)
+        session.flush()
+    if role == "admin":
+        user.is_admin = True
+    if course is not None:
+        _enrol(session, user, course, Role(role) if role != "admin" else Role.instructor)
+    return Enrolment(name, role, course_slug, token)
+
+
+def _enrol(session: Session, user: User, course: Course, role: Role) -> None:
+    membership = session.scalar(select(Membership).where(Membership.user_id == user.id,
+                                                         Membership.course_id == course.id))
+    if membership is None:
+        session.add(Membership(user_id=user.id, course_id=course.id, role=role))
+    elif membership.role != role:
+        membership.role = role
+
+
+def reissue_token(session: Session, secret_key: str, name: str) -> str:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user called {name!r}", code="user_not_found")
+    token = new_token()
+    user.token_hash = token_hash(token, secret_key)
+    return token
+
+
+def authenticate(session: Session, secret_key: str, token: str) -> User | None:
+    return session.scalar(select(User).where(User.token_hash == token_hash(token, secret_key)))
+
+
+def import_roster(session: Session, secret_key: str, text: str, default_course: str | None = None) -> list[Enrolment]:
+    """A CSV with a header: ``name`` and optional ``role`` (default student), ``course``,
+    ``display_name``, ``email``.  Every row is checked before any is stored."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "name" not in reader.fieldnames:
+        raise BadRequest("the roster needs a header line with a 'name' column (and optionally role, course, "
+                         "display_name, email)")
+    rows = list(reader)
+    enrolments = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            enrolments.append(add_user(session, secret_key, (row.get("name") or "").strip(),
+                                       (row.get("role") or "student").strip(),
+                                       (row.get("course") or "").strip() or default_course,
+                                       (row.get("display_name") or "").strip(), (row.get("email") or "").strip()))
+        except (BadRequest, NotFound) as exc:
+            raise BadRequest(f"roster line {line}: {exc.message}") from None
+    return enrolments

@@ -1,0 +1,39 @@
+"""A student's view of the assignments their courses offer."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.models import CourseAssignment, Membership, Submission, User
+from api.services import courses, gradebook
+from grader.assignments import Catalog
+
+
+def offered_to_user(session: Session, catalog: Catalog, user: User,
+                    course_slug: str | None = None) -> list[CourseAssignment]:
+    """The user's courses' assignments (those still in the catalogue)."""
+    query = (select(CourseAssignment).join(Membership, Membership.course_id == CourseAssignment.course_id)
+             .where(Membership.user_id == user.id).order_by(CourseAssignment.course_id, CourseAssignment.assignment_id))
+    return [o for o in gradebook.in_catalog(catalog, session.scalars(query))
+            if course_slug is None or o.course.slug == course_slug]
+
+
+def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssignment) -> dict:
+    """Title, points, this student's deadline, attempts used, latest status and best score."""
+    manifest = catalog.get(offered.assignment_id).manifest
+    deadline = courses.deadline_for(session, offered, user.id)
+    mine = select(Submission).where(Submission.course_assignment_id == offered.id, Submission.user_id == user.id)
+    latest = session.scalar(mine.order_by(Submission.id.desc()).limit(1))
+    best = gradebook.pick(gradebook.scored_entries(session, [offered], [user.id]).get((user.id, offered.id), []),
+                          "best")
+    return {"id": offered.assignment_id, "course": offered.course.slug, "title": manifest.title.en,
+            "title_zh": manifest.title.zh, "week": manifest.week, "queue": manifest.queue,
+            "max_score": manifest.max_score + sum(w.points for w in manifest.written),
+            "due_at": deadline.due_at, "closes_at": deadline.closes_at,
+            "late_penalty_per_day": offered.late_penalty_per_day, "attempts_per_day": offered.attempts_per_day,
+            "attempts_total": offered.attempts_total,
+            "attempts_used": session.scalar(mine.with_only_columns(func.count(Submission.id))),
+            "results_released": offered.results_released, "latest_submission": latest.id if latest else None,
+            "latest_status": latest.status if latest else None,
+            "best_score": best.adjusted_score if best else None}

@@ -1,0 +1,46 @@
+"""Progress events: the worker writes them, the event stream replays them with visibility applied."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.models import Submission, SubmissionEvent, User
+from api.services import courses, submissions
+from grader.status import SubmissionStatus, Visibility
+
+
+def revealed_to(session: Session, user: User, submission_id: int) -> set[Visibility] | None:
+    """What the viewer may see of a submission's checks: None (an instructor) for everything."""
+    submission = submissions.get_for(session, user, submission_id)
+    offered = submission.course_assignment
+    if courses.is_instructor(session, user, offered.course_id):
+        return None
+    revealed = {Visibility.visible} | ({Visibility.hidden} if offered.results_released else set())
+    if courses.deadline_for(session, offered, submission.user_id).passed(utcnow()):
+        revealed.add(Visibility.after_due_date)
+    return revealed
+
+
+def poll(session: Session, submission_id: int, after_id: int) -> tuple[SubmissionStatus | None, list[SubmissionEvent]]:
+    """The submission's status (None: it is gone) and the events after ``after_id``."""
+    status = session.scalar(select(Submission.status).where(Submission.id == submission_id))
+    return status, events_after(session, submission_id, after_id)
+
+
+def events_after(session: Session, submission_id: int, after_id: int) -> list[SubmissionEvent]:
+    return list(session.scalars(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id,
+                                                              SubmissionEvent.id > after_id)
+                                .order_by(SubmissionEvent.id)))
+
+
+def shown(event: SubmissionEvent, revealed: set[Visibility] | None) -> dict:
+    """An event's data as the viewer may see it (``revealed`` None: everything)."""
+    data = dict(event.data)
+    if event.kind == "check" and revealed is not None and data.get("visibility") not in revealed:
+        return {"name": "hidden check", "visibility": data.get("visibility"), "concealed": True,
+                "index": data.get("index"), "total": data.get("total")}
+    if event.kind == "done" and revealed is not None:
+        data.pop("detail", None)
+    return data

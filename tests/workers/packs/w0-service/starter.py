@@ -1,0 +1,5 @@
+def answer():
+    raise NotImplementedError
+
+
+Q1 = """your answer"""

@@ -1,0 +1,95 @@
+"""docker-compose.yml is checked without Docker: every torchgrade command parses, every
+variable it sets is a real setting with a valid value, the workers get exactly the documented
+capabilities (never privileged), and the gpu profile reserves an NVIDIA device."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from grader.cli import build_parser
+from grader.config import Settings
+from tests.workers.stack import REPOSITORY
+
+COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+TORCHGRADE_SERVICES = [name for name, service in SERVICES.items() if service.get("image", "").startswith("torchgrade")]
+WORKERS = [name for name in TORCHGRADE_SERVICES if SERVICES[name]["command"][1] == "worker"]
+SANDBOX_CAPABILITIES = {"SYS_ADMIN", "SETUID", "SETGID", "KILL"}
+INTERPOLATION = re.compile(r"\$\{([A-Z_]+)(?::?[-?][^}]*)?\}")
+
+
+def interpolated(value: str) -> str:
+    """What compose substitutes, with every variable set to a sample value."""
+    return INTERPOLATION.sub(lambda match: {"POSTGRES_PASSWORD": "pw"}.get(match.group(1), "x" * 32), str(value))
+
+
+def test_the_expected_services():
+    assert {"postgres", "redis", "migrate", "api", "worker-cpu", "worker-gpu"} <= set(SERVICES)
+    assert [n for n, s in SERVICES.items() if s.get("profiles")] == ["worker-gpu"]
+    assert SERVICES["migrate"]["restart"] == "no"
+    for name in ("api", "worker-cpu", "worker-gpu"):
+        assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("name", TORCHGRADE_SERVICES)
+def test_every_command_exists(name):
+    command = SERVICES[name]["command"]
+    assert command[0] == "torchgrade"
+    args = build_parser().parse_args(command[1:])
+    assert callable(args.handler)
+
+
+@pytest.mark.parametrize("name", TORCHGRADE_SERVICES)
+def test_every_variable_is_a_real_setting_with_a_valid_value(name, monkeypatch):
+    environment = SERVICES[name]["environment"]
+    fields = set(Settings.model_fields)
+    for variable, value in environment.items():
+        assert variable.startswith("TORCHGRADE_") and variable[len("TORCHGRADE_"):].lower() in fields, variable
+        monkeypatch.setenv(variable, interpolated(value))
+    settings = Settings(_env_file=None)
+    assert settings.production and settings.database_url.startswith("postgresql://")
+    assert settings.broker_url == "redis://redis:6379/0"
+
+
+def test_the_secret_is_required():
+    secret = COMPOSE["x-torchgrade"]["environment"]["TORCHGRADE_SECRET_KEY"]
+    assert secret.startswith("${TORCHGRADE_SECRET_KEY:?")
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_workers_get_exactly_the_sandbox_capabilities(name):
+    worker = SERVICES[name]
+    assert not worker.get("privileged")
+    assert worker["cap_drop"] == ["ALL"] and set(worker["cap_add"]) == SANDBOX_CAPABILITIES
+    assert {"seccomp=unconfined", "apparmor=unconfined"} <= set(worker["security_opt"])
+
+
+def test_only_workers_get_capabilities():
+    for name, service in SERVICES.items():
+        assert not service.get("privileged"), name
+        if name not in WORKERS:
+            assert "cap_add" not in service, name
+
+
+def test_the_documentation_names_the_same_capabilities():
+    text = (REPOSITORY / "docs/SANDBOX.md").read_text()
+    section = text[text.index("## Running the worker in a container"):]
+    for capability in SANDBOX_CAPABILITIES:
+        assert f"CAP_{capability}" in section
+
+
+def test_the_gpu_worker_reserves_an_nvidia_device():
+    worker = SERVICES["worker-gpu"]
+    assert worker["command"][:4] == ["torchgrade", "worker", "--queues", "gpu"]
+    device = worker["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+    assert SERVICES["worker-cpu"]["environment"]["TORCHGRADE_SANDBOX_SLOT"] != worker["environment"][
+        "TORCHGRADE_SANDBOX_SLOT"], "distinct uids for the two workers' jobs"
+
+
+def test_the_image_is_built_here():
+    assert (REPOSITORY / "Dockerfile").is_file()
+    assert all(SERVICES[name]["build"] == "." for name in TORCHGRADE_SERVICES)

@@ -1,0 +1,1 @@
+"""Celery workers: queues ``cpu`` and ``gpu``; a task grades one submission by id."""

@@ -1,0 +1,49 @@
+"""Each pool process holds its own warm Grader, on its own sandbox slot (its own uid):
+slot = TORCHGRADE_SANDBOX_SLOT + the pool process's index."""
+
+from __future__ import annotations
+
+import logging
+
+from billiard.process import current_process
+
+from api.db import engine_for
+from grader.config import Settings
+from grader.engine import Grader
+from grader.sandbox.host import SandboxError
+
+log = logging.getLogger(__name__)
+
+_grader: Grader | None = None
+
+
+def slot_settings(settings: Settings) -> Settings:
+    index = getattr(current_process(), "index", None) or 0
+    return settings.model_copy(update={"sandbox_slot": settings.sandbox_slot + index})
+
+
+def start(settings: Settings) -> None:
+    """In a new pool process: drop the parent's database connections, warm a sandbox."""
+    global _grader
+    engine_for(settings.database_url).dispose(close=False)
+    mine = slot_settings(settings)
+    try:
+        _grader = Grader(mine).start()
+        _grader.catalog.all()  # import every pack's checks now, not during a student's first grading
+        log.info("pool process ready on sandbox slot %s", mine.sandbox_slot)
+    except SandboxError as exc:
+        log.error("sandbox did not start on slot %s (the first task retries): %s", mine.sandbox_slot, exc)
+
+
+def grader(settings: Settings) -> Grader:
+    global _grader
+    if _grader is None:
+        _grader = Grader(slot_settings(settings)).start()
+    return _grader
+
+
+def stop() -> None:
+    global _grader
+    if _grader is not None:
+        _grader.close()
+        _grader = None

@@ -1,0 +1,73 @@
+"""The worker application: ``build(settings)`` registers the grading task and the process
+signals; ``celery -A workers.worker worker -Q cpu`` or ``torchgrade worker`` runs it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from celery import Celery, signals
+from sqlalchemy.exc import OperationalError
+
+from api.db import session_factory
+from grader.config import Settings, get_settings
+from grader.sandbox.host import SandboxError
+from workers import grading, process
+from workers.app import create_celery
+from workers.queueing import GRADE_TASK, CeleryEnqueuer
+from workers.sweeper import SweeperThread
+
+log = logging.getLogger(__name__)
+
+# Infrastructure faults, retried with backoff; anything else is a bug and fails loudly.
+RETRIED = (grading.InfrastructureError, SandboxError, OperationalError)
+
+
+def build(settings: Settings) -> Celery:
+    app = create_celery(settings)
+    sessions = session_factory(settings.database_url)
+
+    @app.task(name=GRADE_TASK, bind=True, autoretry_for=RETRIED, retry_backoff=settings.retry_backoff_s,
+              retry_backoff_max=settings.retry_backoff_max_s, retry_jitter=True, max_retries=settings.max_deliveries)
+    def grade_submission(task, submission_id: int) -> str:
+        outcome = grading.grade(sessions, process.grader(settings), settings, submission_id)
+        log.info("submission %s: %s", submission_id, outcome)
+        return outcome
+
+    _connect_signals(app, settings, sessions)
+    return app
+
+
+def _connect_signals(app: Celery, settings: Settings, sessions) -> None:
+    sweeper: list[SweeperThread] = []
+
+    def on_process_init(**_):
+        process.start(settings)
+
+    def on_process_shutdown(**_):
+        process.stop()
+
+    def on_ready(**_):
+        if settings.worker_sweep:
+            sweeper.append(SweeperThread(sessions, CeleryEnqueuer(app), settings))
+            sweeper[0].start()
+
+    def on_shutdown(**_):
+        for thread in sweeper:
+            thread.stop()
+
+    for signal, handler in ((signals.worker_process_init, on_process_init),
+                            (signals.worker_process_shutdown, on_process_shutdown),
+                            (signals.worker_ready, on_ready), (signals.worker_shutdown, on_shutdown)):
+        signal.connect(handler, weak=False, dispatch_uid=f"torchgrade-{handler.__name__}")
+
+
+@functools.cache
+def default_app() -> Celery:
+    return build(get_settings())
+
+
+def __getattr__(name: str):
+    if name == "app":
+        return default_app()
+    raise AttributeError(name)
