@@ -3,7 +3,8 @@
 ``generate(mounted: Path, private: Path)`` writes what the student's code may read into
 ``mounted`` (laid into each job read-only at ``/data``) and what only the checks may read
 (labels, test sets) into ``private``.  The result is cached under
-``<data_dir>/hidden/<assignment>-<hash of data.py>`` and regenerated when data.py changes.
+``<data_dir>/hidden/<assignment>-<hash>`` and regenerated when data.py, or a grader module it
+uses, changes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
+import types
 from pathlib import Path
 
 from grader.assignments import Assignment, import_pack
@@ -23,22 +26,39 @@ _lock = threading.Lock()
 
 def prepare(assignment: Assignment, data_root: Path) -> Path:
     """The folder holding ``mounted/`` and ``private/`` for ``assignment``, generated if needed."""
-    source = (assignment.directory / "data.py").read_bytes()
-    target = data_root / "hidden" / f"{assignment.id}-{hashlib.sha256(source).hexdigest()[:16]}"
+    generator = import_pack(assignment.directory, "data")
+    target = data_root / "hidden" / f"{assignment.id}-{_fingerprint(generator)}"
     with _lock:
         if not target.exists():
-            _generate(assignment, target)
+            _generate(generator, target)
     return target
 
 
-def _generate(assignment: Assignment, target: Path) -> None:
+def _fingerprint(generator: types.ModuleType) -> str:
+    """A hash of data.py and of the grader modules it uses (their formats shape the data)."""
+    digest = hashlib.sha256()
+    for path in sorted(_source_files(generator)):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _source_files(generator: types.ModuleType) -> set[str]:
+    files = {generator.__file__}
+    for value in vars(generator).values():
+        name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if isinstance(name, str) and name.split(".")[0] == "grader" and name in sys.modules:
+            files.add(sys.modules[name].__file__)
+    return files
+
+
+def _generate(generator: types.ModuleType, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o700)  # only the checker's user reaches the cache
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
     try:
         (staging / "mounted").mkdir()
         (staging / "private").mkdir(mode=0o700)
-        import_pack(assignment.directory, "data").generate(staging / "mounted", staging / "private")
+        generator.generate(staging / "mounted", staging / "private")
         _make_readable(staging / "mounted")
         os.chmod(staging, 0o755)
         staging.rename(target)

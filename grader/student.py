@@ -135,11 +135,14 @@ class Student:
         header = dict(header, args=tree[0], kwargs=tree[1], seed=seed, no_grad=no_grad)
         key = _cache_key(header, blobs) if cache else None
         if key is not None and key in self.cache:
-            return self.cache[key]
-        result = self._value(header, blobs, what=f"{what}(...)", timeout_s=timeout_s)
+            return _replay(self.cache[key])
+        try:
+            result = self._value(header, blobs, what=f"{what}(...)", timeout_s=timeout_s)
+        except StudentError as exc:  # the same call would raise again: remember that too
+            result = exc
         if key is not None:
             self.cache[key] = result
-        return result
+        return _replay(result)
 
     def _value(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
         reply, reply_blobs = self._request(header, blobs, what=what, timeout_s=timeout_s)
@@ -174,6 +177,12 @@ def _student_error(what: str, error) -> StudentError:
         text["message"] = f"returned a value that cannot be sent back for checking: {text['message']}"
     return StudentError(what, text["type"] or "Exception", text["message"], line, text["file"] or None,
                         text["traceback"], "memory" if memory else "error")
+
+
+def _replay(result):
+    if isinstance(result, StudentError):
+        raise result
+    return result
 
 
 def _cache_key(header: dict, blobs: list) -> str:
