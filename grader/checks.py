@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from pathlib import Path
 from typing import Callable
@@ -101,8 +102,12 @@ class Context:
 
 
 def check(name: str):
-    """Mark a function as the check called ``name`` in the manifest."""
+    """Mark a function (or a bound method) as the check called ``name`` in the manifest."""
     def mark(function):
-        function.__check_name__ = name
-        return function
+        @functools.wraps(function)
+        def run(student, ctx) -> Verdict:
+            return function(student, ctx)
+
+        run.__check_name__ = name
+        return run
     return mark

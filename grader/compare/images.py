@@ -24,7 +24,7 @@ from PIL import Image
 
 from grader.checks import Verdict, failed, partial, passed
 from grader.student import StudentError
-from grader.values import Handle, StudentTensor, describe
+from grader.values import Handle, Recipe, StudentTensor, describe
 
 FINGERPRINT_SIZE = 16
 # Mean absolute difference (in [0, 1]) up to which a value counts as showing an image: distinct
@@ -359,6 +359,80 @@ def _batch_problem(batch, batch_size: int, image_shape: list[int], key: ImageKey
     for file in files:
         counts[file] = counts.get(file, 0) + 1
     return ""
+
+
+@functools.lru_cache(maxsize=8)
+def load_key(private: Path) -> ImageKey:
+    """The key of a hidden folder, read once (its folder's name holds the data's hash)."""
+    return ImageKey.load(private)
+
+
+def save_image(image: Image.Image, path: Path, storage: str = "jpeg") -> None:
+    """Write a hidden image the way the course's folders hold them: a JPEG, a grayscale JPEG, or
+    an RGBA PNG under a .jpg name (a course test image really is one)."""
+    if storage == "grayscale_jpeg":
+        image.convert("L").save(path, "JPEG", quality=90)
+    elif storage == "rgba_png":
+        image.convert("RGBA").save(path, "PNG")
+    else:
+        image.save(path, "JPEG", quality=90)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetChecks:
+    """The checks every image-Dataset assignment shares, over the hidden folder ``folder`` (under
+    the job's data directory): a pack names its class, the size of its probe transform, where
+    the images lie (for feedback) and its own hints, then registers each method with ``@check``."""
+
+    class_name: str
+    folder: str
+    probe_size: tuple[int, int]     # an odd size no student's own transform produces
+    where: str                      # "in the folder", "in its sub-folders 1 and 100"
+    length_hint: Callable[[int, "ImageKey"], str]
+    label_hint: Callable[[str], Callable[[list], str]]  # the folder as the job sees it -> a hint
+    batch_size: int = 4
+    workers: int = 2
+
+    def length(self, student, ctx) -> Verdict:
+        key = load_key(ctx.private_dir)
+        count = dataset_length(student, self._dataset(student, ctx))
+        if count == len(key.files):
+            return passed()
+        hint = self.length_hint(count, key)
+        return failed(f"len({self.class_name}(data_dir)) is {count}, expected {len(key.files)}, the number of .jpg "
+                      f"images {self.where}" + (f": {hint}" if hint else ""))
+
+    def labels(self, student, ctx) -> Verdict:
+        return labels_verdict(self._items(student, ctx), load_key(ctx.private_dir),
+                              hint_for=self.label_hint(self._path(ctx)))
+
+    def rgb(self, student, ctx) -> Verdict:
+        return rgb_verdict(self._items(student, ctx), load_key(ctx.private_dir))
+
+    def non_image_files(self, student, ctx) -> Verdict:
+        return readable_verdict(self._items(student, ctx), load_key(ctx.private_dir).others)
+
+    def transform(self, student, ctx) -> Verdict:
+        from grader.sandbox.recipes import resize_to_tensor
+
+        return transform_verdict(self._items(student, ctx, probe=True), load_key(ctx.private_dir),
+                                 resize_to_tensor(*self.probe_size))
+
+    def dataloader(self, student, ctx) -> Verdict:
+        return loader_verdict(student, self._dataset(student, ctx, probe=True), load_key(ctx.private_dir),
+                              [3, *self.probe_size], batch_size=self.batch_size, workers=self.workers,
+                              seed=ctx.seed, show_messages=ctx.visible)
+
+    def _path(self, ctx) -> str:
+        return f"{ctx.data_dir}/{self.folder}"
+
+    def _dataset(self, student, ctx, probe: bool = False) -> Handle:
+        transform = (Recipe("resize_to_tensor", self.probe_size),) if probe else ()
+        return student.call(self.class_name, self._path(ctx), *transform)
+
+    def _items(self, student, ctx, probe: bool = False) -> list["Item"]:
+        return dataset_items(student, self._dataset(student, ctx, probe), load_key(ctx.private_dir),
+                             ctx.visible)
 
 
 def loader_error_hint(message: str) -> str:

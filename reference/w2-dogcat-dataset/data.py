@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from grader.compare.images import ImageKey
+from grader.compare.images import ImageKey, save_image
 
 FOLDER = "dogs-vs-cats/train"
 LABELS = {"cat": 0, "dog": 1}
@@ -82,9 +82,4 @@ def _dog_ears(draw: ImageDraw.ImageDraw, x: int, y: int, radius: int, fur: tuple
 
 
 def _save(image: Image.Image, path: Path, which: tuple[str, int]) -> None:
-    if which == GRAYSCALE:
-        image.convert("L").save(path, "JPEG", quality=90)
-    elif which == RGBA_PNG:
-        image.convert("RGBA").save(path, "PNG")
-    else:
-        image.save(path, "JPEG", quality=90)
+    save_image(image, path, {GRAYSCALE: "grayscale_jpeg", RGBA_PNG: "rgba_png"}.get(which, "jpeg"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from grader.compare.images import ImageKey
+from grader.compare.images import ImageKey, save_image
 
 FOLDER = "rmb"
 LABELS = {"1": 0, "100": 1}
@@ -70,9 +70,4 @@ def _banknote(denomination: str, rng: random.Random) -> Image.Image:
 
 
 def _save(image: Image.Image, path: Path, which: tuple[str, int]) -> None:
-    if which == GRAYSCALE:
-        image.convert("L").save(path, "JPEG", quality=90)
-    elif which == RGBA_PNG:
-        image.convert("RGBA").save(path, "PNG")
-    else:
-        image.save(path, "JPEG", quality=90)
+    save_image(image, path, {GRAYSCALE: "grayscale_jpeg", RGBA_PNG: "rgba_png"}.get(which, "jpeg"))

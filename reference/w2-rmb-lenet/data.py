@@ -30,6 +30,8 @@ import torch
 import torchvision.transforms as transforms
 from PIL import Image, ImageDraw
 
+from grader.compare.images import save_image
+
 LABELS = {"1": 0, "100": 1}
 SPLITS = {"train": 80, "valid": 10}
 TEST_PER_CLASS = 100
@@ -99,12 +101,7 @@ def _level(value: float) -> int:
 
 
 def _save(image: Image.Image, path: Path, which: tuple[str, str, int]) -> None:
-    if which == GRAYSCALE:
-        image.convert("L").save(path, "JPEG", quality=90)
-    elif which == RGBA_PNG:
-        image.convert("RGBA").save(path, "PNG")
-    else:
-        image.save(path, "JPEG", quality=90)
+    save_image(image, path, {GRAYSCALE: "grayscale_jpeg", RGBA_PNG: "rgba_png"}.get(which, "jpeg"))
 
 
 def _tensors(images: list[Image.Image], normalised: bool) -> torch.Tensor:
