@@ -64,8 +64,9 @@ class JobLimits:
     output_kb: int = 64
     message_mb: int = 64
 
-    def for_zygote(self) -> dict:
-        return {"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "processes": self.processes,
+    def for_zygote(self, gpu: bool) -> dict:
+        # CUDA reserves far more address space than it uses: no RLIMIT_AS for GPU jobs.
+        return {"cpu_s": self.cpu_s, "memory_mb": 0 if gpu else self.memory_mb, "processes": self.processes,
                 "file_size_mb": self.file_size_mb, "open_files": self.open_files, "tmp_mb": self.tmp_mb}
 
     def caps(self) -> wire.Caps:
@@ -184,7 +185,7 @@ class Sandbox:
         channel, child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        spec = {"limits": limits.for_zygote(), "caps": vars(limits.caps()), "seed": seed,
+        spec = {"limits": limits.for_zygote(self.config.gpu), "caps": vars(limits.caps()), "seed": seed,
                 "data_mounts": data_mounts or {}}
         try:
             pid = self._control({"op": "spawn", "spec": spec}, [child_channel.fileno(), out_w, err_w])["pid"]

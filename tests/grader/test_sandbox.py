@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import time
 
 import pytest
@@ -145,9 +146,21 @@ def test_paths_inside_what_jobs_read_are_refused():
         Sandbox(SandboxConfig(slot=SLOT, forbidden_paths=("/usr/share",))).start()
 
 
-def test_a_missing_required_layer_refuses_jobs():
+def test_gpu_jobs_skip_the_network_namespace_and_the_address_space_limit():
     config = SandboxConfig(slot=SLOT + 1, gpu=True, required_layers=frozenset({"net_namespace"}))
     with Sandbox(config) as gpu_style:
         assert "net_namespace" in gpu_style.missing_layers()
         with pytest.raises(SandboxError, match="net_namespace"):
             gpu_style.job(JobLimits(), seed=0)
+        with gpu_style.job(JobLimits(memory_mb=512), seed=0, enforce_layers=False) as job:
+            facts = run(job, """
+import resource, socket
+def probe():
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        network = "open"
+    except OSError as exc:
+        network = type(exc).__name__
+    return {"as": resource.getrlimit(resource.RLIMIT_AS)[0], "network": network}
+""")
+    assert facts == {"as": resource.RLIM_INFINITY, "network": "PermissionError"}
