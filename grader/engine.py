@@ -189,9 +189,9 @@ class GradingRun:
         self.timings.start_s += round(time.monotonic() - started, 4)
         return student
 
-    def _restart(self) -> None:
+    def _restart(self, visibility: Visibility) -> None:
         """After the job died in a check, start a fresh one for the checks that remain."""
-        self._collect_output(Visibility.hidden)
+        self._collect_output(visibility)
         self.student.job.close()
         self.student = None
         if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline:
@@ -236,7 +236,7 @@ class GradingRun:
             return self._test(spec, status, exc.feedback(show_message=visible),
                               detail=f"{exc.type_name}: {exc.message}\n{exc.traceback}")
         except JobDied as died:
-            self._restart()
+            self._restart(spec.visibility)
             return self._test(spec, CheckStatus(died.kind), died.detail)
         if not isinstance(verdict, checks.Verdict):
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
