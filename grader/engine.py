@@ -163,6 +163,8 @@ class GradingRun:
             self._collect_output(Visibility.visible)
             return self._result(SubmissionStatus.error, message=_import_failure(exc, self.manifest.entry))
         except JobDied as died:
+            if self.student is not None:  # what it printed before it died tells the student why
+                self._collect_output(Visibility.visible)
             return self._result(SubmissionStatus(died.kind), message=f"while importing your code: {died.detail}")
         if self.manifest.kind == "module" and self.manifest.exports \
                 and not any(self.student.has(name) for name in self.manifest.exports):

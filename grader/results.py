@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _encodable(cls, value):
+        return encodable(value)
+
+
+def encodable(value):
+    """Text that can be encoded as UTF-8, in strings, lists and dicts of them.  A job's exception
+    messages and answers may hold lone surrogates ("\\ud800" in its JSON); kept as they are, they
+    would make every response that shows them fail to encode."""
+    if type(value) is str:  # not the str-based enums
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {encodable(key): encodable(item) for key, item in value.items()}
+    return value
 
 
 class TestResult(Model):

@@ -77,7 +77,8 @@ class Student:
         module = self.entry_module.removesuffix(".py").replace("/", ".")
         reply = self._request({"op": "import", "module": module, "seed": 0},
                               what=f"importing {self.entry_module}", timeout_s=timeout_s)
-        self.names = reply[0].get("names", [])
+        names = reply[0].get("names")  # the job's word: a list of strings, or nothing
+        self.names = [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
         return self.names
 
     def run_main(self, timeout_s: float | None = None) -> int:

@@ -75,7 +75,7 @@ def _from_notebook(content: bytes, entry: str):
         notebook = json.loads(decode_source(content, "the notebook", notes))
         cells = notebook["cells"]
         code = [_cell_source(cell) for cell in cells if cell.get("cell_type") == "code"]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise SubmissionError("the notebook is not a valid .ipynb file (nbformat 4 JSON with a list of cells)") from None
     kept, dropped = [], []
     for source in code:

@@ -32,6 +32,9 @@ ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlim
 WORKDIR = "/home/student"
 DATADIR = "/data"
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# Files per writable tmpfs.  Its size cap counts data only: each empty file still costs kernel
+# memory (inode, dentry), which neither that cap nor RLIMIT_AS bounds.
+TMPFS_MAX_FILES = 16384
 SANDBOX_ETC_PASSWD = "root:x:0:0::/root:/bin/sh\nstudent:x:{uid}:{uid}::" + WORKDIR + ":/bin/sh\n"
 SANDBOX_ETC_GROUP = "root:x:0:\nstudent:x:{uid}:\n"
 
@@ -136,7 +139,7 @@ class RootBuilder:
         destination = self.inside(path)
         os.makedirs(destination, mode=0o755, exist_ok=True)
         _mount("tmpfs", destination, "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={size_mb}m,mode={mode:o},uid={self.uid},gid={self.uid}")
+               f"size={size_mb}m,nr_inodes={TMPFS_MAX_FILES},mode={mode:o},uid={self.uid},gid={self.uid}")
 
     def pivot(self) -> None:
         old_root = self.inside("/.old_root")

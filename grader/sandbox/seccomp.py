@@ -1,8 +1,9 @@
 """A seccomp-BPF filter, assembled here and installed with prctl (no libseccomp needed).
 
-It denies, with EPERM, what a homework never needs and an attack would: IP and netlink
-sockets (the network stays closed even where network namespaces cannot be used, as on GPU
-hosts), io_uring (which would bypass the socket rule), ptrace and cross-process memory
+It denies, with EPERM, what a homework never needs and an attack would: sockets of every
+family but UNIX (IP, netlink, packet; vsock, which reaches the hypervisor and which no network
+namespace isolates), so the network stays closed even where network namespaces cannot be used,
+as on GPU hosts; io_uring (which would bypass the socket rule), ptrace and cross-process memory
 access, new namespaces, mounts, kernel keyrings, BPF, perf and module loading.  ``clone3``
 answers ENOSYS so that the C library falls back to ``clone``, whose flags can be inspected.
 Everything else is allowed.
@@ -15,8 +16,7 @@ import errno
 import platform
 import struct
 
-AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 2, 10, 16, 17
-DENIED_SOCKET_FAMILIES = (AF_INET, AF_INET6, AF_NETLINK, AF_PACKET)
+AF_UNIX = 1  # the one socket family allowed: multiprocessing and DataLoader workers use it
 NAMESPACE_CLONE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 
 DENIED = (
@@ -79,10 +79,7 @@ def build_program(arch: str) -> list[tuple[int, int, int, int]]:
         prog += [_op(JEQ, numbers[name], 0, 1), _op(RET, _errno(errno.EPERM))]
     prog += [_op(JEQ, numbers["clone3"], 0, 1), _op(RET, _errno(errno.ENOSYS))]
     prog += _argument_rule(numbers["clone"], [_op(JSET, NAMESPACE_CLONE_FLAGS, 0, 1), _op(RET, _errno(errno.EPERM))])
-    socket_rule = []
-    for family in DENIED_SOCKET_FAMILIES:
-        socket_rule += [_op(JEQ, family, 0, 1), _op(RET, _errno(errno.EPERM))]
-    prog += _argument_rule(numbers["socket"], socket_rule)
+    prog += _argument_rule(numbers["socket"], [_op(JEQ, AF_UNIX, 1, 0), _op(RET, _errno(errno.EPERM))])
     return prog + [_op(RET, RET_ALLOW)]
 
 

@@ -122,8 +122,8 @@ class FrameReader:
 def _parse_header_json(raw, caps: Caps) -> dict:
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"message header is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # also arrays nested past the stack, integers over 4300 digits
+        raise ProtocolError(f"message header is not JSON within the caps: {type(exc).__name__}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
     if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
         raise ProtocolError("message header lacks a valid blob list")

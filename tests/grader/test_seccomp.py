@@ -42,6 +42,16 @@ def test_ip_and_netlink_sockets_are_denied(family):
                                                                         else socket.SOCK_STREAM))) == errno.EPERM
 
 
+@pytest.mark.parametrize("family", [40, 38, 30, 44, 21])  # AF_VSOCK, AF_ALG, AF_TIPC, AF_XDP, AF_RDS
+def test_every_family_but_unix_is_denied(family):
+    """vsock reaches the hypervisor and no network namespace isolates it; the others are kernel
+    attack surface no homework needs.  EPERM, not the EAFNOSUPPORT of a kernel without them."""
+    import errno
+    import socket
+
+    assert in_filtered_child(lambda: errno_of(lambda: socket.socket(family, socket.SOCK_STREAM))) == errno.EPERM
+
+
 def test_unix_sockets_threads_and_fork_still_work():
     def probe():
         import socket
