@@ -1,0 +1,251 @@
+"""The authorisation matrix: every route of the app × every kind of caller × (for a submission's
+routes) whose submission it is.  Each cell runs in a course of its own, seeded with two graded
+submissions full of markers, and checks the status and that no marker reaches a caller who may
+not see it: student A never reads B's code, results or hidden feedback, nor the hidden parts of
+A's own result; a student never reaches an instructor's route; an instructor of another course
+reaches nothing of this one.
+
+The routes come from the app itself: a new route without an entry in MATRIX fails here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import uuid
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.db import session_factory
+from api.services import accounts
+from grader.config import Settings
+from grader.results import GradeResult, Output
+from grader.results import TestResult as CheckResult
+from grader.status import CheckStatus, SubmissionStatus, Visibility
+from tests.api.conftest import RecordingQueue
+from tests.workers.stack import seed_course
+from workers import grading
+
+ROLES = ("anonymous", "bad_token", "student", "other_student", "other_instructor", "instructor", "admin")
+OWNERS = ("student", "other_student")  # whose submission a submission route is called on
+STAFF = {"instructor", "admin"}
+
+
+# ---------------------------------------------------------------------- who may call what
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """``who``: public (anyone), user (any valid token), member (of the course, named with
+    ``?course=``), owner_or_staff (the submission's student, or its course's staff), staff (an
+    instructor of the course, or an admin).  The rest is a request the allowed callers succeed with."""
+
+    who: str
+    json: dict | None = None
+    upload: bool = False
+
+
+MATRIX = {
+    ("GET", "/healthz"): Rule("public"),
+    ("GET", "/metrics"): Rule("public"),
+    ("GET", "/api/v1/me"): Rule("user"),
+    ("GET", "/api/v1/courses"): Rule("user"),
+    ("GET", "/api/v1/grades"): Rule("user"),
+    ("GET", "/api/v1/assignments"): Rule("user"),
+    ("GET", "/api/v1/assignments/{assignment_id}"): Rule("member"),
+    ("GET", "/api/v1/assignments/{assignment_id}/statement"): Rule("member"),
+    ("GET", "/api/v1/assignments/{assignment_id}/starter"): Rule("member"),
+    ("GET", "/api/v1/assignments/{assignment_id}/submissions"): Rule("member"),
+    ("POST", "/api/v1/assignments/{assignment_id}/submissions"): Rule("member", upload=True),
+    ("GET", "/api/v1/submissions/{submission_id}"): Rule("owner_or_staff"),
+    ("GET", "/api/v1/submissions/{submission_id}/events"): Rule("owner_or_staff"),
+    ("GET", "/api/v1/submissions/{submission_id}/code"): Rule("owner_or_staff"),
+    ("POST", "/api/v1/submissions/{submission_id}/regrade"): Rule("staff"),
+    ("PUT", "/api/v1/submissions/{submission_id}/written/{name}"): Rule("staff", json={"score": 4, "comment": "ok"}),
+    ("GET", "/api/v1/courses/{course}/gradebook"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/gradebook.csv"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/submissions"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/regrade"): Rule("staff", json={"assignment": "w0-service"}),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/stats"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff"),
+    ("PATCH", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff", json={"late_days": 1}),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/release"): Rule("staff"),
+    ("PUT", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"):
+        Rule("staff", json={"due_at": "2031-01-01T00:00:00Z"}),
+    ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("staff"),
+}
+
+
+def app_routes() -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, but its own documentation pages."""
+    app = create_app(Settings(environment="test", database_url="sqlite://"), enqueuer=RecordingQueue())
+    return sorted((method, route.path) for route in iter_route_contexts(app.routes)
+                  if isinstance(route.original_route, APIRoute) for method in route.methods - {"HEAD", "OPTIONS"})
+
+
+ROUTES = app_routes()
+
+
+def allowed(rule: Rule, role: str, owner: str | None) -> bool:
+    return {"public": True,
+            "user": role not in ("anonymous", "bad_token"),
+            "member": role in ("student", "other_student", "instructor"),
+            "owner_or_staff": role in STAFF or role == owner,
+            "staff": role in STAFF}[rule.who]
+
+
+# ---------------------------------------------------------------------- a course full of markers
+@dataclasses.dataclass
+class Cell:
+    """One course: the two students' graded submissions and everyone's tokens."""
+
+    course: str
+    students: dict[str, str]         # role -> user name
+    submissions: dict[str, int]      # owner role -> submission id
+    tokens: dict[str, str]           # role -> token
+
+
+def markers(owner: str) -> dict[str, str]:
+    """The strings planted in ``owner``'s submission (its code, its name, its result), by kind."""
+    tag = owner.upper()
+    return {"code": f"CODE_OF_{tag}", "file": f"FILE_OF_{tag}", "feedback": f"FEEDBACK_OF_{tag}",
+            "hidden": f"HIDDEN_FEEDBACK_OF_{tag}", "after_due": f"AFTER_DUE_FEEDBACK_OF_{tag}",
+            "detail": f"TRACEBACK_OF_{tag}", "hidden_output": f"HIDDEN_OUTPUT_OF_{tag}", "answer": f"ANSWER_OF_{tag}"}
+
+
+OWNER_MAY_READ = ("code", "file", "feedback", "answer")  # the answer is in the code the student wrote
+
+
+def forbidden_markers(role: str) -> list[str]:
+    """Staff read everything; a student reads the visible part of their own submission; others nothing."""
+    if role in STAFF:
+        return []
+    found = []
+    for owner in OWNERS:
+        kinds = [k for k in markers(owner) if not (role == owner and k in OWNER_MAY_READ)]
+        found += [markers(owner)[k] for k in kinds]
+    return found
+
+
+@dataclasses.dataclass
+class Authz:
+    """The app, and the callers that belong to no cell's course: an admin and another course's instructor."""
+
+    client: TestClient
+    settings: Settings
+    catalog: object
+    tokens: dict[str, str]
+
+    def new_cell(self) -> Cell:
+        people = seed_course(self.settings, self.catalog, students=2)
+        students = dict(zip(OWNERS, people["students"]))
+        tokens = {**self.tokens, "instructor": people["tokens"]["instructor"],
+                  **{role: people["tokens"][name] for role, name in students.items()}}
+        cell = Cell(people["course"], students, {}, tokens)
+        cell.submissions = {owner: self.graded_submission(cell, owner) for owner in OWNERS}
+        extension = self.client.put(f"/api/v1/courses/{cell.course}/assignments/w0-service/extensions/"
+                                    f"{students['student']}", headers=auth(cell, "instructor"),
+                                    json={"due_at": "2030-01-01T00:00:00Z"})
+        assert extension.status_code == 200, extension.text
+        return cell
+
+    def graded_submission(self, cell: Cell, owner: str) -> int:
+        mark = markers(owner)
+        content = f'# {mark["code"]}\ndef answer():\n    return 41\n\n\nQ1 = """{mark["answer"]}"""\n'.encode()
+        response = self.client.post("/api/v1/assignments/w0-service/submissions", headers=auth(cell, owner),
+                                    files={"file": (f"{mark['file']}.py", content)})
+        assert response.status_code == 202, response.text
+        record(session_factory(self.settings.database_url), response.json()["id"], mark)
+        return response.json()["id"]
+
+
+def auth(cell: Cell, role: str) -> dict[str, str]:
+    return {} if role == "anonymous" else {"Authorization": f"Bearer {cell.tokens[role]}"}
+
+
+def record(sessions, submission_id: int, mark: dict[str, str]) -> None:
+    """Grade it the way a worker does: claim, one progress event per check, record."""
+    claimed = grading.claim(sessions, submission_id, lambda assignment: 60.0, "authz-host:1")
+    tests = [CheckResult(name="answer_visible", score=0, max_score=2, status=CheckStatus.failed,
+                        feedback=mark["feedback"], detail=mark["detail"]),
+             CheckResult(name="answer_hidden", score=0, max_score=3, status=CheckStatus.failed,
+                        visibility=Visibility.hidden, feedback=mark["hidden"], detail=mark["detail"]),
+             CheckResult(name="grader_health", score=0, max_score=1, status=CheckStatus.failed,
+                        visibility=Visibility.after_due_date, feedback=mark["after_due"]),
+             CheckResult(name="Q1", score=0, max_score=5, status=CheckStatus.pending, feedback="awaiting a score")]
+    progress = grading.ProgressWriter(sessions, submission_id, total=len(tests))
+    for test in tests:
+        progress(test)
+    result = GradeResult(assignment="w0-service", submission=f"{mark['file']}.py", status=SubmissionStatus.graded,
+                         score=0, max_score=6, pending_max_score=5, tests=tests, answers={"Q1": mark["answer"]},
+                         hidden_output=Output(stdout=mark["hidden_output"]))
+    assert grading.record(sessions, claimed, result, 0.1, 0.0)
+
+
+@pytest.fixture(scope="module")
+def authz(api_settings, catalog):
+    other = seed_course(api_settings, catalog, students=0)
+    with session_factory(api_settings.database_url)() as session:
+        admin = accounts.add_user(session, api_settings.secret_key, f"admin-{uuid.uuid4().hex[:8]}", "admin").token
+        session.commit()
+    tokens = {"admin": admin, "other_instructor": other["tokens"]["instructor"], "bad_token": "tg_" + "x" * 43}
+    with TestClient(create_app(api_settings, enqueuer=RecordingQueue())) as client:
+        yield Authz(client, api_settings, catalog, tokens)
+
+
+# ---------------------------------------------------------------------- the matrix
+def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str, owner: str | None):
+    url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name="Q1",
+                      submission_id=cell.submissions.get(owner))
+    files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
+    params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
+    return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params)
+
+
+def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> list[str]:
+    """What is wrong with the answer this caller got; empty when nothing is."""
+    who = f"{role}" + (f" on the {owner}'s submission" if owner else "")
+    problems = [f"{who}: {marker} leaked" for marker in forbidden_markers(role) if marker in response.text]
+    status = response.status_code
+    if role in ("anonymous", "bad_token") and path.startswith("/api/"):
+        expected = "401 unauthorized"
+        ok = status == 401 and error_code(response) == "unauthorized"
+    elif allowed(rule, role, owner):
+        expected, ok = "2xx", response.is_success
+    else:
+        expected, ok = "a structured 403 or 404", status in (403, 404) and error_code(response) is not None
+    if not ok:
+        problems.append(f"{who}: expected {expected}, got {status} {response.text[:200]}")
+    return problems
+
+
+def error_code(response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize("method, path", ROUTES, ids=[f"{method} {path}" for method, path in ROUTES])
+def test_every_caller_gets_what_the_matrix_allows(authz, method, path):
+    rule = MATRIX.get((method, path))
+    assert rule is not None, f"{method} {path} has no entry in MATRIX: say who may call it"
+    owners = OWNERS if "{submission_id}" in path else (None,)
+    problems = []
+    for role, owner in itertools.product(ROLES, owners):
+        response = call(authz, authz.new_cell(), method, path, rule, role, owner)
+        problems += verdict(response, path, rule, role, owner)
+    assert not problems, f"{method} {path}:\n" + "\n".join(problems)
+
+
+def test_the_matrix_names_only_routes_that_exist():
+    assert set(MATRIX) <= set(ROUTES), f"entries for routes that are gone: {sorted(set(MATRIX) - set(ROUTES))}"
+
+
+def test_a_students_own_result_hides_what_is_not_released(authz):
+    """The owner's view is checked by the matrix for leaks; here, that it shows what it should."""
+    cell = authz.new_cell()
+    shown = authz.client.get(f"/api/v1/submissions/{cell.submissions['student']}", headers=auth(cell, "student"))
+    assert markers("student")["feedback"] in shown.text and [t["name"] for t in shown.json()["tests"]] == \
+        ["answer_visible", "Q1", "hidden checks"]
