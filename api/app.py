@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -13,6 +15,7 @@ from api.db import session_factory
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector
 from api.routers import assignments, courses, health, submissions
+from api.services.submit_store import store_for
 from grader.config import Settings, get_settings
 from workers.app import create_celery
 from workers.queueing import CeleryEnqueuer
@@ -30,9 +33,10 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="torchgrade", version="1", description=DESCRIPTION,
                   openapi_tags=[{"name": "students"}, {"name": "submissions"}, {"name": "instructors"},
-                                {"name": "operations"}])
+                                {"name": "operations"}], lifespan=_lifespan)
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
+    app.state.submit_store = store_for(settings.database_url)
     app.state.catalog = ManifestCatalog(settings.reference_dir)
     app.state.enqueuer = enqueuer or CeleryEnqueuer(create_celery(settings))
     app.state.registry = CollectorRegistry()
@@ -43,6 +47,16 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.include_router(health.router)
     app.add_middleware(BodyLimit, max_bytes=(settings.max_upload_kb << 10) + UPLOAD_OVERHEAD_BYTES)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The submit path's connections belong to the event loop that ends here.
+    await app.state.submit_store.close()
+    closing = getattr(app.state.enqueuer, "aclose", None)
+    if closing is not None:
+        await closing()
 
 
 @functools.cache

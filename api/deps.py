@@ -14,10 +14,13 @@ from api.catalog import ManifestCatalog
 from api.errors import Unauthorized
 from api.models import User
 from api.services import accounts
+from api.services.submit_store import SubmitStore
 from grader.config import Settings
 from workers.queueing import CeleryEnqueuer
 
 bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed")
+NO_TOKEN = "send your token in an 'Authorization: Bearer <token>' header"
+BAD_TOKEN = "the token is not valid; ask your instructor for a new one"
 
 
 # These are async only so that FastAPI calls them in the event loop instead of a worker thread
@@ -34,6 +37,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(session.close)
 
 
+async def get_submit_store(request: Request) -> SubmitStore:
+    return request.app.state.submit_store
+
+
 async def get_catalog(request: Request) -> ManifestCatalog:
     return request.app.state.catalog
 
@@ -44,17 +51,18 @@ async def get_enqueuer(request: Request) -> CeleryEnqueuer:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+SubmitStoreDep = Annotated[SubmitStore, Depends(get_submit_store)]
 CatalogDep = Annotated[ManifestCatalog, Depends(get_catalog)]
 EnqueuerDep = Annotated[CeleryEnqueuer, Depends(get_enqueuer)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_user(session: SessionDep, settings: SettingsDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+def current_user(session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
     if credentials is None:
-        raise Unauthorized("send your token in an 'Authorization: Bearer <token>' header")
+        raise Unauthorized(NO_TOKEN)
     user = accounts.authenticate(session, settings.secret_key, credentials.credentials)
     if user is None:
-        raise Unauthorized("the token is not valid; ask your instructor for a new one")
+        raise Unauthorized(BAD_TOKEN)
     return user
 
 

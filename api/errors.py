@@ -8,7 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader.assignments import UnknownAssignment
@@ -79,6 +79,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(UnknownAssignment, _unknown_assignment)
 
 
@@ -103,6 +104,14 @@ async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
     log.warning("integrity error (a concurrent change): %s", exc.orig)
     return JSONResponse(body("conflict", "the change conflicts with another one made at the same time; try again"),
                         status_code=409)
+
+
+async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
+    # The database refused a value the request carried: a NUL character in a name or a text, a
+    # number beyond its column's range (e.g. submission 2147483648).
+    log.info("value refused by the database: %s", exc.orig)
+    return JSONResponse(body("invalid_value", "a value in the request is out of range or holds a character that "
+                                              "cannot be stored (such as NUL)"), status_code=422)
 
 
 async def _unknown_assignment(request: Request, exc: UnknownAssignment) -> JSONResponse:

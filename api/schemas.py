@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from grader.results import Environment, Output, TestResult, Timings
 from grader.status import SubmissionStatus
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; a larger one is refused before it reaches the database
+
+# Dates a course can use.  Near datetime's own limits (years 1 and 9999) a time zone or the late
+# days added to a due date overflow, so such a date is refused on the way in.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+Moment = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST, description="between 1900 and 9000, with a time zone")]
 
 
 class Strict(BaseModel):
@@ -69,7 +79,7 @@ class PolicyIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "due_at": "2026-03-01T16:00:00Z", "late_days": 2, "late_penalty_per_day": 0.1, "attempts_per_day": 10}]})
 
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
     late_days: int | None = Field(None, ge=0, le=365, description="days after the due date still accepted")
     late_penalty_per_day: float | None = Field(None, ge=0, le=1, description="fraction of the score per day late")
     attempts_per_day: int | None = Field(None, ge=1, description="submissions in any 24 hours; null: no limit")
@@ -99,7 +109,7 @@ class PolicyPublic(BaseModel):
 class ExtensionIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"due_at": "2026-03-08T16:00:00Z"}]})
 
-    due_at: AwareDatetime
+    due_at: Moment
 
 
 class ExtensionPublic(BaseModel):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep, \
+    SubmitStoreDep
+from api.errors import Unauthorized
 from api.routers import errors, json_errors
 from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
     UserPublic
+from api.security import token_hash
 from api.services import assignments, courses, gradebook, submissions
 from grader.status import SubmissionStatus
 
@@ -73,22 +76,35 @@ def starter(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: 
                         filename=f"{offered.assignment_id}.py")
 
 
+async def submitting_caller(assignment_id: str, settings: SettingsDep, store: SubmitStoreDep, credentials: BearerDep,
+                            course: CourseQuery = None) -> submissions.Caller:
+    """The submit route's CurrentUser: token, enrolment, offering and extension in one query."""
+    if credentials is None:
+        raise Unauthorized(NO_TOKEN)
+    caller = await submissions.find_caller(store, token_hash(credentials.credentials, settings.secret_key),
+                                           assignment_id, course)
+    if caller is None:
+        raise Unauthorized(BAD_TOKEN)
+    return caller
+
+
 @router.post("/assignments/{assignment_id}/submissions", status_code=status.HTTP_202_ACCEPTED,
              response_model=SubmissionAccepted, responses=errors(400, 403, 404, 413, 415, 422, 429))
-def submit(assignment_id: str, response: Response, session: SessionDep, settings: SettingsDep,
-           catalog: CatalogDep, enqueuer: EnqueuerDep, user: CurrentUser,
-           file: Annotated[UploadFile, File(description=".py, .ipynb, .zip or .md (written answers)")],
-           course: CourseQuery = None) -> dict:
+async def submit(settings: SettingsDep, store: SubmitStoreDep, catalog: CatalogDep, enqueuer: EnqueuerDep,
+                 caller: Annotated[submissions.Caller, Depends(submitting_caller)],
+                 file: Annotated[UploadFile, File(description=".py, .ipynb, .zip or .md (written answers)")]) -> Response:
     """Store the upload and queue it for grading.  Answers 202 at once; follow the Location
     (or the events stream) for the result."""
-    offered = courses.offered_to(session, user, assignment_id, course)
-    content = file.file.read((settings.max_upload_kb << 10) + 1)
-    submission = submissions.submit(session, settings, catalog, enqueuer, user, offered, file.filename or "", content)
-    url = f"{settings.api_url.rstrip('/')}/api/v1/submissions/{submission.id}"
-    response.headers["Location"] = url
-    return {"id": submission.id, "status": SubmissionStatus.queued, "course": offered.course.slug,
-            "assignment": offered.assignment_id, "filename": submission.filename,
-            "submitted_at": submission.created_at, "url": url, "events_url": f"{url}/events"}
+    target = caller.target()
+    content = await file.read((settings.max_upload_kb << 10) + 1)
+    accepted = await submissions.submit(store, settings, catalog, enqueuer, caller.user_id, target,
+                                        file.filename or "", content)
+    url = f"{settings.api_url.rstrip('/')}/api/v1/submissions/{accepted.id}"
+    shown = SubmissionAccepted(id=accepted.id, status=SubmissionStatus.queued, course=target.course,
+                               assignment=target.assignment_id, filename=accepted.filename,
+                               submitted_at=accepted.submitted_at, url=url, events_url=f"{url}/events")
+    return Response(shown.model_dump_json(), status_code=status.HTTP_202_ACCEPTED, media_type="application/json",
+                    headers={"Location": url})
 
 
 @router.get("/assignments/{assignment_id}/submissions", response_model=list[SubmissionSummary],

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep
 from api.models import CourseAssignment
 from api.routers import errors, json_errors
-from api.schemas import AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, PolicyPublic, \
-    RegradeAccepted, RegradeIn, SubmissionSummary
+from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
+    PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
 from api.services import courses, gradebook, submissions
 from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
+DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST, description="without a time zone: UTC")]
 
 
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
@@ -45,7 +46,7 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: Cat
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
 def list_submissions(course: str, session: SessionDep, user: CurrentUser, student: str | None = None,
                      assignment: str | None = None, status_: Annotated[SubmissionStatus | None, Query(alias="status")]
-                     = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                     = None, since: DateQuery = None, until: DateQuery = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                      offset: Annotated[int, Query(ge=0)] = 0) -> list[dict]:
     """Submissions, newest first, filtered by student, assignment, status and date."""
@@ -73,7 +74,7 @@ def get_policy(course: str, assignment_id: str, session: SessionDep, user: Curre
     return _policy(_offered(session, user, course, assignment_id))
 
 
-@router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(403, 404, 422))
+@router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
 def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
@@ -91,7 +92,7 @@ def release(course: str, assignment_id: str, session: SessionDep, user: CurrentU
 
 
 @router.put("/assignments/{assignment_id}/extensions/{student}", response_model=ExtensionPublic,
-            responses=errors(403, 404, 422))
+            responses=errors(400, 403, 404, 422))
 def grant_extension(course: str, assignment_id: str, student: str, body: ExtensionIn, session: SessionDep,
                     user: CurrentUser) -> dict:
     offered = _offered(session, user, course, assignment_id)

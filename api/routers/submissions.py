@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
-from api.schemas import RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
+from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, progress, submissions
 from grader.status import SubmissionStatus
 
@@ -34,7 +35,8 @@ def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -
                          "server-sent events: queued, running, check (one per check), done"}})
 async def events(submission_id: int, request: Request, session: SessionDep, user: CurrentUser,
                  settings: SettingsDep,
-                 last_event_id: Annotated[int | None, Header(description="resume after this event")] = None):
+                 last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID, description="resume after this event")]
+                 = None):
     """A live progress stream.  Ends with the ``done`` event."""
     revealed = await run_in_threadpool(progress.revealed_to, session, user, submission_id)
     await run_in_threadpool(session.close)  # the stream polls with short sessions; hold no connection
@@ -73,7 +75,14 @@ def code(submission_id: int, session: SessionDep, user: CurrentUser) -> Response
     """The uploaded file, byte for byte (its student or an instructor)."""
     submission = submissions.get_for(session, user, submission_id)
     return Response(submission.content, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{submission.filename}"'})
+                    headers={"Content-Disposition": attachment(submission.filename)})
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name: RFC 6266's ``filename*`` (UTF-8, percent-encoded)
+    when the name is not plain ASCII, e.g. 作业1.py, which a header cannot carry as it is."""
+    quoted = quote(filename)
+    return f'attachment; filename="{filename}"' if quoted == filename else f"attachment; filename*=utf-8''{quoted}"
 
 
 @router.post("/{submission_id}/regrade", status_code=status.HTTP_202_ACCEPTED, response_model=RegradeAccepted,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +16,7 @@ from api.models import Course, CourseAssignment, Extension, Membership, Role, Us
 from api.services.accounts import course_by_slug
 
 DAY = dt.timedelta(days=1)
+T = TypeVar("T")
 
 
 def membership(session: Session, user: User, course: Course) -> Membership | None:
@@ -50,12 +53,16 @@ def offered_to(session: Session, user: User, assignment_id: str, course_slug: st
              .where(Membership.user_id == user.id, CourseAssignment.assignment_id == assignment_id))
     if course_slug:
         query = query.where(Course.slug == course_slug)
-    offered = session.scalars(query).all()
+    return only_offering(session.scalars(query).all(), lambda offered: offered.course.slug, assignment_id, course_slug)
+
+
+def only_offering(offered: list[T], slug_of: Callable[[T], str], assignment_id: str, course_slug: str | None) -> T:
+    """The one course assignment among those a user's courses offer, or the 404 / 400 that says why not."""
     if not offered:
         where = f" in {course_slug}" if course_slug else " in your courses"
         raise NotFound(f"no assignment called {assignment_id!r}{where}", code="assignment_not_found")
     if len(offered) > 1:
-        courses = ", ".join(sorted(ca.course.slug for ca in offered))
+        courses = ", ".join(sorted(slug_of(each) for each in offered))
         raise BadRequest(f"{assignment_id} is offered by several of your courses ({courses}); add ?course=NAME",
                          code="course_ambiguous")
     return offered[0]

@@ -3,31 +3,39 @@ and score its written answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import posixpath
+import re
 from typing import Protocol
 
-from sqlalchemy import delete, func, select, update
+import psycopg
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, undefer
 
-from api.db import utcnow, without_flush_wait
+from api.db import utcnow
 from api.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, TooManyAttempts, \
     UnsupportedFileType
-from api.models import Course, CourseAssignment, Membership, Submission, SubmissionEvent, User, WrittenScore
-from api.services import courses
+from api.models import Course, CourseAssignment, Role, Submission, SubmissionEvent, User, WrittenScore
+from api.services import courses, submit_store
+from api.services.submit_store import SubmitStore
 from grader.assignments import Assignment, Catalog
 from grader.config import Settings
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 from grader.submission import SubmissionError, load_submission
+from workers import queueing
 from workers.queueing import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_SUFFIXES = (".py", ".ipynb", ".zip", ".md")
 MAX_FILENAME = 255
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no NUL in a PostgreSQL text, no line breaks
 DAY = dt.timedelta(days=1)
 
 
@@ -38,7 +46,7 @@ class Enqueuer(Protocol):
 # ---------------------------------------------------------------------- submitting
 def check_upload(filename: str, content: bytes, assignment: Assignment, max_upload_kb: int) -> str:
     """The clean file name, or the 4xx that says what is wrong with the upload."""
-    name = posixpath.basename(filename.replace("\\", "/")).strip()[-MAX_FILENAME:]
+    name = CONTROL_CHARACTERS.sub("", posixpath.basename(filename.replace("\\", "/"))).strip()[-MAX_FILENAME:]
     if not name:
         raise InvalidSubmission("the uploaded file has no name", code="missing_filename")
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
@@ -53,66 +61,137 @@ def check_upload(filename: str, content: bytes, assignment: Assignment, max_uplo
     return name
 
 
-def check_deadline(session: Session, offered: CourseAssignment, user: User, now: dt.datetime) -> None:
-    if offered.due_at is None:
-        return
-    deadline = courses.deadline_for(session, offered, user.id)
-    if not deadline.accepts(now):
-        raise Forbidden(f"{offered.assignment_id} closed at {deadline.closes_at.isoformat()}; ask your instructor "
-                        f"for an extension", code="deadline_passed")
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A course assignment as one caller submits to it."""
+
+    offered_id: int
+    course_id: int
+    course: str
+    assignment_id: str
+    exempt: bool                          # an instructor of the course or an admin: no deadline, no limits
+    deadline: courses.Deadline | None     # the caller's (extension honoured); None: no due date
+    attempts_per_day: int | None
+    attempts_total: int | None
+
+    @property
+    def limited(self) -> bool:
+        return not self.exempt and (self.attempts_per_day is not None or self.attempts_total is not None)
 
 
-def check_attempts(session: Session, offered: CourseAssignment, user: User, now: dt.datetime) -> None:
-    if offered.attempts_per_day is None and offered.attempts_total is None:
-        return
-    # Serialise one student's submissions so that two at once cannot both pass the limit.
-    session.execute(select(Membership.id).where(Membership.user_id == user.id,
-                                                Membership.course_id == offered.course_id).with_for_update())
-    mine = select(func.count(Submission.id)).where(Submission.course_assignment_id == offered.id,
-                                                   Submission.user_id == user.id)
-    if offered.attempts_total is not None and session.scalar(mine) >= offered.attempts_total:
-        raise TooManyAttempts(f"you have used all {offered.attempts_total} attempts at {offered.assignment_id}")
-    if offered.attempts_per_day is not None:
-        recent = session.scalars(mine.with_only_columns(Submission.created_at)
-                                 .where(Submission.created_at > now - DAY).order_by(Submission.created_at)).all()
-        if len(recent) >= offered.attempts_per_day:
-            wait = max(int((recent[0] + DAY - now).total_seconds()) + 1, 1)
-            raise TooManyAttempts(f"you have used your {offered.attempts_per_day} attempts at {offered.assignment_id} "
-                                  f"in the last 24 hours; the next one is possible in {wait // 60 + 1} minutes",
-                                  headers={"Retry-After": str(wait)})
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """Who submits, and the course assignments of that name their courses offer."""
+
+    user_id: int
+    assignment_id: str
+    course_slug: str | None
+    targets: list[Target]
+
+    def target(self) -> Target:
+        return courses.only_offering(self.targets, lambda target: target.course, self.assignment_id, self.course_slug)
 
 
-def submit(session: Session, settings: Settings, catalog: Catalog, enqueuer: Enqueuer, user: User,
-           offered: CourseAssignment, filename: str, content: bytes) -> Submission:
+@dataclasses.dataclass(frozen=True)
+class Accepted:
+    id: int
+    filename: str
+    submitted_at: dt.datetime
+
+
+async def find_caller(store: SubmitStore, token_hash: str, assignment_id: str,
+                      course_slug: str | None) -> Caller | None:
+    """The token's user and their offerings of the assignment, in one query; None: no such token."""
+    rows = await store.caller_rows(token_hash, assignment_id, course_slug)
+    if not rows:
+        return None
+    return Caller(rows[0].user_id, assignment_id, course_slug,
+                  [_target(row, assignment_id) for row in rows if row.offered_id is not None])
+
+
+def _target(row, assignment_id: str) -> Target:
+    due_at = row.extended_to if row.extended_to is not None else row.due_at
+    deadline = None if row.due_at is None else courses.Deadline(due_at, row.late_days, row.late_penalty_per_day)
+    return Target(row.offered_id, row.course_id, row.slug, assignment_id, row.is_admin or row.role == Role.instructor,
+                  deadline, row.attempts_per_day, row.attempts_total)
+
+
+def check_deadline(target: Target, now: dt.datetime) -> None:
+    if target.deadline is not None and not target.deadline.accepts(now):
+        raise Forbidden(f"{target.assignment_id} closed at {target.deadline.closes_at.isoformat()}; ask your "
+                        f"instructor for an extension", code="deadline_passed")
+
+
+def check_attempts(target: Target, now: dt.datetime, total: int, today: int, oldest_today: dt.datetime | None) -> None:
+    """Given the student's earlier submissions: all of them, and those of the last 24 hours."""
+    if target.attempts_total is not None and total >= target.attempts_total:
+        raise TooManyAttempts(f"you have used all {target.attempts_total} attempts at {target.assignment_id}")
+    if target.attempts_per_day is not None and today >= target.attempts_per_day:
+        wait = max(int((oldest_today + DAY - now).total_seconds()) + 1, 1)
+        raise TooManyAttempts(f"you have used your {target.attempts_per_day} attempts at {target.assignment_id} "
+                              f"in the last 24 hours; the next one is possible in {wait // 60 + 1} minutes",
+                              headers={"Retry-After": str(wait)})
+
+
+async def submit(store: SubmitStore, settings: Settings, catalog: Catalog, enqueuer: Enqueuer, user_id: int,
+                 target: Target, filename: str, content: bytes) -> Accepted:
     """Validate, store (committed), then queue.  A broker that is down leaves the submission
     stored and unqueued: the sweeper queues it later."""
-    assignment = catalog.get(offered.assignment_id)
+    assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings.max_upload_kb)
     now = utcnow()
-    if not courses.is_instructor(session, user, offered.course_id):
-        check_deadline(session, offered, user, now)
-        check_attempts(session, offered, user, now)
-    submission = Submission(course_assignment_id=offered.id, user_id=user.id, filename=name, content=content,
-                            sha256=hashlib.sha256(content).hexdigest(), size=len(content), queue=assignment.manifest.queue,
-                            status=SubmissionStatus.queued, created_at=now,
-                            max_score=assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written))
-    session.add(submission)
-    session.commit()
-    send(session, enqueuer, submission)
-    return submission
+    if not target.exempt:
+        check_deadline(target, now)
+    values = {"course_assignment_id": target.offered_id, "user_id": user_id, "filename": name, "content": content,
+              "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "queue": assignment.manifest.queue,
+              "status": SubmissionStatus.queued.value, "created_at": now, "attempts": 0,
+              "max_score": assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written)}
+    if target.limited:
+        submission_id = await store.insert_within_limits(values, target.course_id, now - DAY,
+                                                         functools.partial(check_attempts, target, now))
+    else:
+        submission_id = await store.insert(values)
+    if await _publish(enqueuer, submission_id, values["queue"]):
+        try:
+            await store.mark_enqueued(submission_id)
+        except OperationalError as exc:
+            _not_marked(submission_id, exc)
+    return Accepted(submission_id, name, now)
 
 
-def send(session: Session, enqueuer: Enqueuer, submission: Submission) -> bool:
+async def _publish(enqueuer: Enqueuer, submission_id: int, queue: str) -> bool:
     try:
-        enqueuer.send(submission.id, submission.queue)
+        await queueing.send_without_blocking(enqueuer, submission_id, queue)
     except BrokerUnavailable as exc:
-        log.warning("submission %s stored but not queued (the sweeper will queue it): %s", submission.id, exc)
+        _not_queued(submission_id, exc)
         return False
-    without_flush_wait(session)  # a hint for the sweeper: if lost, the submission is queued twice (harmless)
-    session.execute(update(Submission).where(Submission.id == submission.id, Submission.enqueued_at.is_(None))
-                    .values(enqueued_at=utcnow()))
-    session.commit()
     return True
+
+
+def send(connection: Connection, enqueuer: Enqueuer, submission_id: int, queue: str) -> bool:
+    """Publish a stored submission, then note it on the row (on an autocommit connection)."""
+    try:
+        enqueuer.send(submission_id, queue)
+    except BrokerUnavailable as exc:
+        _not_queued(submission_id, exc)
+        return False
+    try:
+        submit_store.mark_enqueued(connection, submission_id)
+    except (OperationalError, psycopg.OperationalError) as exc:
+        _not_marked(submission_id, exc)
+        connection.invalidate()  # dead: the next statement gets a fresh connection
+        connection.rollback()
+    return True
+
+
+def _not_queued(submission_id: int, error: Exception) -> None:
+    log.warning("submission %s stored but not queued (the sweeper will queue it): %s", submission_id, error)
+
+
+def _not_marked(submission_id: int, error: Exception) -> None:
+    # Stored and queued: the caller gets its 202 (an error would make the student upload it
+    # again).  Without the hint the sweeper queues it once more, which is harmless.
+    log.warning("submission %s queued, but the database went away before it was marked so: %s", submission_id, error)
 
 
 # ---------------------------------------------------------------------- finding
@@ -228,8 +307,10 @@ def regrade(session: Session, enqueuer: Enqueuer, submissions: list[Submission])
         status=SubmissionStatus.queued, score=None, result=None, claim=None, worker=None, lease_until=None,
         started_at=None, finished_at=None, grading_s=None, attempts=0, enqueued_at=None))
     session.commit()
-    for submission in submissions:
-        send(session, enqueuer, submission)
+    with session.get_bind().connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        for submission in submissions:
+            send(connection, enqueuer, submission.id, submission.queue)
     return ids
 
 
