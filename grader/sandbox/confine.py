@@ -32,6 +32,7 @@ ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlim
 WORKDIR = "/home/student"
 DATADIR = "/data"
 DEVICES = ("null", "zero", "full", "random", "urandom")
+WRITABLE = ((WORKDIR, 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777))  # each a size-capped tmpfs
 # Files per writable tmpfs.  Its size cap counts data only: each empty file still costs kernel
 # memory (inode, dentry), which neither that cap nor RLIMIT_AS bounds.
 TMPFS_MAX_FILES = 16384
@@ -91,16 +92,20 @@ class RootBuilder:
     def prepare(self, readonly_paths: list[str], devices: list[str]) -> None:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _mount("tmpfs", self.new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
+        self.make_dev(devices)
+        # The writable tmpfs come before the binds: an interpreter installed under /tmp (a CI
+        # checkout, say) is then bound on top of /tmp instead of hidden beneath it.
+        for path, mode in WRITABLE:
+            self.writable_tmpfs(path, mode)
         for path in readonly_paths:
             self.bind_readonly(path, path)
         self.make_etc()
-        self.make_dev(devices)
 
     def finish(self, data_mounts: dict[str, str], tmp_mb: int, with_proc: bool) -> None:
         for target, source in data_mounts.items():
             self.bind_readonly(source, target)
-        for path, mode in ((WORKDIR, 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777)):
-            self.writable_tmpfs(path, mode, tmp_mb)
+        for path, _ in WRITABLE:
+            self.resize_tmpfs(path, tmp_mb)
         if with_proc:
             os.makedirs(self.inside("/proc"), mode=0o555)
             _mount("proc", self.inside("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -135,11 +140,16 @@ class RootBuilder:
             open(destination, "a").close()
             _mount(device, destination, None, MS_BIND)
 
-    def writable_tmpfs(self, path: str, mode: int, size_mb: int) -> None:
+    def writable_tmpfs(self, path: str, mode: int) -> None:
+        """Mounted ahead of the job with a token size; ``resize_tmpfs`` gives it the job's."""
         destination = self.inside(path)
         os.makedirs(destination, mode=0o755, exist_ok=True)
         _mount("tmpfs", destination, "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={size_mb}m,nr_inodes={TMPFS_MAX_FILES},mode={mode:o},uid={self.uid},gid={self.uid}")
+               f"size=1m,nr_inodes={TMPFS_MAX_FILES},mode={mode:o},uid={self.uid},gid={self.uid}")
+
+    def resize_tmpfs(self, path: str, size_mb: int) -> None:
+        _mount(None, self.inside(path), None, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+               f"size={size_mb}m,nr_inodes={TMPFS_MAX_FILES}")
 
     def pivot(self) -> None:
         old_root = self.inside("/.old_root")

@@ -164,3 +164,27 @@ def probe():
     return {"as": resource.getrlimit(resource.RLIMIT_AS)[0], "network": network}
 """)
     assert facts == {"as": resource.RLIM_INFINITY, "network": "PermissionError"}
+
+
+def test_interpreter_paths_under_tmp_stay_visible(monkeypatch, tmp_path_factory):
+    """A checkout under /tmp (as in CI) binds its virtual environment inside the job's /tmp."""
+    from grader.sandbox import host
+
+    library = tmp_path_factory.mktemp("venv-under-tmp")
+    (library / "marker.txt").write_text("visible")
+    library.chmod(0o755)  # as a virtual environment's folder is; its parents need not be readable
+    assert str(library).startswith("/tmp/")
+    paths = host.readonly_paths()
+    monkeypatch.setattr(host, "readonly_paths", lambda: [*paths, str(library)])
+    with Sandbox(SandboxConfig(slot=SLOT + 2)) as sandbox, sandbox.job(JobLimits(), seed=0) as job:
+        facts = run(job, f"""
+import os
+def probe():
+    writable = "written"
+    try:
+        open("/tmp/mine.txt", "w").write("x")
+    except OSError as exc:
+        writable = type(exc).__name__
+    return [open({str(library / "marker.txt")!r}).read(), writable]
+""")
+    assert facts == ["visible", "written"]
