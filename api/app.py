@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from api.db import session_factory
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector
 from api.routers import assignments, courses, health, submissions
+from api.services.submit_batcher import SubmitBatcher
 from api.services.submit_store import store_for
 from grader.config import Settings, get_settings
 from workers.app import create_celery
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.submit_store = store_for(settings.database_url)
     app.state.catalog = ManifestCatalog(settings.reference_dir)
     app.state.enqueuer = enqueuer or CeleryEnqueuer(create_celery(settings))
+    app.state.submit_batcher = SubmitBatcher(app.state.submit_store, app.state.enqueuer)
     app.state.registry = CollectorRegistry()
     app.state.registry.register(ServiceCollector(app.state.sessions))
     errors.install(app)
@@ -51,8 +54,14 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # What is loaded by now (modules, the app) lives as long as the process: out of the cyclic
+    # collector's sight, its full passes take 5 ms instead of 100 (every request in flight waits).
+    gc.collect()
+    gc.freeze()
     yield
+    gc.unfreeze()
     # The submit path's connections belong to the event loop that ends here.
+    await app.state.submit_batcher.close()
     await app.state.submit_store.close()
     closing = getattr(app.state.enqueuer, "aclose", None)
     if closing is not None:

@@ -1,4 +1,5 @@
-"""Typed dependencies: the settings, a database session, the catalogue, the queue, the caller."""
+"""Typed dependencies: the settings, a database session, the submit path's batcher, the catalogue,
+the queue, the caller."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from api.catalog import ManifestCatalog
 from api.errors import Unauthorized
 from api.models import User
 from api.services import accounts
-from api.services.submit_store import SubmitStore
+from api.services.submit_batcher import SubmitBatcher
 from grader.config import Settings
 from workers.queueing import CeleryEnqueuer
 
@@ -37,8 +38,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(session.close)
 
 
-async def get_submit_store(request: Request) -> SubmitStore:
-    return request.app.state.submit_store
+async def get_submit_batcher(request: Request) -> SubmitBatcher:
+    return request.app.state.submit_batcher
 
 
 async def get_catalog(request: Request) -> ManifestCatalog:
@@ -51,7 +52,7 @@ async def get_enqueuer(request: Request) -> CeleryEnqueuer:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
-SubmitStoreDep = Annotated[SubmitStore, Depends(get_submit_store)]
+SubmitBatcherDep = Annotated[SubmitBatcher, Depends(get_submit_batcher)]
 CatalogDep = Annotated[ManifestCatalog, Depends(get_catalog)]
 EnqueuerDep = Annotated[CeleryEnqueuer, Depends(get_enqueuer)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

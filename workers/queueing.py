@@ -1,5 +1,6 @@
 """Publishing a submission id to its queue.  The API and the sweeper use this; a broker that
-cannot be reached is ``BrokerUnavailable`` (the submission stays stored, the sweeper sends it)."""
+cannot be reached is ``BrokerUnavailable`` (``send``), or leaves the ids out of those a batch
+returns as sent (``send_many``): the submission stays stored, and the sweeper sends it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import base64
 import json
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 
 import redis
 import redis.asyncio
@@ -31,8 +34,9 @@ class BrokerUnavailable(Exception):
 
 class CeleryEnqueuer:
     """Sends the grading task.  On a ``redis://`` broker the message goes straight onto the
-    queue's list with one LPUSH (what kombu's Redis transport does, at a third of the CPU), from
-    the event loop too (``send_async``); any other broker gets ``send_task``."""
+    queue's list with LPUSH (what kombu's Redis transport does, at a third of the CPU), and from
+    the event loop many at once in one round trip (``send_many``); any other broker gets
+    ``send_task``."""
 
     def __init__(self, app: Celery):
         self.app = app
@@ -50,13 +54,23 @@ class CeleryEnqueuer:
         except (KombuOperationalError, KombuError, RedisError, SQLAlchemyError, OSError) as exc:
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
-    async def send_async(self, submission_id: int, queue: str) -> None:
+    async def send_many(self, messages: Sequence[tuple[int, str]]) -> list[int]:
+        """(submission id, queue) pairs; the ids sent.  On Redis all or none: one LPUSH of many
+        values per queue, in one pipeline (in the list's order, so consumers take them in order)."""
         if self.async_redis is None:
-            return await asyncio.to_thread(self.send, submission_id, queue)
+            return await asyncio.to_thread(send_each, self, messages)
+        bodies: dict[str, list[bytes]] = defaultdict(list)
+        for submission_id, queue in messages:
+            bodies[queue].append(task_message(self.app, submission_id, queue))
         try:
-            await self.async_redis.lpush(self.key_prefix + queue, task_message(self.app, submission_id, queue))
+            async with self.async_redis.pipeline(transaction=False) as pipeline:
+                for queue, queued in bodies.items():
+                    pipeline.lpush(self.key_prefix + queue, *queued)
+                await pipeline.execute()
         except (RedisError, OSError) as exc:
-            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            _not_sent([unsent for unsent, _ in messages], exc)
+            return []
+        return [sent for sent, _ in messages]
 
     async def aclose(self) -> None:
         """Closes the event loop's connections (they belong to that loop)."""
@@ -85,13 +99,31 @@ def task_message(app: Celery, submission_id: int, queue: str) -> bytes:
                        "content-type": "application/json", "headers": headers, "properties": properties}).encode()
 
 
-async def send_without_blocking(enqueuer, submission_id: int, queue: str) -> None:
-    """From the event loop: the enqueuer's ``send_async`` where it has one, else its ``send`` in a
-    worker thread."""
-    sending = getattr(enqueuer, "send_async", None)
+async def send_all_without_blocking(enqueuer, messages: Sequence[tuple[int, str]]) -> list[int]:
+    """From the event loop: (submission id, queue) pairs; the ids sent.  The enqueuer's
+    ``send_many`` where it has one, else its ``send`` for each in a worker thread."""
+    sending = getattr(enqueuer, "send_many", None)
     if sending is None:
-        return await asyncio.to_thread(enqueuer.send, submission_id, queue)
-    await sending(submission_id, queue)
+        return await asyncio.to_thread(send_each, enqueuer, messages)
+    return await sending(messages)
+
+
+def send_each(enqueuer, messages: Sequence[tuple[int, str]]) -> list[int]:
+    """One ``send`` after another, up to the first failure (the broker is down: the rest would
+    fail too); the ids sent."""
+    sent = []
+    for submission_id, queue in messages:
+        try:
+            enqueuer.send(submission_id, queue)
+        except BrokerUnavailable as exc:
+            _not_sent([unsent for unsent, _ in messages[len(sent):]], exc)
+            break
+        sent.append(submission_id)
+    return sent
+
+
+def _not_sent(submission_ids: list[int], error: Exception) -> None:
+    log.warning("submission(s) %s stored but not queued (the sweeper will queue them): %s", submission_ids, error)
 
 
 def _redis_client(app: Celery, client: type, retry: type):

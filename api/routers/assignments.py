@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep, \
-    SubmitStoreDep
+from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, SessionDep, SettingsDep, \
+    SubmitBatcherDep
 from api.errors import Unauthorized
 from api.routers import errors, json_errors
 from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
@@ -76,12 +76,12 @@ def starter(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: 
                         filename=f"{offered.assignment_id}.py")
 
 
-async def submitting_caller(assignment_id: str, settings: SettingsDep, store: SubmitStoreDep, credentials: BearerDep,
-                            course: CourseQuery = None) -> submissions.Caller:
+async def submitting_caller(assignment_id: str, settings: SettingsDep, batcher: SubmitBatcherDep,
+                            credentials: BearerDep, course: CourseQuery = None) -> submissions.Caller:
     """The submit route's CurrentUser: token, enrolment, offering and extension in one query."""
     if credentials is None:
         raise Unauthorized(NO_TOKEN)
-    caller = await submissions.find_caller(store, token_hash(credentials.credentials, settings.secret_key),
+    caller = await submissions.find_caller(batcher, token_hash(credentials.credentials, settings.secret_key),
                                            assignment_id, course)
     if caller is None:
         raise Unauthorized(BAD_TOKEN)
@@ -90,15 +90,15 @@ async def submitting_caller(assignment_id: str, settings: SettingsDep, store: Su
 
 @router.post("/assignments/{assignment_id}/submissions", status_code=status.HTTP_202_ACCEPTED,
              response_model=SubmissionAccepted, responses=errors(400, 403, 404, 413, 415, 422, 429))
-async def submit(settings: SettingsDep, store: SubmitStoreDep, catalog: CatalogDep, enqueuer: EnqueuerDep,
+async def submit(settings: SettingsDep, batcher: SubmitBatcherDep, catalog: CatalogDep,
                  caller: Annotated[submissions.Caller, Depends(submitting_caller)],
                  file: Annotated[UploadFile, File(description=".py, .ipynb, .zip or .md (written answers)")]) -> Response:
     """Store the upload and queue it for grading.  Answers 202 at once; follow the Location
     (or the events stream) for the result."""
     target = caller.target()
     content = await file.read((settings.max_upload_kb << 10) + 1)
-    accepted = await submissions.submit(store, settings, catalog, enqueuer, caller.user_id, target,
-                                        file.filename or "", content)
+    accepted = await submissions.submit(batcher, settings, catalog, caller.user_id, target, file.filename or "",
+                                        content)
     url = f"{settings.api_url.rstrip('/')}/api/v1/submissions/{accepted.id}"
     shown = SubmissionAccepted(id=accepted.id, status=SubmissionStatus.queued, course=target.course,
                                assignment=target.assignment_id, filename=accepted.filename,

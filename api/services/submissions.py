@@ -22,13 +22,13 @@ from api.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, Paylo
     UnsupportedFileType
 from api.models import Course, CourseAssignment, Role, Submission, SubmissionEvent, User, WrittenScore
 from api.services import courses, submit_store
-from api.services.submit_store import SubmitStore
+from api.services.submit_batcher import SubmitBatcher
+from api.services.submit_store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog
 from grader.config import Settings
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 from grader.submission import SubmissionError, load_submission
-from workers import queueing
 from workers.queueing import BrokerUnavailable
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,11 @@ class Accepted:
     submitted_at: dt.datetime
 
 
-async def find_caller(store: SubmitStore, token_hash: str, assignment_id: str,
+async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: str,
                       course_slug: str | None) -> Caller | None:
-    """The token's user and their offerings of the assignment, in one query; None: no such token."""
-    rows = await store.caller_rows(token_hash, assignment_id, course_slug)
+    """The token's user and their offerings of the assignment, in one query (with the other
+    requests waiting for theirs); None: no such token."""
+    rows = await batcher.caller_rows((token_hash, assignment_id, course_slug))
     if not rows:
         return None
     return Caller(rows[0].user_id, assignment_id, course_slug,
@@ -133,10 +134,11 @@ def check_attempts(target: Target, now: dt.datetime, total: int, today: int, old
                               headers={"Retry-After": str(wait)})
 
 
-async def submit(store: SubmitStore, settings: Settings, catalog: Catalog, enqueuer: Enqueuer, user_id: int,
-                 target: Target, filename: str, content: bytes) -> Accepted:
-    """Validate, store (committed), then queue.  A broker that is down leaves the submission
-    stored and unqueued: the sweeper queues it later."""
+async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, user_id: int, target: Target,
+                 filename: str, content: bytes) -> Accepted:
+    """Validate, then hand the row to the process's batcher, which answers once it is stored
+    (committed) and queued.  A broker that is down leaves it stored and unqueued: the sweeper
+    queues it later."""
     assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings.max_upload_kb)
     now = utcnow()
@@ -146,26 +148,9 @@ async def submit(store: SubmitStore, settings: Settings, catalog: Catalog, enque
               "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "queue": assignment.manifest.queue,
               "status": SubmissionStatus.queued.value, "created_at": now, "attempts": 0,
               "max_score": assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written)}
-    if target.limited:
-        submission_id = await store.insert_within_limits(values, target.course_id, now - DAY,
-                                                         functools.partial(check_attempts, target, now))
-    else:
-        submission_id = await store.insert(values)
-    if await _publish(enqueuer, submission_id, values["queue"]):
-        try:
-            await store.mark_enqueued(submission_id)
-        except OperationalError as exc:
-            _not_marked(submission_id, exc)
-    return Accepted(submission_id, name, now)
-
-
-async def _publish(enqueuer: Enqueuer, submission_id: int, queue: str) -> bool:
-    try:
-        await queueing.send_without_blocking(enqueuer, submission_id, queue)
-    except BrokerUnavailable as exc:
-        _not_queued(submission_id, exc)
-        return False
-    return True
+    limit = AttemptLimit(target.course_id, now - DAY, functools.partial(check_attempts, target, now)) \
+        if target.limited else None
+    return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
 
 
 def send(connection: Connection, enqueuer: Enqueuer, submission_id: int, queue: str) -> bool:
@@ -176,7 +161,7 @@ def send(connection: Connection, enqueuer: Enqueuer, submission_id: int, queue: 
         _not_queued(submission_id, exc)
         return False
     try:
-        submit_store.mark_enqueued(connection, submission_id)
+        submit_store.mark_enqueued(connection, [submission_id])
     except (OperationalError, psycopg.OperationalError) as exc:
         _not_marked(submission_id, exc)
         connection.invalidate()  # dead: the next statement gets a fresh connection

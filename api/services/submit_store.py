@@ -1,31 +1,40 @@
 """The submit path's database work, apart from the rest because it is the service's busiest.
 
-Every call is one statement on an autocommit connection (no BEGIN and COMMIT round trips), except
-the attempt limit's transaction.  On PostgreSQL the statements run on psycopg's async pool, in
-the event loop: no worker thread, no ORM, no SQLAlchemy execution layer (the caller query and
-the INSERT take 0.23 ms of CPU this way, 0.6 ms through SQLAlchemy Core); they are compiled once
-from the Core statements below, so the models stay their only source.  Any other database
-(SQLite in development) runs the same Core statements through SQLAlchemy in a worker thread.
+Three calls, each for a batch (api/services/submit_batcher.py gathers them): finding the callers,
+storing submissions, and marking them queued.  Each is one statement on an autocommit connection
+(no BEGIN and COMMIT round trips), except a batch with attempt limits, or one with a row the
+database refuses (stored again row by row), which is one transaction.
+
+On PostgreSQL the statements run on psycopg's async pool, in the event loop: no worker thread, no
+ORM, no SQLAlchemy execution layer (a third of the CPU of SQLAlchemy Core); they are compiled
+once from the Core statements and the table below, so the models stay their only source, and a
+batch's values travel as arrays, so each statement's text never changes (prepared once).  Any
+other database (SQLite in development) runs the Core statements through SQLAlchemy in a worker
+thread, one row at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, String, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from api.db import engine_for, utcnow
+from api.errors import ServiceError
 from api.models import Course, CourseAssignment, Extension, Membership, Submission, User
 
 SUBMISSIONS = Submission.__table__
@@ -37,6 +46,27 @@ CONNECTION_WAIT_S = 5
 # Raises if a student's earlier submissions (all of them; those since `since`; the oldest of
 # those) leave no attempt.
 AttemptCheck = Callable[[int, int, "dt.datetime | None"], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class AttemptLimit:
+    course_id: int
+    since: dt.datetime          # the start of the 24 hours the daily limit counts
+    check: AttemptCheck
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSubmission:
+    """A validated upload: its row (STORED_COLUMNS), and its limit (None: not limited)."""
+
+    values: dict
+    limit: AttemptLimit | None
+
+
+# One per row of a batch, in order: the new id, or why that row was refused (it alone).
+Outcome = int | Exception
+# Who asks to submit what: (token hash, assignment id, course slug or None).
+Asked = tuple[str, str, "str | None"]
 
 
 def _caller_query(in_course: bool) -> Select:
@@ -60,6 +90,33 @@ def _caller_query(in_course: bool) -> Select:
             .select_from(joined).where(users.c.token_hash == bindparam("token_hash")))
 
 
+def _callers_query() -> Select:
+    """CALLER for many callers in one query (PostgreSQL): each asked (token hash, assignment,
+    course slug or NULL), numbered by its position, gets the rows CALLER would give it."""
+    users, offered, courses, extensions = (User.__table__, CourseAssignment.__table__, Course.__table__,
+                                           Extension.__table__)
+    columns = ("token_hash", "assignment_id", "course_slug")
+    asked = (func.unnest(*(bindparam(name, type_=ARRAY(String)) for name in columns))
+             .table_valued(*columns, with_ordinality="position")
+             .render_derived(name="asked"))
+    offering = (select(MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
+                       offered.c.due_at, offered.c.late_days, offered.c.late_penalty_per_day,
+                       offered.c.attempts_per_day, offered.c.attempts_total)
+                .join_from(MEMBERS, offered, and_(offered.c.course_id == MEMBERS.c.course_id,
+                                                  offered.c.assignment_id == asked.c.assignment_id))
+                .join(courses, and_(courses.c.id == offered.c.course_id,
+                                    or_(asked.c.course_slug.is_(None), courses.c.slug == asked.c.course_slug)))
+                .where(MEMBERS.c.user_id == users.c.id).lateral("offering"))
+    joined = (asked.join(users, users.c.token_hash == asked.c.token_hash).outerjoin(offering, true())
+              .outerjoin(extensions, and_(extensions.c.course_assignment_id == offering.c.offered_id,
+                                          extensions.c.user_id == users.c.id)))
+    return (select(asked.c.position, users.c.id.label("user_id"), users.c.is_admin, offering.c.role,
+                   offering.c.offered_id, offering.c.course_id, offering.c.slug, offering.c.due_at,
+                   offering.c.late_days, offering.c.late_penalty_per_day, offering.c.attempts_per_day,
+                   offering.c.attempts_total, extensions.c.due_at.label("extended_to"))
+            .select_from(joined))
+
+
 CALLER = {False: _caller_query(in_course=False), True: _caller_query(in_course=True)}
 STORED_COLUMNS = ("course_assignment_id", "user_id", "filename", "content", "sha256", "size", "queue", "status",
                   "created_at", "max_score", "attempts")
@@ -75,28 +132,62 @@ COUNT_ATTEMPTS = (select(func.count(), func.count().filter(_recent), func.min(SU
 # does not wait for the WAL flush, in one round trip: sent as one query, SET LOCAL and the UPDATE
 # run as one implicit transaction.
 MARK_ENQUEUED_POSTGRES = (f"SET LOCAL synchronous_commit TO OFF; UPDATE {SUBMISSIONS.name} SET enqueued_at = %s "
-                          f"WHERE id = %s AND enqueued_at IS NULL")
+                          f"WHERE id = ANY(%s) AND enqueued_at IS NULL")
 
 
-def mark_enqueued(connection: Connection, submission_id: int) -> None:
+def mark_enqueued(connection: Connection, submission_ids: Sequence[int]) -> None:
     """The sweeper's hint, on an autocommit connection of any database."""
     if connection.dialect.name == "postgresql":
         with psycopg.ClientCursor(connection.connection.driver_connection) as cursor:
-            cursor.execute(MARK_ENQUEUED_POSTGRES, (utcnow(), submission_id))
+            cursor.execute(MARK_ENQUEUED_POSTGRES, (utcnow(), list(submission_ids)))
         return
-    connection.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == submission_id, SUBMISSIONS.c.enqueued_at.is_(None))
-                       .values(enqueued_at=utcnow()))
+    connection.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id.in_(submission_ids),
+                                                 SUBMISSIONS.c.enqueued_at.is_(None)).values(enqueued_at=utcnow()))
+
+
+def limited_members(batch: Sequence[NewSubmission]) -> list[dict]:
+    """The memberships to lock, in one order for every transaction (so two cannot deadlock)."""
+    members = {(new.values["user_id"], new.limit.course_id) for new in batch if new.limit is not None}
+    return [{"user_id": user_id, "course_id": course_id} for user_id, course_id in sorted(members)]
+
+
+def attempts_query(new: NewSubmission) -> dict:
+    return {"user_id": new.values["user_id"], "course_assignment_id": new.values["course_assignment_id"],
+            "since": new.limit.since}
+
+
+def refusals(batch: Sequence[NewSubmission], counts: Sequence[Sequence]) -> list[Exception | None]:
+    """Each row's attempt check, in arrival order, given COUNT_ATTEMPTS of each limited row (taken
+    under the membership locks) and the rows admitted before it in this batch."""
+    admitted: dict[tuple[int, int], list[dt.datetime]] = defaultdict(list)
+    counted = iter(counts)
+    refused: list[Exception | None] = []
+    for new in batch:
+        if new.limit is None:
+            refused.append(None)
+            continue
+        total, today, oldest = next(counted)
+        earlier = admitted[new.values["user_id"], new.values["course_assignment_id"]]
+        earlier_today = [at for at in earlier if at > new.limit.since]
+        oldest_today = min((at for at in (oldest, *earlier_today) if at is not None), default=None)
+        try:
+            new.limit.check(total + len(earlier), today + len(earlier_today), oldest_today)
+        except ServiceError as refusal:
+            refused.append(refusal)
+            continue
+        earlier.append(new.values["created_at"])
+        refused.append(None)
+    return refused
 
 
 class SubmitStore(Protocol):
-    async def caller_rows(self, token_hash: str, assignment_id: str, course_slug: str | None) -> Sequence[Any]: ...
+    async def callers(self, asked: Sequence[Asked]) -> list[list[Any]]:
+        """The CALLER rows of each asked, in order."""
 
-    async def insert(self, values: dict) -> int: ...
+    async def store(self, batch: Sequence[NewSubmission]) -> list[Outcome]:
+        """Commits the rows that pass their limits; raises (storing none) if the database fails."""
 
-    async def insert_within_limits(self, values: dict, course_id: int, since: dt.datetime,
-                                   check: AttemptCheck) -> int: ...
-
-    async def mark_enqueued(self, submission_id: int) -> None: ...
+    async def mark_enqueued(self, submission_ids: Sequence[int]) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -113,9 +204,21 @@ def _compiled(statement, column_keys: Sequence[str] | None = None) -> str:
     return str(statement.compile(dialect=PGDialect_psycopg(), column_keys=column_keys))
 
 
+def _insert_many() -> str:
+    """Many rows in one INSERT whose text never changes (prepared once): each column an array,
+    unnested in step.  The sequence numbers the rows in ORDER BY order, so the ids, sorted, are
+    the rows' in order."""
+    dialect = PGDialect_psycopg()
+    columns = ", ".join(STORED_COLUMNS)
+    arrays = ", ".join(f"%({name})s::{SUBMISSIONS.c[name].type.compile(dialect)}[]" for name in STORED_COLUMNS)
+    return (f"INSERT INTO {SUBMISSIONS.name} ({columns}) SELECT {columns} FROM unnest({arrays}) WITH ORDINALITY "
+            f"AS batch ({columns}, position) ORDER BY position RETURNING id")
+
+
 class PostgresStore:
-    CALLER = {in_course: _compiled(query) for in_course, query in CALLER.items()}
+    CALLERS = _compiled(_callers_query())
     STORE = _compiled(STORE, STORED_COLUMNS)
+    STORE_MANY = _insert_many()
     LOCK_MEMBER = _compiled(LOCK_MEMBER)
     COUNT_ATTEMPTS = _compiled(COUNT_ATTEMPTS)
 
@@ -124,43 +227,72 @@ class PostgresStore:
         self.pool: AsyncConnectionPool | None = None
         self.opening = asyncio.Lock()
 
-    async def caller_rows(self, token_hash: str, assignment_id: str, course_slug: str | None) -> list:
-        query = self.CALLER[bool(course_slug)]
-        parameters = {"token_hash": token_hash, "assignment_id": assignment_id, "course_slug": course_slug}
+    async def callers(self, asked: Sequence[Asked]) -> list[list]:
+        parameters = dict(zip(("token_hash", "assignment_id", "course_slug"), map(list, zip(*asked))))
         try:
-            return await self._fetch(query, parameters)
+            rows = await self._fetch(self.CALLERS, parameters)
         except DBAPIError as exc:
             if not exc.connection_invalidated or self.pool is None:
                 raise
-        # The server dropped the connection (a restart?): drop the pool's other dead ones, read again.
-        await self.pool.check()
-        return await self._fetch(query, parameters)
+            # The server dropped the connection (a restart?): drop the pool's other dead ones, read again.
+            await self.pool.check()
+            rows = await self._fetch(self.CALLERS, parameters)
+        found: list[list] = [[] for _ in asked]
+        for row in rows:
+            found[row.position - 1].append(row)
+        return found
 
     async def _fetch(self, query: str, parameters: dict) -> list:
         async with self._connection() as connection:
             cursor = connection.cursor(row_factory=namedtuple_row)
             return await (await cursor.execute(query, parameters)).fetchall()
 
-    async def insert(self, values: dict) -> int:
-        async with self._connection() as connection:
-            return await self._insert(connection, values)
+    async def store(self, batch: Sequence[NewSubmission]) -> list[Outcome]:
+        try:
+            return await self._store(batch, row_by_row=False)
+        except (IntegrityError, DataError):  # a row the database refuses, which fails the statement: find it
+            return await self._store(batch, row_by_row=True)
 
-    async def insert_within_limits(self, values: dict, course_id: int, since: dt.datetime,
-                                   check: AttemptCheck) -> int:
-        student = {"user_id": values["user_id"], "course_id": course_id}
-        async with self._connection() as connection, connection.transaction():
-            await connection.execute(self.LOCK_MEMBER, student)
-            counts = await connection.execute(self.COUNT_ATTEMPTS, {**student, "since": since,
-                                                                    "course_assignment_id": values["course_assignment_id"]})
-            check(*await counts.fetchone())
-            return await self._insert(connection, values)
+    async def _store(self, batch: Sequence[NewSubmission], row_by_row: bool) -> list[Outcome]:
+        """All or nothing: one statement, or one transaction where limits are counted (under the
+        members' locks, until the commit) or rows inserted one at a time."""
+        limited = [new for new in batch if new.limit is not None]
+        async with self._connection() as connection, \
+                (connection.transaction() if limited or row_by_row else contextlib.nullcontext()):
+            refused = refusals(batch, await self._count_attempts(connection, batch, limited))
+            admitted = [new.values for new, refusal in zip(batch, refused) if refusal is None]
+            inserted = iter(await (self._insert_each if row_by_row else self._insert_all)(connection, admitted))
+            return [refusal or next(inserted) for refusal in refused]
 
-    async def _insert(self, connection: psycopg.AsyncConnection, values: dict) -> int:
-        return (await (await connection.execute(self.STORE, values)).fetchone())[0]
+    async def _count_attempts(self, connection: psycopg.AsyncConnection, batch: Sequence[NewSubmission],
+                              limited: list[NewSubmission]) -> list[tuple]:
+        if not limited:
+            return []
+        async with connection.pipeline():  # every lock and count in one round trip
+            for member in limited_members(batch):
+                await connection.execute(self.LOCK_MEMBER, member)
+            counts = [await connection.execute(self.COUNT_ATTEMPTS, attempts_query(new)) for new in limited]
+        return [await count.fetchone() for count in counts]
 
-    async def mark_enqueued(self, submission_id: int) -> None:
+    async def _insert_all(self, connection: psycopg.AsyncConnection, rows: list[dict]) -> list[int]:
+        if not rows:
+            return []
+        columns = {name: [row[name] for row in rows] for name in STORED_COLUMNS}
+        return sorted(new_id for new_id, in await (await connection.execute(self.STORE_MANY, columns)).fetchall())
+
+    async def _insert_each(self, connection: psycopg.AsyncConnection, rows: list[dict]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for row in rows:
+            try:
+                async with connection.transaction():  # a savepoint: a refused row leaves the others
+                    outcomes.append((await (await connection.execute(self.STORE, row)).fetchone())[0])
+            except (psycopg.IntegrityError, psycopg.DataError) as exc:
+                outcomes.append(_as_sqlalchemy_error(exc, False))
+        return outcomes
+
+    async def mark_enqueued(self, submission_ids: Sequence[int]) -> None:
         async with self._connection() as connection, psycopg.AsyncClientCursor(connection) as cursor:
-            await cursor.execute(MARK_ENQUEUED_POSTGRES, (utcnow(), submission_id))
+            await cursor.execute(MARK_ENQUEUED_POSTGRES, (utcnow(), list(submission_ids)))
 
     async def close(self) -> None:
         """At the end of the event loop; a later loop opens a new pool."""
@@ -205,31 +337,41 @@ async def _in_utc(connection: psycopg.AsyncConnection) -> None:
 
 # ---------------------------------------------------------------------- any SQLAlchemy database
 class CoreStore:
+    """One transaction per batch, one statement per row: SQLite undoes a refused statement alone
+    and keeps the transaction (PostgreSQL would abort it: PostgresStore)."""
+
     def __init__(self, engine: Engine):
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def caller_rows(self, token_hash: str, assignment_id: str, course_slug: str | None) -> list:
-        parameters = {"token_hash": token_hash, "assignment_id": assignment_id, "course_slug": course_slug}
-        return await run_in_threadpool(self._execute, lambda c: c.execute(CALLER[bool(course_slug)], parameters).all())
+    async def callers(self, asked: Sequence[Asked]) -> list[list]:
+        def read(connection: Connection) -> list[list]:
+            return [connection.execute(CALLER[bool(slug)], {"token_hash": token_hash, "assignment_id": assignment_id,
+                                                            "course_slug": slug}).all()
+                    for token_hash, assignment_id, slug in asked]
+        return await run_in_threadpool(self._execute, read)
 
-    async def insert(self, values: dict) -> int:
-        return await run_in_threadpool(self._execute, lambda c: c.execute(STORE, values).scalar_one())
+    async def store(self, batch: Sequence[NewSubmission]) -> list[Outcome]:
+        return await run_in_threadpool(self._execute, lambda connection: self._store(connection, batch))
 
-    async def insert_within_limits(self, values: dict, course_id: int, since: dt.datetime,
-                                   check: AttemptCheck) -> int:
-        student = {"user_id": values["user_id"], "course_id": course_id}
+    def _store(self, connection: Connection, batch: Sequence[NewSubmission]) -> list[Outcome]:
+        connection.execution_options(isolation_level=connection.default_isolation_level)
+        with connection.begin():
+            for member in limited_members(batch):
+                connection.execute(LOCK_MEMBER, member)
+            counts = [connection.execute(COUNT_ATTEMPTS, attempts_query(new)).one()
+                      for new in batch if new.limit is not None]
+            return [refusal or self._insert(connection, new.values)
+                    for new, refusal in zip(batch, refusals(batch, counts))]
 
-        def limited(connection: Connection) -> int:
-            connection.execution_options(isolation_level=connection.default_isolation_level)
-            with connection.begin():
-                connection.execute(LOCK_MEMBER, student)
-                check(*connection.execute(COUNT_ATTEMPTS, {**student, "since": since,
-                                                           "course_assignment_id": values["course_assignment_id"]}).one())
-                return connection.execute(STORE, values).scalar_one()
-        return await run_in_threadpool(self._execute, limited)
+    @staticmethod
+    def _insert(connection: Connection, row: dict) -> Outcome:
+        try:
+            return connection.execute(STORE, row).scalar_one()
+        except (IntegrityError, DataError) as refusal:
+            return refusal
 
-    async def mark_enqueued(self, submission_id: int) -> None:
-        await run_in_threadpool(self._execute, lambda c: mark_enqueued(c, submission_id))
+    async def mark_enqueued(self, submission_ids: Sequence[int]) -> None:
+        await run_in_threadpool(self._execute, lambda c: mark_enqueued(c, submission_ids))
 
     async def close(self) -> None:
         """Nothing to close: the engine is the process's."""
