@@ -9,7 +9,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.assignments import Assignment
 from grader.results import GradeResult
@@ -20,11 +20,20 @@ class Case(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: str
+    base: str | None = Field(None, description="another self-test file this case is made from by ``edits``")
+    edits: list[tuple[str, str]] = Field(default_factory=list, description="[old, new] replacements that "
+                                         "make the one mistake this case shows; every old text must occur")
     status: SubmissionStatus = SubmissionStatus.graded
     score: float
     not_passed: list[str] | None = Field(None, description="exactly the checks that must not pass")
     feedback: list[str] = Field(default_factory=list, description="phrases the feedback must contain")
     why: str = ""
+
+    @model_validator(mode="after")
+    def _edits_need_a_base(self) -> "Case":
+        if bool(self.base) != bool(self.edits):
+            raise ValueError(f"{self.file}: 'base' and 'edits' go together")
+        return self
 
 
 class Expectations(BaseModel):
@@ -53,6 +62,18 @@ class Outcome:
 def load_cases(assignment: Assignment) -> list[Case]:
     with open(assignment.directory / "selftest" / "expected.toml", "rb") as handle:
         return Expectations.model_validate(tomllib.load(handle)).case
+
+
+def case_submission(directory: Path, case: Case) -> tuple[str, bytes]:
+    """The file name and bytes a case submits: its file, or its base with its edits made."""
+    if case.base is None:
+        return submission_bytes(directory / case.file)
+    source = (directory / case.base).read_text(encoding="utf-8")
+    for old, new in case.edits:
+        if old not in source:
+            raise ValueError(f"{case.file}: {old!r} does not occur in {case.base}")
+        source = source.replace(old, new)
+    return case.file, source.encode()
 
 
 def submission_bytes(path: Path) -> tuple[str, bytes]:
@@ -84,7 +105,7 @@ def problems_with(result: GradeResult, case: Case) -> list[str]:
 def run_cases(grader, assignment: Assignment) -> list[Outcome]:
     outcomes = []
     for case in load_cases(assignment):
-        name, content = submission_bytes(assignment.directory / "selftest" / case.file)
+        name, content = case_submission(assignment.directory / "selftest", case)
         result = grader.grade(assignment.id, name, content)
         outcomes.append(Outcome(assignment.id, case, result, problems_with(result, case)))
     return outcomes

@@ -12,8 +12,8 @@ from grader.config import Settings
 from grader.engine import Grader
 from grader.sandbox import confine, wire
 from grader.sandbox.host import JobLimits, Sandbox, SandboxConfig
+from grader.selftest import case_submission, load_cases
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 SLOT = 900
 CUDA_PROBE = b"""
 import time, torch
@@ -57,6 +57,12 @@ def sandbox_job() -> None:
     print(f"- a sandbox job on the GPU: {answer}")
 
 
+def selftest_case(grader: Grader, assignment: str, file: str) -> tuple[str, bytes]:
+    pack = grader.catalog.get(assignment)
+    case = next(case for case in load_cases(pack) if case.file == file)
+    return case_submission(pack.directory / "selftest", case)
+
+
 def grade(grader: Grader, assignment: str, name: str, content: bytes) -> None:
     started = time.perf_counter()
     result = grader.grade(assignment, name, content)
@@ -68,13 +74,12 @@ def grade(grader: Grader, assignment: str, name: str, content: bytes) -> None:
 def main() -> None:
     print(f"- torch in a fresh interpreter: {cuda_in_a_fresh_interpreter()}")
     sandbox_job()
-    selftest = REPOSITORY / "reference" / "w2-rmb-lenet" / "selftest"
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(data_dir=Path(data_dir), sandbox_gpu=True, sandbox_slot=SLOT + 1)
         with Grader(settings) as grader:
             print("\n| assignment | submission | status | score | time | device | not passed |\n|---|---|---|---|---|---|---|")
             for name in ("good_cuda_if_available.py", "good_course.py", "bad_labels_swapped.py"):
-                grade(grader, "w2-rmb-lenet", name, (selftest / name).read_bytes())
+                grade(grader, "w2-rmb-lenet", *selftest_case(grader, "w2-rmb-lenet", name))
             grade(grader, "w1-normal-modes", "normal_on_gpu.py", NORMAL_ON_GPU)
 
 

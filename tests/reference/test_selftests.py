@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignments import Catalog
-from grader.selftest import load_cases, problems_with, submission_bytes
+from grader.selftest import case_submission, load_cases, problems_with
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 CATALOG = Catalog(REFERENCE)
@@ -18,7 +18,7 @@ CASES = [(assignment_id, case) for assignment_id in CATALOG.ids() for case in lo
 @pytest.mark.parametrize(("assignment_id", "case"), CASES, ids=[f"{a}/{c.file}" for a, c in CASES])
 def test_selftest_case(grader, assignment_id, case):
     assignment = grader.catalog.get(assignment_id)
-    name, content = submission_bytes(assignment.directory / "selftest" / case.file)
+    name, content = case_submission(assignment.directory / "selftest", case)
     result = grader.grade(assignment_id, name, content)
     assert problems_with(result, case) == []
 
