@@ -22,12 +22,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.app import create_app
-from api.db import utcnow
+from api.catalog import ManifestCatalog
+from api.db import session_factory, utcnow
 from api.models import Course, CourseAssignment, Submission, User
 from api.services.submit_store import NewSubmission
 from tests.api.conftest import RecordingQueue, bearer
 from tests.faults.test_submit_outage import SqliteOutage
-from tests.workers.stack import free_port, redis_broker, seed_course
+from tests.workers.stack import free_port, migrated, postgres_schema, redis_broker, seed_course, service_settings
 from workers import sweeper
 from workers.app import create_celery
 from workers.queueing import CeleryEnqueuer
@@ -191,13 +192,20 @@ def test_attempt_limit_exact_for_a_burst_in_one_batch(api_settings, catalog, ses
     assert sum(name == student for name, _, _ in rows_of(sessions, people).values()) == 3
 
 
-def test_attempt_limit_exact_across_processes(api_settings, catalog, sessions):
-    if not api_settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite serves one process")
-    people = seed_course(api_settings, catalog)
+@pytest.fixture(scope="module")
+def postgres_settings(tmp_path_factory, references):
+    """Two API processes share one database only on PostgreSQL (SQLite serves one process)."""
+    with postgres_schema() as url:
+        data_dir = tmp_path_factory.mktemp("api-two-processes")
+        yield migrated(service_settings(data_dir, references, slot=10, database_url=url))
+
+
+def test_attempt_limit_exact_across_processes(postgres_settings):
+    sessions = session_factory(postgres_settings.database_url)
+    people = seed_course(postgres_settings, ManifestCatalog(postgres_settings.reference_dir))
     student = people["students"][0]
     set_policy(sessions, people, attempts_total=3)
-    apps = [create_app(api_settings, enqueuer=RecordingQueue()) for _ in range(2)]
+    apps = [create_app(postgres_settings, enqueuer=RecordingQueue()) for _ in range(2)]
     both_waiting = asyncio.Barrier(2)  # so that the two processes' batches run at the same time
     held = [HeldFirstBatch(app.state.submit_batcher.submissions, BURST, both_waiting.wait) for app in apps]
 
