@@ -37,18 +37,20 @@ def prepare(assignment: Assignment, data_root: Path) -> Path:
 def _fingerprint(generator: types.ModuleType) -> str:
     """A hash of data.py and of the grader modules it uses (their formats shape the data)."""
     digest = hashlib.sha256()
-    for path in sorted(_source_files(generator)):
+    for path in _source_files(generator):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def _source_files(generator: types.ModuleType) -> set[str]:
-    files = {generator.__file__}
+def _source_files(generator: types.ModuleType) -> list[str]:
+    """data.py, then the grader modules it uses by module name: the same order whatever path the
+    pack is reached by (a worker and an API may reach it through different links)."""
+    used = set()
     for value in vars(generator).values():
         name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
         if isinstance(name, str) and name.split(".")[0] == "grader" and name in sys.modules:
-            files.add(sys.modules[name].__file__)
-    return files
+            used.add(name)
+    return [generator.__file__, *(sys.modules[name].__file__ for name in sorted(used))]
 
 
 def _generate(generator: types.ModuleType, target: Path) -> None:

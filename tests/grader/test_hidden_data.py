@@ -3,9 +3,11 @@ private part never visible to the job."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 
-from grader.assignments import Catalog
+from grader import hidden_data
+from grader.assignments import Catalog, import_pack
 from grader.status import CheckStatus
 
 MANIFEST = """
@@ -79,3 +81,22 @@ def test_hidden_data_is_mounted_read_only_and_the_key_stays_out(grader, tmp_path
     assert len(generated) == 1 and (generated[0] / "private" / "key.json").is_file()
     again = grader.grade("w9-data", "hw.py", SUBMISSION)
     assert again.score == 2 and list((grader.settings.data_dir / "hidden").glob("w9-data-*")) == generated
+
+
+
+def test_the_cache_is_found_whatever_path_reaches_the_pack(tmp_path, monkeypatch):
+    """One data.py spelled two ways that sort on either side of the grader module it imports
+    (a worker and an API may reach a pack through different links): one cache folder."""
+    pack = tmp_path / "refs" / "w9-data"
+    pack.mkdir(parents=True)
+    data = DATA.replace("import json", "import json\nfrom grader.compare.images import save_image")
+    for name, text in (("manifest.toml", MANIFEST), ("data.py", data), ("checks.py", CHECKS)):
+        (pack / name).write_text(textwrap.dedent(text))
+    assignment = Catalog(tmp_path / "refs").get("w9-data")
+    generator = import_pack(assignment.directory, "data")
+    monkeypatch.chdir(tmp_path)
+    folders = []
+    for spelling in ("/" + generator.__file__, os.path.relpath(generator.__file__)):  # before and after "/…"
+        monkeypatch.setattr(generator, "__file__", spelling)
+        folders.append(hidden_data.prepare(assignment, tmp_path / "data"))
+    assert folders[0] == folders[1] and len(list((tmp_path / "data" / "hidden").iterdir())) == 1

@@ -192,6 +192,13 @@ def tree_digest(root: Path) -> dict[str, str]:
     return digest
 
 
+def changed_files(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[str]:
+    """The paths, under each snapshot root, that were added, removed or rewritten."""
+    return sorted(f"{root}/{path}" for root in before.keys() | after.keys()
+                  for path in before.get(root, {}).keys() | after.get(root, {}).keys()
+                  if before.get(root, {}).get(path) != after.get(root, {}).get(path))
+
+
 @dataclasses.dataclass
 class Snapshot:
     files: dict[str, dict[str, str]]
@@ -343,7 +350,7 @@ class HostileStack:
     def assert_no_effect(self, before: Snapshot, marker: str) -> None:
         wait_for(lambda: not processes_of(self.uid), 5, f"the processes of uid {self.uid} to end")
         after = self.snapshot()
-        assert after.files == before.files, "files outside the job changed"
+        assert after.files == before.files, f"files outside the job changed: {changed_files(before.files, after.files)}"
         assert after.rows == dict(before.rows, submissions=before.rows["submissions"] + 2), "database rows changed"
         assert after.worker == before.worker, "the worker's processes changed"
         assert self.worker.alive()
