@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from grader.sandbox import confine, wire
 from grader.sandbox.zygote import EXIT_SETUP_FAILED
@@ -34,6 +35,7 @@ ZYGOTE_ENV = {
 # Read from the checker's environment only because some CPUs need them for OpenBLAS to work.
 ZYGOTE_ENV_PASSTHROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES")
 ZYGOTE_START_TIMEOUT_S = 180
+CODE_ROOT = str(Path(__file__).resolve().parents[2])
 READY_TIMEOUT_S = 30
 EOF_GRACE_S = 2.0
 
@@ -122,6 +124,7 @@ class Sandbox:
         self._check_paths()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(ZYGOTE_ENV, **{k: os.environ[k] for k in ZYGOTE_ENV_PASSTHROUGH if k in os.environ})
+        env["PYTHONPATH"] = CODE_ROOT  # the zygote runs the very grader package this process imported
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.zygote", str(os.getpid()), str(theirs.fileno())],
             env=env, cwd="/", pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
