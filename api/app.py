@@ -11,16 +11,16 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from api import errors
-from api.catalog import ManifestCatalog
-from api.db import session_factory
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector
 from api.routers import assignments, courses, health, submissions
 from api.services.submit_batcher import SubmitBatcher
-from api.services.submit_store import store_for
-from grader.config import Settings, get_settings
-from workers.app import create_celery
-from workers.queueing import CeleryEnqueuer
+from core.broker import create_celery
+from core.catalog import ManifestCatalog
+from core.db import session_factory
+from core.queueing import CeleryEnqueuer
+from core.settings import Settings, get_settings
+from core.store import store_for
 
 DESCRIPTION = """Submit PyTorch homework and get it graded in a sandbox.
 

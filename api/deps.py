@@ -11,13 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.catalog import ManifestCatalog
-from api.errors import Unauthorized
-from api.models import User
 from api.services import accounts
 from api.services.submit_batcher import SubmitBatcher
-from grader.config import Settings
-from workers.queueing import CeleryEnqueuer
+from core.catalog import ManifestCatalog
+from core.errors import Unauthorized
+from core.models import User
+from core.queueing import CeleryEnqueuer
+from core.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed")
 NO_TOKEN = "send your token in an 'Authorization: Bearer <token>' header"

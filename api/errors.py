@@ -1,5 +1,5 @@
-"""Errors a user can cause: each a status, a stable code and a sentence, rendered as
-``{"error": {"code": ..., "message": ..., "details": [...]}}``."""
+"""Errors rendered as ``{"error": {"code": ..., "message": ..., "details": [...]}}``: the
+service's own (``core.errors``) and those of FastAPI, Starlette and the database."""
 
 from __future__ import annotations
 
@@ -11,59 +11,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import ServiceError
 from grader.assignments import UnknownAssignment
 
 log = logging.getLogger(__name__)
-
-
-class ServiceError(Exception):
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.headers = headers or {}
-
-
-class BadRequest(ServiceError):
-    status_code, code = 400, "bad_request"
-
-
-class Unauthorized(ServiceError):
-    status_code, code = 401, "unauthorized"
-
-    def __init__(self, message: str):
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(ServiceError):
-    status_code, code = 403, "forbidden"
-
-
-class NotFound(ServiceError):
-    status_code, code = 404, "not_found"
-
-
-class Conflict(ServiceError):
-    status_code, code = 409, "conflict"
-
-
-class PayloadTooLarge(ServiceError):
-    status_code, code = 413, "file_too_large"
-
-
-class UnsupportedFileType(ServiceError):
-    status_code, code = 415, "unsupported_file_type"
-
-
-class InvalidSubmission(ServiceError):
-    status_code, code = 422, "invalid_submission"
-
-
-class TooManyAttempts(ServiceError):
-    status_code, code = 429, "attempt_limit"
 
 
 def body(code: str, message: str, details: list | None = None) -> dict:

@@ -27,9 +27,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=40)
     args = parser.parse_args()
-    from api.catalog import ManifestCatalog
-    from api.db import session_factory
-    from api.models import Submission
+    from core.catalog import ManifestCatalog
+    from core.db import session_factory
+    from core.models import Submission
     from tests.workers.stack import start_api, start_worker
 
     work = Path(tempfile.mkdtemp(prefix="tg-bench-"))

@@ -27,7 +27,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
 from grader.assignments import Catalog  # noqa: E402
-from grader.config import Settings  # noqa: E402
+from grader.config import EngineSettings  # noqa: E402
 from grader.engine import Grader  # noqa: E402
 from grader.sandbox.host import JobLimits, Sandbox, SandboxConfig  # noqa: E402
 
@@ -78,7 +78,7 @@ def trivial_catalog(root: Path) -> Catalog:
 
 
 def engine_overhead(count: int, root: Path) -> list[float]:
-    settings = Settings(data_dir=root / "data", sandbox_slot=BENCH_SLOT)
+    settings = EngineSettings(data_dir=root / "data", sandbox_slot=BENCH_SLOT)
     with Grader(settings, trivial_catalog(root / "packs")) as grader:
         grader.grade("w0-trivial", "warmup.py", TRIVIAL)
         samples = []
@@ -121,7 +121,7 @@ def fresh_interpreter_overhead(count: int, root: Path) -> list[float]:
 
 def _throughput_worker(slot: int, duration_s: float, data_dir: str, barrier, queue) -> None:
     source = (REPOSITORY / "reference" / "w1-normal-modes" / "selftest" / "good_torch_normal.py").read_bytes()
-    settings = Settings(data_dir=Path(data_dir), sandbox_slot=slot)
+    settings = EngineSettings(data_dir=Path(data_dir), sandbox_slot=slot)
     with Grader(settings) as grader:
         grader.grade("w1-normal-modes", "warmup.py", source)
         barrier.wait()  # all engines warm before the clock starts

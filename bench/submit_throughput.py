@@ -45,7 +45,7 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
-    from api.catalog import ManifestCatalog
+    from core.catalog import ManifestCatalog
 
     work = Path(tempfile.mkdtemp(prefix="tg-bench-"))
     references = reference_dir(work / "references")
@@ -101,7 +101,7 @@ def api_backends(database_url: str) -> set[int]:
     """The PostgreSQL backends the API's pools have open (a pool that grows adds some)."""
     from sqlalchemy import text
 
-    from api.db import engine_for
+    from core.db import engine_for
 
     with engine_for(database_url).connect() as connection:
         return set(connection.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name "
@@ -139,8 +139,8 @@ def check_loss(database_url: str, broker_url: str, prefix: str, accepted: list[i
     import redis
     from sqlalchemy import func, select
 
-    from api.db import session_factory
-    from api.models import Submission
+    from core.db import session_factory
+    from core.models import Submission
 
     with session_factory(database_url)() as session:
         stored = session.scalar(select(func.count(Submission.id)))

@@ -1,17 +1,13 @@
-"""``torchgrade``: the command line.
+"""The engine's subcommands of ``torchgrade`` (``torchgrade.cli`` puts them beside the
+service's):
 
     torchgrade grade ASSIGNMENT FILE... [--json]   grade files with one warm sandbox
     torchgrade assignments                         list the catalogue
     torchgrade selftest [ASSIGNMENT...]            grade each pack's self-test submissions
-
-Other packages add their subcommands (the service: serve, worker, course, user, roster, submit)
-through ``SUBCOMMANDS``.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -20,9 +16,6 @@ from rich.console import Console
 from grader.assignments import Catalog, UnknownAssignment
 from grader.config import get_settings
 from grader.status import SubmissionStatus
-
-from api import cli as api_subcommands
-from workers.cli import add_worker
 
 EXIT_FAULT = 2
 
@@ -100,22 +93,3 @@ def run_selftest(args) -> int:
 
 
 SUBCOMMANDS = [add_grade, add_assignments, add_selftest]
-SUBCOMMANDS += api_subcommands.SUBCOMMANDS + [add_worker]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="torchgrade", description="Sandboxed grading of PyTorch homework")
-    subparsers = parser.add_subparsers(required=True, metavar="command")
-    for add in SUBCOMMANDS:
-        add(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ import torch
 
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
-from grader.config import Settings, get_settings
+from grader.config import EngineSettings, get_settings
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
@@ -38,13 +38,13 @@ CAPPED_LIMITS = {"wall_s": "max_wall_s", "check_s": "max_wall_s", "cpu_s": "max_
 ProgressCallback = Callable[[TestResult], None]
 
 
-def clamp_limits(limits: Limits, settings: Settings) -> Limits:
+def clamp_limits(limits: Limits, settings: EngineSettings) -> Limits:
     """Per-assignment limits never exceed the operator's caps."""
     return limits.model_copy(update={field: min(getattr(limits, field), getattr(settings, cap))
                                      for field, cap in CAPPED_LIMITS.items()})
 
 
-def sandbox_config(settings: Settings) -> SandboxConfig:
+def sandbox_config(settings: EngineSettings) -> SandboxConfig:
     required = frozenset(confine.ALL_LAYERS) - settings.sandbox_allow_missing_layers if settings.production \
         else frozenset()
     return SandboxConfig(slot=settings.sandbox_slot, uid_base=settings.sandbox_uid_base, required_layers=required,
@@ -52,7 +52,7 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
 
 
 class Grader:
-    def __init__(self, settings: Settings | None = None, catalog: Catalog | None = None):
+    def __init__(self, settings: EngineSettings | None = None, catalog: Catalog | None = None):
         self.settings = settings or get_settings()
         self.catalog = catalog or Catalog(self.settings.reference_dir)
         self.sandbox: Sandbox | None = None

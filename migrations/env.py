@@ -6,9 +6,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from api.db import engine_for
-from api.models import Base
-from grader.config import get_settings
+from core.db import engine_for
+from core.models import Base
+from core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("quiet"):

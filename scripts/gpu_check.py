@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.config import Settings
+from grader.config import EngineSettings
 from grader.engine import Grader
 from grader.sandbox import confine, wire
 from grader.sandbox.host import JobLimits, Sandbox, SandboxConfig
@@ -75,7 +75,7 @@ def main() -> None:
     print(f"- torch in a fresh interpreter: {cuda_in_a_fresh_interpreter()}")
     sandbox_job()
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(data_dir=Path(data_dir), sandbox_gpu=True, sandbox_slot=SLOT + 1)
+        settings = EngineSettings(data_dir=Path(data_dir), sandbox_gpu=True, sandbox_slot=SLOT + 1)
         with Grader(settings) as grader:
             print("\n| assignment | submission | status | score | time | device | not passed |\n|---|---|---|---|---|---|---|")
             for name in ("good_cuda_if_available.py", "good_course.py", "bad_labels_swapped.py"):

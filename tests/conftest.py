@@ -17,9 +17,9 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir):
-    from grader.config import Settings
+    from grader.config import EngineSettings
 
-    return Settings(environment="test", data_dir=data_dir, reference_dir=REPOSITORY / "reference",
+    return EngineSettings(environment="test", data_dir=data_dir, reference_dir=REPOSITORY / "reference",
                     sandbox_slot=int(os.environ.get("TORCHGRADE_SANDBOX_SLOT", "0")))
 
 

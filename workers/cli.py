@@ -7,8 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from grader.config import get_settings
-from workers.app import QUEUES
+from core.broker import QUEUES
+from core.settings import get_settings
 
 CUDA_PROBE = "import torch; print(torch.cuda.is_available())"
 CUDA_PROBE_TIMEOUT_S = 180

@@ -19,9 +19,9 @@ import uuid
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import utcnow, without_flush_wait
-from api.models import CourseAssignment, Submission, SubmissionEvent
-from grader.config import Settings
+from core.db import utcnow, without_flush_wait
+from core.models import CourseAssignment, Submission, SubmissionEvent
+from core.settings import Settings
 from grader.engine import Grader
 from grader.results import GradeResult, TestResult
 from grader.status import SubmissionStatus

@@ -7,8 +7,8 @@ import logging
 
 from billiard.process import current_process
 
-from api.db import engine_for
-from grader.config import Settings
+from core.db import engine_for
+from core.settings import Settings
 from grader.engine import Grader
 from grader.sandbox.host import SandboxError
 

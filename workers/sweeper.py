@@ -11,11 +11,11 @@ import threading
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import utcnow
-from api.models import Submission
-from grader.config import Settings
+from core.db import utcnow
+from core.models import Submission
+from core.queueing import BrokerUnavailable
+from core.settings import Settings
 from grader.status import SubmissionStatus
-from workers.queueing import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 

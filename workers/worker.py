@@ -9,12 +9,12 @@ import logging
 from celery import Celery, signals
 from sqlalchemy.exc import OperationalError
 
-from api.db import session_factory
-from grader.config import Settings, get_settings
+from core.broker import create_celery
+from core.db import session_factory
+from core.queueing import GRADE_TASK, CeleryEnqueuer
+from core.settings import Settings, get_settings
 from grader.sandbox.host import SandboxError
 from workers import grading, process
-from workers.app import create_celery
-from workers.queueing import GRADE_TASK, CeleryEnqueuer
 from workers.sweeper import SweeperThread
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFil
 from fastapi.responses import FileResponse, PlainTextResponse
 from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, SessionDep, SettingsDep, \
     SubmitBatcherDep
-from api.errors import Unauthorized
 from api.routers import errors, json_errors
 from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
     UserPublic
 from api.security import token_hash
 from api.services import assignments, courses, gradebook, submissions
+from core.errors import Unauthorized
 from grader.status import SubmissionStatus
 
 router = APIRouter(tags=["students"])

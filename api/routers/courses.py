@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep
-from api.models import CourseAssignment
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
     PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
 from api.services import courses, gradebook, submissions
+from core.models import CourseAssignment
 from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])

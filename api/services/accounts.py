@@ -10,9 +10,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import BadRequest, Conflict, NotFound
-from api.models import Course, CourseAssignment, Membership, Role, User
 from api.security import new_token, token_hash
+from core.errors import BadRequest, Conflict, NotFound
+from core.models import Course, CourseAssignment, Membership, Role, User
 from grader.assignments import Catalog
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

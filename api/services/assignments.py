@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import CourseAssignment, Membership, Submission, User
 from api.services import courses, gradebook
+from core.models import CourseAssignment, Membership, Submission, User
 from grader.assignments import Catalog
 
 

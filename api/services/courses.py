@@ -11,9 +11,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.errors import BadRequest, Forbidden, NotFound
-from api.models import Course, CourseAssignment, Extension, Membership, Role, User
 from api.services.accounts import course_by_slug
+from core.errors import BadRequest, Forbidden, NotFound
+from core.models import Course, CourseAssignment, Extension, Membership, Role, User
 
 DAY = dt.timedelta(days=1)
 T = TypeVar("T")

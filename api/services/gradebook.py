@@ -14,9 +14,9 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
-from api.models import Course, CourseAssignment, Membership, Role, Submission, User, WrittenScore
 from api.services import courses
 from api.services.submissions import result_with_written
+from core.models import Course, CourseAssignment, Membership, Role, Submission, User, WrittenScore
 from grader.assignments import Catalog
 from grader.status import CheckStatus, SubmissionStatus
 

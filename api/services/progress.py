@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db import utcnow
-from api.models import Submission, SubmissionEvent, User
 from api.services import courses, submissions
+from core.db import utcnow
+from core.models import Submission, SubmissionEvent, User
 from grader.status import SubmissionStatus, Visibility
 
 

@@ -17,19 +17,20 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, undefer
 
-from api.db import utcnow
-from api.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, TooManyAttempts, \
-    UnsupportedFileType
-from api.models import Course, CourseAssignment, Role, Submission, SubmissionEvent, User, WrittenScore
-from api.services import courses, submit_store
+from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from api.services.submit_store import AttemptLimit, NewSubmission
+from core import store
+from core.db import utcnow
+from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, TooManyAttempts, \
+    UnsupportedFileType
+from core.models import Course, CourseAssignment, Role, Submission, SubmissionEvent, User, WrittenScore
+from core.queueing import BrokerUnavailable
+from core.settings import Settings
+from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog
-from grader.config import Settings
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 from grader.submission import SubmissionError, load_submission
-from workers.queueing import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def send(connection: Connection, enqueuer: Enqueuer, submission_id: int, queue: 
         _not_queued(submission_id, exc)
         return False
     try:
-        submit_store.mark_enqueued(connection, [submission_id])
+        store.mark_enqueued(connection, [submission_id])
     except (OperationalError, psycopg.OperationalError) as exc:
         _not_marked(submission_id, exc)
         connection.invalidate()  # dead: the next statement gets a fresh connection

@@ -45,8 +45,8 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
-from api.services.submit_store import Asked, NewSubmission, Outcome, SubmitStore
-from workers import queueing
+from core import queueing
+from core.store import Asked, NewSubmission, Outcome, SubmitStore
 
 log = logging.getLogger(__name__)
 

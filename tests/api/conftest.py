@@ -7,13 +7,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.catalog import ManifestCatalog
-from api.db import session_factory
+from core.catalog import ManifestCatalog
+from core.db import session_factory
+from core.queueing import BrokerUnavailable
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 from tests.workers.stack import migrated, postgres_schema, reference_dir, seed_course, service_settings
 from workers import grading
-from workers.queueing import BrokerUnavailable
 
 
 class RecordingQueue:

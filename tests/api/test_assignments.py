@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.models import Course, CourseAssignment
+from core.models import Course, CourseAssignment
 from tests.api.conftest import bearer, record_result, submit
 
 

@@ -19,9 +19,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.db import session_factory
 from api.services import accounts
-from grader.config import Settings
+from core.db import session_factory
+from core.settings import Settings
 from grader.results import GradeResult, Output
 from grader.results import TestResult as CheckResult
 from grader.status import CheckStatus, SubmissionStatus, Visibility

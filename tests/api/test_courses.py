@@ -8,7 +8,7 @@ import io
 
 from sqlalchemy import update
 
-from api.models import Submission
+from core.models import Submission
 from tests.api.conftest import bearer, record_result, submit
 
 

@@ -23,10 +23,10 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
     status_code_conformance
 
 from api.app import create_app
-from api.catalog import ManifestCatalog
-from api.db import session_factory
 from api.services import accounts
-from grader.config import Settings
+from core.catalog import ManifestCatalog
+from core.db import session_factory
+from core.settings import Settings
 from tests.api.conftest import record_result
 from tests.workers.stack import migrated, postgres_schema, reference_dir, seed_course, service_settings
 

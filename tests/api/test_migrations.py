@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import command
 
-from api.migrate import alembic_config
+from core.migrate import alembic_config
 
 
 def test_models_match_the_migrations(api_settings):

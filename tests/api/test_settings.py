@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from grader.config import Settings
+from core.settings import Settings
 
 
 def test_defaults_live_under_the_data_dir(tmp_path):

@@ -8,7 +8,7 @@ import zipfile
 
 from sqlalchemy import select
 
-from api.models import Submission
+from core.models import Submission
 from tests.api.conftest import bearer, submit
 
 

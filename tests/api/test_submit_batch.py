@@ -22,16 +22,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.app import create_app
-from api.catalog import ManifestCatalog
-from api.db import session_factory, utcnow
-from api.models import Course, CourseAssignment, Submission, User
-from api.services.submit_store import NewSubmission
+from core.broker import create_celery
+from core.catalog import ManifestCatalog
+from core.db import session_factory, utcnow
+from core.models import Course, CourseAssignment, Submission, User
+from core.queueing import CeleryEnqueuer
+from core.store import NewSubmission
 from tests.api.conftest import RecordingQueue, bearer
 from tests.faults.test_submit_outage import SqliteOutage
 from tests.workers.stack import free_port, migrated, postgres_schema, redis_broker, seed_course, service_settings
 from workers import sweeper
-from workers.app import create_celery
-from workers.queueing import CeleryEnqueuer
 
 BURST = 8
 

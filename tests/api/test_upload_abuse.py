@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from api.models import Submission
+from core.models import Submission
 from tests.api.conftest import bearer, submit
 
 ANSWER = b"def answer():\n    return 42\n"

@@ -12,7 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
-from grader.config import Settings
+from core.settings import Settings
 from tests.workers.stack import Process, start_worker, wait_for
 
 REDIS_DOWN_S = 2.0

@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.catalog import ManifestCatalog
-from api.db import session_factory
-from api.models import Submission, SubmissionEvent
+from core.catalog import ManifestCatalog
+from core.db import session_factory
+from core.models import Submission, SubmissionEvent
 from grader.status import SubmissionStatus
 from tests.faults.chaos import FaultThread, Fleet, ProcessFaults, ServiceFaults, Tally
 from tests.faults.services import private_postgres, private_redis

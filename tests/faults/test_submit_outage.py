@@ -14,9 +14,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
-from api.catalog import ManifestCatalog
-from api.db import engine_for, session_factory
-from api.models import Submission
+from core.catalog import ManifestCatalog
+from core.db import engine_for, session_factory
+from core.models import Submission
 from tests.api.conftest import RecordingQueue, bearer, submit
 from tests.faults.services import private_postgres
 from tests.workers.stack import migrated, reference_dir, seed_course, service_settings

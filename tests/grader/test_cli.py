@@ -14,7 +14,7 @@ SELFTEST = Path(__file__).resolve().parents[2] / "reference" / "w1-normal-modes"
 def torchgrade(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, TORCHGRADE_DATA_DIR=str(data_dir),
                TORCHGRADE_SANDBOX_SLOT=str(int(os.environ.get("TORCHGRADE_SANDBOX_SLOT", "0")) + 400))
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "torchgrade.cli", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 
 

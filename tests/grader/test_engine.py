@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from grader.assignments import Catalog
-from grader.config import Settings
+from grader.config import EngineSettings
 from grader.engine import Grader, clamp_limits
 from grader.manifest import Limits
 from grader.sandbox.host import SandboxError
@@ -51,7 +51,7 @@ def by_name(result) -> dict:
 
 
 def test_limits_are_clamped_to_operator_caps():
-    settings = Settings(max_wall_s=5, max_memory_mb=100)
+    settings = EngineSettings(max_wall_s=5, max_memory_mb=100)
     limits = clamp_limits(Limits(wall_s=60, check_s=30, memory_mb=4096, cpu_s=2), settings)
     assert (limits.wall_s, limits.check_s, limits.memory_mb, limits.cpu_s) == (5, 5, 100, 2)
 
@@ -185,7 +185,6 @@ def test_the_same_submission_gets_the_same_result_five_times(grader):
 
 
 def test_production_refuses_to_run_without_every_layer(tmp_path):
-    settings = Settings(environment="production", secret_key="s" * 32, data_dir=tmp_path, sandbox_gpu=True,
-                        sandbox_slot=300, database_url="postgresql://127.0.0.1/test", broker_url="redis://127.0.0.1")
+    settings = EngineSettings(environment="production", data_dir=tmp_path, sandbox_gpu=True, sandbox_slot=300)
     with pytest.raises(SandboxError, match="net_namespace"):
         Grader(settings).start()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from grader.config import Settings
+from grader.config import EngineSettings
 from grader.engine import Grader
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -67,7 +67,7 @@ def hostile(secret_files):
     """A grader started with a canary in its environment and short operator caps."""
     data_dir, _ = secret_files
     os.environ["TORCHGRADE_TEST_CANARY"] = CANARY
-    settings = Settings(environment="test", data_dir=data_dir, reference_dir=REPOSITORY / "reference",
+    settings = EngineSettings(environment="test", data_dir=data_dir, reference_dir=REPOSITORY / "reference",
                         sandbox_slot=int(os.environ.get("TORCHGRADE_SANDBOX_SLOT", "0")) + 100,
                         max_wall_s=8, max_cpu_s=8)
     try:

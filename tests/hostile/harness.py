@@ -29,7 +29,7 @@ import httpx
 import psycopg
 import redis
 
-from api.catalog import ManifestCatalog
+from core.catalog import ManifestCatalog
 from grader import hidden_data
 from grader.assignments import Catalog
 from tests.workers.stack import (REDIS_HOST, REDIS_PORT, REPOSITORY, migrated, postgres_schema, redis_broker,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.catalog import ManifestCatalog
-from api.db import session_factory
+from core.catalog import ManifestCatalog
+from core.db import session_factory
 from tests.workers.stack import migrated, postgres_schema, reference_dir, service_settings
 
 

@@ -22,10 +22,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from api.db import session_factory
-from api.migrate import upgrade
 from api.services import accounts
-from grader.config import Settings
+from core.db import session_factory
+from core.migrate import upgrade
+from core.settings import Settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 TEST_PACKS = Path(__file__).resolve().parent / "packs"
@@ -186,7 +186,7 @@ class Process:
 
 
 def start_worker(settings: Settings, log: Path, queues: str = "cpu") -> Process:
-    worker = Process([sys.executable, "-m", "grader.cli", "worker", "--queues", queues, "--loglevel", "info"],
+    worker = Process([sys.executable, "-m", "torchgrade.cli", "worker", "--queues", queues, "--loglevel", "info"],
                      environment(settings), log)
     wait_for(lambda: "ready." in worker.output() or not worker.alive(), 180, "the worker to be ready")
     assert worker.alive(), worker.output()[-3000:]

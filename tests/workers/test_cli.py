@@ -19,7 +19,7 @@ def test_parse_queues():
 
 
 def worker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli", "worker", *args], cwd=REPOSITORY, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "torchgrade.cli", "worker", *args], cwd=REPOSITORY, capture_output=True,
                           text=True, timeout=300)
 
 

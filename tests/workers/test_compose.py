@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from grader.cli import build_parser
-from grader.config import Settings
+from core.settings import Settings
 from tests.workers.stack import REPOSITORY
+from torchgrade.cli import build_parser
 
 COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.workers.stack import GOOD, REPOSITORY, SLOTS, Process, environment, free_port, service_settings, wait_for
 
-TORCHGRADE = [sys.executable, "-m", "grader.cli"]
+TORCHGRADE = [sys.executable, "-m", "torchgrade.cli"]
 
 
 def torchgrade(env: dict, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess:

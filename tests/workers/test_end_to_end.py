@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.client import sse_events
-from api.db import session_factory
-from api.models import Submission, SubmissionEvent
+from core.broker import create_celery
+from core.db import session_factory
+from core.models import Submission, SubmissionEvent
+from core.queueing import CeleryEnqueuer
 from tests.workers.stack import (ANSWER, GOOD, SLOTS, VARIANCE, Process, free_port, migrated, postgres_schema,
                                  redis_broker, seed_course, service_settings, start_api, start_worker, wait_for)
-from workers.app import create_celery
-from workers.queueing import CeleryEnqueuer
 
 GRADING_TIMEOUT_S = 120
 

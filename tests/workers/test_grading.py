@@ -10,13 +10,13 @@ import subprocess
 import pytest
 from sqlalchemy import func, select, update
 
-from api.db import utcnow
-from api.models import CourseAssignment, Submission, SubmissionEvent, User
+from core.db import utcnow
+from core.models import CourseAssignment, Submission, SubmissionEvent, User
+from core.queueing import BrokerUnavailable
 from grader.results import GradeResult
 from grader.status import SubmissionStatus
 from tests.workers.stack import seed_course
 from workers import grading, sweeper
-from workers.queueing import BrokerUnavailable
 
 LEASE = lambda assignment: 60.0  # noqa: E731
 

@@ -33,9 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from api.db import engine_for, utcnow
-from api.errors import ServiceError
-from api.models import Course, CourseAssignment, Extension, Membership, Submission, User
+from core.db import engine_for, utcnow
+from core.errors import ServiceError
+from core.models import Course, CourseAssignment, Extension, Membership, Submission, User
 
 SUBMISSIONS = Submission.__table__
 MEMBERS = Membership.__table__

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.config import Settings, get_settings
+from core.settings import Settings, get_settings
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
@@ -21,7 +21,7 @@ DEMO_USERS = (("instructor", "instructor"), ("student", "student"))
 # ---------------------------------------------------------------------- operators
 @contextlib.contextmanager
 def service_session(settings: Settings):
-    from api.db import session_factory
+    from core.db import session_factory
 
     with session_factory(settings.database_url)() as session:
         yield session
@@ -38,7 +38,7 @@ def add_migrate(subparsers) -> None:
 
 
 def run_migrate(args) -> int:
-    from api.migrate import upgrade
+    from core.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -63,9 +63,9 @@ def add_course(subparsers) -> None:
 
 
 def run_course_create(args) -> int:
-    from api.catalog import ManifestCatalog
-    from api.errors import ServiceError
     from api.services import accounts
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
 
     settings = get_settings()
     wanted = [a.strip() for a in args.assignments.split(",") if a.strip()] or None
@@ -94,8 +94,8 @@ def add_user(subparsers) -> None:
 
 
 def run_user_add(args) -> int:
-    from api.errors import ServiceError
     from api.services import accounts
+    from core.errors import ServiceError
 
     settings = get_settings()
     with service_session(settings) as session:
@@ -130,8 +130,8 @@ def add_roster(subparsers) -> None:
 def run_roster_import(args) -> int:
     import csv
 
-    from api.errors import ServiceError
     from api.services import accounts
+    from core.errors import ServiceError
 
     settings = get_settings()
     try:
@@ -161,9 +161,9 @@ def add_demo(subparsers) -> None:
 def run_demo(args) -> int:
     from sqlalchemy import select
 
-    from api.catalog import ManifestCatalog
-    from api.models import Course
     from api.services import accounts
+    from core.catalog import ManifestCatalog
+    from core.models import Course
 
     settings = get_settings()
     tokens = {}
@@ -202,7 +202,7 @@ def run_serve(args) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown: make it an exit that runs `finally`.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     worker = None if args.no_worker else subprocess.Popen(
-        [sys.executable, "-m", "grader.cli", "worker", "--queues", args.queues, "--loglevel", "warning"],
+        [sys.executable, "-m", "torchgrade.cli", "worker", "--queues", args.queues, "--loglevel", "warning"],
         start_new_session=True)
     try:
         uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port,

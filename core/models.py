@@ -9,7 +9,7 @@ from sqlalchemy import (JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, 
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
-from api.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, utcnow
 from grader.status import SubmissionStatus
 
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
-from grader.config import Settings, get_settings
+from core.settings import Settings, get_settings
 from grader.sandbox.host import ZYGOTE_START_TIMEOUT_S
 
 QUEUES = ("cpu", "gpu")

@@ -1,0 +1,33 @@
+"""``torchgrade``: the command line, composed from the engine's subcommands (grade,
+assignments, selftest), the service's (migrate, serve, course, user, roster, demo, submit) and
+the worker's."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from grader.cli import SUBCOMMANDS as ENGINE
+from torchgrade.service_commands import SUBCOMMANDS as SERVICE
+from workers.cli import add_worker
+
+SUBCOMMANDS = [*ENGINE, *SERVICE, add_worker]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="torchgrade", description="Sandboxed grading of PyTorch homework")
+    subparsers = parser.add_subparsers(required=True, metavar="command")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
