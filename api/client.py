@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from core import events
 from grader.report import render
 from grader.results import GradeResult
 
@@ -81,20 +82,20 @@ def sse_events(lines):
 
 
 def progress_line(kind: str, data: dict) -> str:
-    if kind == "queued":
+    try:
+        event = events.parse(kind, data)
+    except ValueError:
+        return f"{kind}: {data}"
+    if isinstance(event, events.Queued):
         return "queued, waiting for a worker"
-    if kind == "running":
-        attempt = data.get("attempt", 1)
-        return "grading" + (f" again (attempt {attempt})" if attempt > 1 else "")
-    if kind == "check":
-        where = f"[{data.get('index')}/{data.get('total')}]"
-        if data.get("concealed"):
-            return f"  {where} a hidden check finished"
-        mark = {"passed": "[green]✓[/green]", "partial": "[yellow]~[/yellow]"}.get(data["status"], "[red]✗[/red]")
-        return f"  {where} {mark} {data['name']} {data['score']:g}/{data['max_score']:g}"
-    if kind == "done":
-        return f"done: {data.get('status')}"
-    return f"{kind}: {data}"
+    if isinstance(event, events.Running):
+        return "grading" + (f" again (attempt {event.attempt})" if event.attempt > 1 else "")
+    if isinstance(event, events.ConcealedCheck):
+        return f"  [{event.index}/{event.total}] a hidden check finished"
+    if isinstance(event, events.Check):
+        mark = {"passed": "[green]✓[/green]", "partial": "[yellow]~[/yellow]"}.get(event.status, "[red]✗[/red]")
+        return f"  [{event.index}/{event.total}] {mark} {event.name} {event.score:g}/{event.max_score:g}"
+    return f"done: {event.status}"
 
 
 def wait_for_result(client: httpx.Client, url: str) -> dict:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Engine, Select, String, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, Select, String, and_, bindparam, func, insert, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import make_url
@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.db import engine_for, utcnow
 from core.errors import ServiceError
+from core.lifecycle import MARK_ENQUEUED_POSTGRES, mark_enqueued
 from core.models import Course, CourseAssignment, Extension, Membership, Submission, User
 
 SUBMISSIONS = Submission.__table__
@@ -128,23 +129,6 @@ _recent = SUBMISSIONS.c.created_at > bindparam("since")
 COUNT_ATTEMPTS = (select(func.count(), func.count().filter(_recent), func.min(SUBMISSIONS.c.created_at).filter(_recent))
                   .where(SUBMISSIONS.c.course_assignment_id == bindparam("course_assignment_id"),
                          SUBMISSIONS.c.user_id == bindparam("user_id")))
-# A hint for the sweeper: if lost, the submission is queued twice (harmless), so on PostgreSQL it
-# does not wait for the WAL flush, in one round trip: sent as one query, SET LOCAL and the UPDATE
-# run as one implicit transaction.
-MARK_ENQUEUED_POSTGRES = (f"SET LOCAL synchronous_commit TO OFF; UPDATE {SUBMISSIONS.name} SET enqueued_at = %s "
-                          f"WHERE id = ANY(%s) AND enqueued_at IS NULL")
-
-
-def mark_enqueued(connection: Connection, submission_ids: Sequence[int]) -> None:
-    """The sweeper's hint, on an autocommit connection of any database."""
-    if connection.dialect.name == "postgresql":
-        with psycopg.ClientCursor(connection.connection.driver_connection) as cursor:
-            cursor.execute(MARK_ENQUEUED_POSTGRES, (utcnow(), list(submission_ids)))
-        return
-    connection.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id.in_(submission_ids),
-                                                 SUBMISSIONS.c.enqueued_at.is_(None)).values(enqueued_at=utcnow()))
-
-
 def limited_members(batch: Sequence[NewSubmission]) -> list[dict]:
     """The memberships to lock, in one order for every transaction (so two cannot deadlock)."""
     members = {(new.values["user_id"], new.limit.course_id) for new in batch if new.limit is not None}

@@ -15,6 +15,7 @@ from api.deps import CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, progress, submissions
+from core import events as progress_events
 from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
@@ -57,16 +58,23 @@ async def _stream(request: Request, submission_id: int, revealed, after: int, po
             return
         if state == SubmissionStatus.queued and not found and not announced_queued:
             announced_queued = True
-            yield {"event": "queued", "data": json.dumps({"status": "queued"})}
-        for event in found:
-            after = event.id
-            yield {"event": event.kind, "id": str(event.id), "data": json.dumps(progress.shown(event, revealed))}
-            if event.kind == "done":
+            yield _sse(progress_events.Queued())
+        for each in found:
+            after = each.id
+            yield _sse(progress_events.shown(each.event, revealed), each.id)
+            if isinstance(each.event, progress_events.Done):
                 return
         if state.final and not found:
-            yield {"event": "done", "data": json.dumps({"status": state.value})}
+            yield _sse(progress_events.Done(status=state))
             return
         await asyncio.sleep(poll_s)
+
+
+def _sse(event, event_id: int | None = None) -> dict:
+    message = {"event": event.kind, "data": json.dumps(progress_events.payload(event))}
+    if event_id is not None:
+        message["id"] = str(event_id)
+    return message
 
 
 @router.get("/{submission_id}/code", responses={

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services import courses, submissions
+from core import events
 from core.db import utcnow
 from core.models import Submission, SubmissionEvent, User
 from grader.status import SubmissionStatus, Visibility
@@ -23,24 +26,20 @@ def revealed_to(session: Session, user: User, submission_id: int) -> set[Visibil
     return revealed
 
 
-def poll(session: Session, submission_id: int, after_id: int) -> tuple[SubmissionStatus | None, list[SubmissionEvent]]:
+def poll(session: Session, submission_id: int, after_id: int) -> tuple[SubmissionStatus | None, list[Progress]]:
     """The submission's status (None: it is gone) and the events after ``after_id``."""
     status = session.scalar(select(Submission.status).where(Submission.id == submission_id))
     return status, events_after(session, submission_id, after_id)
 
 
-def events_after(session: Session, submission_id: int, after_id: int) -> list[SubmissionEvent]:
-    return list(session.scalars(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id,
-                                                              SubmissionEvent.id > after_id)
-                                .order_by(SubmissionEvent.id)))
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    id: int
+    event: events.Running | events.Check | events.Done
 
 
-def shown(event: SubmissionEvent, revealed: set[Visibility] | None) -> dict:
-    """An event's data as the viewer may see it (``revealed`` None: everything)."""
-    data = dict(event.data)
-    if event.kind == "check" and revealed is not None and data.get("visibility") not in revealed:
-        return {"name": "hidden check", "visibility": data.get("visibility"), "concealed": True,
-                "index": data.get("index"), "total": data.get("total")}
-    if event.kind == "done" and revealed is not None:
-        data.pop("detail", None)
-    return data
+def events_after(session: Session, submission_id: int, after_id: int) -> list[Progress]:
+    rows = session.execute(select(SubmissionEvent.id, SubmissionEvent.kind, SubmissionEvent.data)
+                           .where(SubmissionEvent.submission_id == submission_id, SubmissionEvent.id > after_id)
+                           .order_by(SubmissionEvent.id))
+    return [Progress(event_id, events.stored(kind, data)) for event_id, kind, data in rows]

@@ -10,21 +10,18 @@ import hashlib
 import logging
 import posixpath
 import re
-from typing import Protocol
 
-import psycopg
-from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import store
+from core import lifecycle
 from core.db import utcnow
 from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, TooManyAttempts, \
     UnsupportedFileType
-from core.models import Course, CourseAssignment, Role, Submission, SubmissionEvent, User, WrittenScore
-from core.queueing import BrokerUnavailable
+from core.lifecycle import Enqueuer
+from core.models import Course, CourseAssignment, Role, Submission, User, WrittenScore
 from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog
@@ -38,10 +35,6 @@ ACCEPTED_SUFFIXES = (".py", ".ipynb", ".zip", ".md")
 MAX_FILENAME = 255
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no NUL in a PostgreSQL text, no line breaks
 DAY = dt.timedelta(days=1)
-
-
-class Enqueuer(Protocol):
-    def send(self, submission_id: int, queue: str) -> None: ...
 
 
 # ---------------------------------------------------------------------- submitting
@@ -145,39 +138,13 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     now = utcnow()
     if not target.exempt:
         check_deadline(target, now)
-    values = {"course_assignment_id": target.offered_id, "user_id": user_id, "filename": name, "content": content,
-              "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "queue": assignment.manifest.queue,
-              "status": SubmissionStatus.queued.value, "created_at": now, "attempts": 0,
-              "max_score": assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written)}
+    values = lifecycle.new_row(
+        course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
+        sha256=hashlib.sha256(content).hexdigest(), queue=assignment.manifest.queue, created_at=now,
+        max_score=assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written))
     limit = AttemptLimit(target.course_id, now - DAY, functools.partial(check_attempts, target, now)) \
         if target.limited else None
     return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
-
-
-def send(connection: Connection, enqueuer: Enqueuer, submission_id: int, queue: str) -> bool:
-    """Publish a stored submission, then note it on the row (on an autocommit connection)."""
-    try:
-        enqueuer.send(submission_id, queue)
-    except BrokerUnavailable as exc:
-        _not_queued(submission_id, exc)
-        return False
-    try:
-        store.mark_enqueued(connection, [submission_id])
-    except (OperationalError, psycopg.OperationalError) as exc:
-        _not_marked(submission_id, exc)
-        connection.invalidate()  # dead: the next statement gets a fresh connection
-        connection.rollback()
-    return True
-
-
-def _not_queued(submission_id: int, error: Exception) -> None:
-    log.warning("submission %s stored but not queued (the sweeper will queue it): %s", submission_id, error)
-
-
-def _not_marked(submission_id: int, error: Exception) -> None:
-    # Stored and queued: the caller gets its 202 (an error would make the student upload it
-    # again).  Without the hint the sweeper queues it once more, which is harmless.
-    log.warning("submission %s queued, but the database went away before it was marked so: %s", submission_id, error)
 
 
 # ---------------------------------------------------------------------- finding
@@ -285,19 +252,7 @@ def view(session: Session, submission: Submission, *, instructor: bool) -> dict:
 # ---------------------------------------------------------------------- instructors
 def regrade(session: Session, enqueuer: Enqueuer, submissions: list[Submission]) -> list[int]:
     """Queue submissions again from scratch; a grading in flight loses its claim and is discarded."""
-    ids = [s.id for s in submissions]
-    if not ids:
-        return []
-    session.execute(delete(SubmissionEvent).where(SubmissionEvent.submission_id.in_(ids)))
-    session.execute(update(Submission).where(Submission.id.in_(ids)).values(
-        status=SubmissionStatus.queued, score=None, result=None, claim=None, worker=None, lease_until=None,
-        started_at=None, finished_at=None, grading_s=None, attempts=0, enqueued_at=None))
-    session.commit()
-    with session.get_bind().connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        for submission in submissions:
-            send(connection, enqueuer, submission.id, submission.queue)
-    return ids
+    return lifecycle.regrade(session, enqueuer, [(s.id, s.queue) for s in submissions])
 
 
 def select_for_regrade(session: Session, course: Course, student: str | None,

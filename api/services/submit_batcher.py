@@ -43,9 +43,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import OperationalError
 
-from core import queueing
+from core import lifecycle
 from core.store import Asked, NewSubmission, Outcome, SubmitStore
 
 log = logging.getLogger(__name__)
@@ -124,16 +123,5 @@ class SubmitBatcher:
     async def _store_and_queue(self, batch: list[NewSubmission]) -> list[Outcome]:
         outcomes = await self.store.store(batch)
         stored = [(new_id, new.values["queue"]) for new, new_id in zip(batch, outcomes) if isinstance(new_id, int)]
-        sent = await queueing.send_all_without_blocking(self.enqueuer, stored) if stored else []
-        if sent:
-            await self._mark_enqueued(sent)
+        await lifecycle.publish_batch(self.store, self.enqueuer, stored)
         return outcomes
-
-    async def _mark_enqueued(self, submission_ids: list[int]) -> None:
-        try:
-            await self.store.mark_enqueued(submission_ids)
-        except OperationalError as exc:
-            # Stored and queued: the callers get their 202 (an error would make the students
-            # upload again).  Without the hint the sweeper queues them once more, harmlessly.
-            log.warning("submissions %s queued, but the database went away before they were marked so: %s",
-                        submission_ids, exc)

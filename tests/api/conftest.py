@@ -7,13 +7,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from core import lifecycle
 from core.catalog import ManifestCatalog
 from core.db import session_factory
 from core.queueing import BrokerUnavailable
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 from tests.workers.stack import migrated, postgres_schema, reference_dir, seed_course, service_settings
-from workers import grading
 
 
 class RecordingQueue:
@@ -92,7 +92,7 @@ def submit(client, people: dict, who: str, assignment: str = "w0-service", conte
 
 def record_result(sessions, submission_id: int, visible: str = "passed", hidden: str = "passed") -> None:
     """Grade a w0-service submission without a sandbox: the worker's own claim and record."""
-    claimed = grading.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
+    claimed = lifecycle.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
     points = {"passed": 1.0, "failed": 0.0}
     tests = [TestResult(name="answer_visible", score=2 * points[visible], max_score=2, status=CheckStatus(visible),
                         feedback="" if visible == "passed" else "answer() returned 41, expected 42"),
@@ -105,4 +105,4 @@ def record_result(sessions, submission_id: int, visible: str = "passed", hidden:
     result = GradeResult(assignment="w0-service", submission="hw.py", status=SubmissionStatus.graded,
                          score=sum(t.score for t in tests), max_score=6, pending_max_score=5, tests=tests,
                          answers={"Q1": "Because."})
-    assert grading.record(sessions, claimed, result, 0.2, result.score)
+    assert lifecycle.record(sessions, claimed, result, 0.2, result.score)

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import accounts
+from core import lifecycle
 from core.db import session_factory
 from core.settings import Settings
 from grader.results import GradeResult, Output
@@ -27,7 +28,6 @@ from grader.results import TestResult as CheckResult
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 from tests.api.conftest import RecordingQueue
 from tests.workers.stack import seed_course
-from workers import grading
 
 ROLES = ("anonymous", "bad_token", "student", "other_student", "other_instructor", "instructor", "admin")
 OWNERS = ("student", "other_student")  # whose submission a submission route is called on
@@ -166,7 +166,7 @@ def auth(cell: Cell, role: str) -> dict[str, str]:
 
 def record(sessions, submission_id: int, mark: dict[str, str]) -> None:
     """Grade it the way a worker does: claim, one progress event per check, record."""
-    claimed = grading.claim(sessions, submission_id, lambda assignment: 60.0, "authz-host:1")
+    claimed = lifecycle.claim(sessions, submission_id, lambda assignment: 60.0, "authz-host:1")
     tests = [CheckResult(name="answer_visible", score=0, max_score=2, status=CheckStatus.failed,
                         feedback=mark["feedback"], detail=mark["detail"]),
              CheckResult(name="answer_hidden", score=0, max_score=3, status=CheckStatus.failed,
@@ -174,13 +174,13 @@ def record(sessions, submission_id: int, mark: dict[str, str]) -> None:
              CheckResult(name="grader_health", score=0, max_score=1, status=CheckStatus.failed,
                         visibility=Visibility.after_due_date, feedback=mark["after_due"]),
              CheckResult(name="Q1", score=0, max_score=5, status=CheckStatus.pending, feedback="awaiting a score")]
-    progress = grading.ProgressWriter(sessions, submission_id, total=len(tests))
+    progress = lifecycle.ProgressWriter(sessions, submission_id, total=len(tests))
     for test in tests:
         progress(test)
     result = GradeResult(assignment="w0-service", submission=f"{mark['file']}.py", status=SubmissionStatus.graded,
                          score=0, max_score=6, pending_max_score=5, tests=tests, answers={"Q1": mark["answer"]},
                          hidden_output=Output(stdout=mark["hidden_output"]))
-    assert grading.record(sessions, claimed, result, 0.1, 0.0)
+    assert lifecycle.record(sessions, claimed, result, 0.1, 0.0)
 
 
 @pytest.fixture(scope="module")

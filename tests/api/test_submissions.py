@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 from api.client import sse_events
+from core import lifecycle
 from grader.results import GradeResult
 from grader.results import TestResult as CheckResult
 from tests.api.conftest import bearer, record_result, submit
-from workers import grading
 
 
 def graded(client, course, sessions, who=None, **outcome) -> int:
@@ -61,12 +61,12 @@ def test_code_download_is_byte_for_byte(client, queue, course):
 
 def test_event_stream_replays_progress_with_visibility(client, queue, course, sessions):
     submission_id = submit(client, course, course["students"][0]).json()["id"]
-    claimed = grading.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
-    progress = grading.ProgressWriter(sessions, submission_id, total=3)
+    claimed = lifecycle.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
+    progress = lifecycle.ProgressWriter(sessions, submission_id, total=3)
     progress(CheckResult(name="answer_visible", score=2, max_score=2, status="passed"))
     progress(CheckResult(name="answer_hidden", score=0, max_score=3, status="failed", visibility="hidden",
                         feedback="secret feedback"))
-    grading.record(sessions, claimed, GradeResult(assignment="w0-service", submission="hw.py", status="graded",
+    lifecycle.record(sessions, claimed, GradeResult(assignment="w0-service", submission="hw.py", status="graded",
                                                   score=2, max_score=6), 0.1, 2.0)
     student = stream(client, submission_id, bearer(course, course["students"][0]))
     assert [kind for kind, _ in student] == ["running", "check", "check", "done"]
@@ -77,8 +77,8 @@ def test_event_stream_replays_progress_with_visibility(client, queue, course, se
 
 def test_event_stream_ends_with_done_when_the_submission_errored(client, queue, course, sessions):
     submission_id = submit(client, course, course["students"][0]).json()["id"]
-    claimed = grading.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
-    grading.record(sessions, claimed, GradeResult(assignment="w0-service", submission="hw.py", status="error",
+    claimed = lifecycle.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
+    lifecycle.record(sessions, claimed, GradeResult(assignment="w0-service", submission="hw.py", status="error",
                                                   message="SyntaxError"), 0.1, 0.0)
     assert [kind for kind, _ in stream(client, submission_id, bearer(course, "instructor"))] == ["running", "done"]
 

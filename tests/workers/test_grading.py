@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from sqlalchemy import func, select, update
 
+from core import lifecycle
 from core.db import utcnow
 from core.models import CourseAssignment, Submission, SubmissionEvent, User
 from core.queueing import BrokerUnavailable
@@ -86,17 +87,17 @@ def test_missing_submission_is_skipped(sessions, db_settings, catalog):
 
 def test_a_live_claim_is_left_alone_a_dead_one_taken_over(sessions, db_settings, catalog):
     submission_id = stored_submission(sessions, db_settings, catalog)
-    first = grading.claim(sessions, submission_id, LEASE, "elsewhere:123")
-    assert grading.claim(sessions, submission_id, LEASE, grading.identity()) is None
+    first = lifecycle.claim(sessions, submission_id, LEASE, "elsewhere:123")
+    assert lifecycle.claim(sessions, submission_id, LEASE, lifecycle.identity()) is None
     with sessions() as session:
         session.execute(update(Submission).where(Submission.id == submission_id).values(worker=f"{os.uname().nodename}:"
                                                                                         f"{_dead_pid()}"))
         session.commit()
-    second = grading.claim(sessions, submission_id, LEASE, grading.identity())
+    second = lifecycle.claim(sessions, submission_id, LEASE, lifecycle.identity())
     assert second is not None and second.attempts == 2
     result = GradeResult(assignment="w0-service", submission="hw.py", status="graded", score=1, max_score=6)
-    assert not grading.record(sessions, first, result, 0.1, 1.0), "the first claim was taken over"
-    assert grading.record(sessions, second, result, 0.1, 1.0)
+    assert not lifecycle.record(sessions, first, result, 0.1, 1.0), "the first claim was taken over"
+    assert lifecycle.record(sessions, second, result, 0.1, 1.0)
     assert done_events(sessions, submission_id) == 1
 
 
@@ -108,8 +109,8 @@ def _dead_pid() -> int:
 
 def test_an_expired_lease_is_taken_over(sessions, db_settings, catalog):
     submission_id = stored_submission(sessions, db_settings, catalog)
-    grading.claim(sessions, submission_id, lambda a: -1.0, "elsewhere:123")
-    assert grading.claim(sessions, submission_id, LEASE, grading.identity()) is not None
+    lifecycle.claim(sessions, submission_id, lambda a: -1.0, "elsewhere:123")
+    assert lifecycle.claim(sessions, submission_id, LEASE, lifecycle.identity()) is not None
 
 
 def test_grader_fault_is_released_for_retry_then_given_up_unscored(sessions, db_settings, catalog):
