@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submissions import result_with_written
-from core.models import Course, CourseAssignment, Membership, Role, Submission, User, WrittenScore
+from core import rules
+from core.models import Course, CourseAssignment, Membership, Submission, User, WrittenScore
 from grader.assignments import Catalog
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -89,8 +90,8 @@ def max_scores(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, f
 
 def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy) -> dict:
     offered = in_catalog(catalog, course.assignments)
-    students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id,
-                                                                    Membership.role == Role.student)
+    graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
+    students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
                                .order_by(User.name)).all()
     entries = scored_entries(session, offered)
     rows = []
