@@ -11,6 +11,7 @@ alike.  Nothing here reads the database, and no rule is computed in SQL.
   ever extends.  An assignment with no due date has no deadline for anybody: nothing is refused
   and nothing is late, extension or not.  Submissions are accepted until ``late_days`` after the
   due date; each started day late takes ``penalty_per_day`` off (at most everything).
+- The course's staff and admins (``exempt``) have no deadline and no attempt limit.
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ class Deadline:
 
     @classmethod
     def of(cls, due_at: dt.datetime | None, late_days: int, penalty_per_day: float,
-           extended_to: dt.datetime | None = None) -> Deadline:
-        """From an offering's policy and the student's extension (None: none)."""
-        return cls(due_date(due_at, extended_to), late_days, penalty_per_day)
+           extended_to: dt.datetime | None = None, *, exempt: bool = False) -> Deadline:
+        """From an offering's policy and the user's extension (None: none); an exempt user
+        (``exempt()``) has no deadline."""
+        return cls(None if exempt else due_date(due_at, extended_to), late_days, penalty_per_day)
 
     @property
     def closes_at(self) -> dt.datetime | None:

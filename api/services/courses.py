@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from api.services.accounts import course_by_slug
@@ -78,9 +78,9 @@ def student_in(session: Session, course: Course, name: str) -> User:
 
 
 # ---------------------------------------------------------------------- deadlines
-def deadline(offered: CourseAssignment, extension: Extension | None) -> rules.Deadline:
+def deadline(offered: CourseAssignment, extension: Extension | None, *, exempt: bool = False) -> rules.Deadline:
     return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day,
-                             None if extension is None else extension.due_at)
+                             None if extension is None else extension.due_at, exempt=exempt)
 
 
 def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> Extension | None:
@@ -89,12 +89,26 @@ def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> 
 
 
 def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> rules.Deadline:
-    return deadline(offered, extension_for(session, offered, user_id))
+    """One user's deadline: their extension, their exemption (one query)."""
+    is_admin, role, extended_to = session.execute(
+        select(User.is_admin, Membership.role, Extension.due_at).select_from(User)
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.course_id == offered.course_id))
+        .outerjoin(Extension, and_(Extension.user_id == User.id, Extension.course_assignment_id == offered.id))
+        .where(User.id == user_id)).one()
+    return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day, extended_to,
+                             exempt=rules.exempt(is_admin, role))
 
 
 def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[int, int], Extension]:
     rows = session.scalars(select(Extension).where(Extension.course_assignment_id.in_(offered_ids))).all()
     return {(e.course_assignment_id, e.user_id): e for e in rows}
+
+
+def exempt_members(session: Session, course_ids: list[int]) -> set[tuple[int, int]]:
+    """(course id, user id) of the members the rules exempt from deadlines."""
+    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role)
+                           .join(User, User.id == Membership.user_id).where(Membership.course_id.in_(course_ids)))
+    return {(course_id, user_id) for course_id, user_id, is_admin, role in rows if rules.exempt(is_admin, role)}
 
 
 # ---------------------------------------------------------------------- policies

@@ -69,7 +69,7 @@ class Target:
     course: str
     assignment_id: str
     exempt: bool                          # no deadline, no limits (rules.exempt)
-    deadline: rules.Deadline              # the caller's (rules.Deadline.of)
+    deadline: rules.Deadline              # the caller's (rules.Deadline.of: extension, exemption)
     attempts: rules.Attempts
 
     @property
@@ -110,8 +110,10 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
 
 def _target(row, assignment_id: str) -> Target:
     """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
-    return Target(row.offered_id, row.course_id, row.slug, assignment_id, rules.exempt(row.is_admin, row.role),
-                  rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to),
+    exempt = rules.exempt(row.is_admin, row.role)
+    return Target(row.offered_id, row.course_id, row.slug, assignment_id, exempt,
+                  rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
+                                    exempt=exempt),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
 
 
@@ -123,8 +125,7 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings.max_upload_kb)
     now = utcnow()
-    if not target.exempt:
-        target.deadline.check(target.assignment_id, now)
+    target.deadline.check(target.assignment_id, now)
     values = {"course_assignment_id": target.offered_id, "user_id": user_id, "filename": name, "content": content,
               "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "queue": assignment.manifest.queue,
               "status": SubmissionStatus.queued.value, "created_at": now, "attempts": 0,
