@@ -63,7 +63,8 @@ class AssignmentPublic(BaseModel):
     week: int
     queue: str
     max_score: float
-    due_at: dt.datetime | None = Field(description="your due date (an extension replaces the course's)")
+    due_at: dt.datetime | None = Field(description="your due date: the later of the course's and your extension; none: no deadline "
+                                                   "(no due date, or you are on the course's staff)")
     closes_at: dt.datetime | None = Field(description="the last moment a late submission is accepted")
     late_penalty_per_day: float
     attempts_per_day: int | None

@@ -72,7 +72,8 @@ Asked = tuple[str, str, "str | None"]
 
 def _caller_query(in_course: bool) -> Select:
     """The token's user, outer-joined with each of their courses that offers the assignment (and
-    their extension for it): one row per offering, one row with no offering, or none."""
+    their extension for it): one row per offering, one row with no offering, or none.  Raw
+    columns only: what they allow (exemption, deadline, limits) is core/rules.py's to decide."""
     users, offered, courses, extensions = (User.__table__, CourseAssignment.__table__, Course.__table__,
                                            Extension.__table__)
     course_matches = courses.c.id == offered.c.course_id

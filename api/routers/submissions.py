@@ -26,7 +26,7 @@ def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -
     """Status and result.  Students see their own, with hidden checks aggregated until the
     instructor releases results; instructors see everything (SubmissionDetail)."""
     submission = submissions.get_for(session, user, submission_id)
-    instructor = courses.is_instructor(session, user, submission.course_assignment.course_id)
+    instructor = courses.sees_all(session, user, submission.course_assignment.course_id)
     shown = submissions.view(session, submission, instructor=instructor)
     return SubmissionDetail(**shown) if instructor else SubmissionPublic(**shown)
 

@@ -1,50 +1,55 @@
-"""Who may do what in a course, and each offered assignment's deadline and policies."""
+"""Membership, offerings, deadlines and policies as the database holds them; what they allow is
+core/rules.py's to say."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import math
-from collections.abc import Callable
-from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from api.services.accounts import course_by_slug
+from core import rules
 from core.errors import BadRequest, Forbidden, NotFound
-from core.models import Course, CourseAssignment, Extension, Membership, Role, User
-
-DAY = dt.timedelta(days=1)
-T = TypeVar("T")
+from core.models import Course, CourseAssignment, Extension, Membership, Role, Submission, User
 
 
-def membership(session: Session, user: User, course: Course) -> Membership | None:
-    return session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.course_id == course.id))
+def role_in(session: Session, user: User, course_id: int) -> Role | None:
+    """The user's role in a course (None: not a member)."""
+    return session.scalar(select(Membership.role).where(Membership.user_id == user.id,
+                                                        Membership.course_id == course_id))
+
+
+def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.Right]:
+    return rules.rights(user.is_admin, None if user.is_admin else role_in(session, user, course_id))
 
 
 def course_for_instructor(session: Session, user: User, slug: str) -> Course:
     course = course_by_slug(session, slug)
-    if not user.is_admin:
-        member = membership(session, user, course)
-        if member is None or member.role != Role.instructor:
-            raise Forbidden(f"only the instructors of {slug} may do this", code="not_instructor")
+    if rules.Right.administer not in rights_in(session, user, course.id):
+        raise Forbidden(f"only the instructors of {slug} may do this", code="not_instructor")
     return course
 
 
 def course_for_member(session: Session, user: User, slug: str) -> Course:
     course = course_by_slug(session, slug)
-    if not user.is_admin and membership(session, user, course) is None:
+    if rules.Right.member not in rights_in(session, user, course.id):
         raise Forbidden(f"you are not a member of {slug}", code="not_member")
     return course
 
 
-def is_instructor(session: Session, user: User, course_id: int) -> bool:
-    if user.is_admin:
-        return True
-    role = session.scalar(select(Membership.role).where(Membership.user_id == user.id,
-                                                        Membership.course_id == course_id))
-    return role == Role.instructor
+def sees_all(session: Session, user: User, course_id: int) -> bool:
+    """Sees every submission of the course and all of each (its staff, admins)."""
+    return rules.Right.see_all in rights_in(session, user, course_id)
+
+
+def may_administer(session: Session, user: User, course_id: int) -> bool:
+    return rules.Right.administer in rights_in(session, user, course_id)
+
+
+def may_see_submission(session: Session, user: User, submission: Submission) -> bool:
+    role = role_in(session, user, submission.course_assignment.course_id)
+    return rules.may_see_submission(user.is_admin, role, own=submission.user_id == user.id)
 
 
 def offered_to(session: Session, user: User, assignment_id: str, course_slug: str | None = None) -> CourseAssignment:
@@ -53,19 +58,8 @@ def offered_to(session: Session, user: User, assignment_id: str, course_slug: st
              .where(Membership.user_id == user.id, CourseAssignment.assignment_id == assignment_id))
     if course_slug:
         query = query.where(Course.slug == course_slug)
-    return only_offering(session.scalars(query).all(), lambda offered: offered.course.slug, assignment_id, course_slug)
-
-
-def only_offering(offered: list[T], slug_of: Callable[[T], str], assignment_id: str, course_slug: str | None) -> T:
-    """The one course assignment among those a user's courses offer, or the 404 / 400 that says why not."""
-    if not offered:
-        where = f" in {course_slug}" if course_slug else " in your courses"
-        raise NotFound(f"no assignment called {assignment_id!r}{where}", code="assignment_not_found")
-    if len(offered) > 1:
-        courses = ", ".join(sorted(slug_of(each) for each in offered))
-        raise BadRequest(f"{assignment_id} is offered by several of your courses ({courses}); add ?course=NAME",
-                         code="course_ambiguous")
-    return offered[0]
+    return rules.one_offering(session.scalars(query).all(), lambda offered: offered.course.slug, assignment_id,
+                              course_slug)
 
 
 def course_assignment(session: Session, course: Course, assignment_id: str) -> CourseAssignment:
@@ -84,34 +78,9 @@ def student_in(session: Session, course: Course, name: str) -> User:
 
 
 # ---------------------------------------------------------------------- deadlines
-@dataclasses.dataclass(frozen=True)
-class Deadline:
-    due_at: dt.datetime | None          # this student's due date (extension honoured)
-    late_days: int                      # days after it that are still accepted
-    penalty_per_day: float
-
-    @property
-    def closes_at(self) -> dt.datetime | None:
-        return None if self.due_at is None else self.due_at + self.late_days * DAY
-
-    def accepts(self, when: dt.datetime) -> bool:
-        return self.closes_at is None or when <= self.closes_at
-
-    def days_late(self, when: dt.datetime) -> int:
-        if self.due_at is None or when <= self.due_at:
-            return 0
-        return math.ceil((when - self.due_at) / DAY)
-
-    def penalty(self, when: dt.datetime) -> float:
-        return min(1.0, self.days_late(when) * self.penalty_per_day)
-
-    def passed(self, now: dt.datetime) -> bool:
-        return self.due_at is not None and now > self.due_at
-
-
-def deadline(offered: CourseAssignment, extension: Extension | None) -> Deadline:
-    due = extension.due_at if extension is not None else offered.due_at
-    return Deadline(due, offered.late_days, offered.late_penalty_per_day)
+def deadline(offered: CourseAssignment, extension: Extension | None, *, exempt: bool = False) -> rules.Deadline:
+    return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day,
+                             None if extension is None else extension.due_at, exempt=exempt)
 
 
 def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> Extension | None:
@@ -119,13 +88,27 @@ def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> 
                                                   Extension.user_id == user_id))
 
 
-def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> Deadline:
-    return deadline(offered, extension_for(session, offered, user_id))
+def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> rules.Deadline:
+    """One user's deadline: their extension, their exemption (one query)."""
+    is_admin, role, extended_to = session.execute(
+        select(User.is_admin, Membership.role, Extension.due_at).select_from(User)
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.course_id == offered.course_id))
+        .outerjoin(Extension, and_(Extension.user_id == User.id, Extension.course_assignment_id == offered.id))
+        .where(User.id == user_id)).one()
+    return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day, extended_to,
+                             exempt=rules.exempt(is_admin, role))
 
 
 def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[int, int], Extension]:
     rows = session.scalars(select(Extension).where(Extension.course_assignment_id.in_(offered_ids))).all()
     return {(e.course_assignment_id, e.user_id): e for e in rows}
+
+
+def exempt_members(session: Session, course_ids: list[int]) -> set[tuple[int, int]]:
+    """(course id, user id) of the members the rules exempt from deadlines."""
+    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role)
+                           .join(User, User.id == Membership.user_id).where(Membership.course_id.in_(course_ids)))
+    return {(course_id, user_id) for course_id, user_id, is_admin, role in rows if rules.exempt(is_admin, role)}
 
 
 # ---------------------------------------------------------------------- policies

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submissions import result_with_written
-from core.models import Course, CourseAssignment, Membership, Role, Submission, User, WrittenScore
+from core import rules
+from core.models import Course, CourseAssignment, Membership, Submission, User, WrittenScore
 from grader.assignments import Catalog
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -56,9 +57,12 @@ def scored_entries(session: Session, offered: list[CourseAssignment],
     if user_ids is not None:
         query = query.where(Submission.user_id.in_(user_ids))
     extensions = courses.extensions_by_user(session, list(by_id))
+    exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
     entries: dict[tuple[int, int], list[Entry]] = collections.defaultdict(list)
     for sid, user_id, offered_id, status, score, max_score, created_at, written_points in session.execute(query):
-        deadline = courses.deadline(by_id[offered_id], extensions.get((offered_id, user_id)))
+        offering = by_id[offered_id]
+        deadline = courses.deadline(offering, extensions.get((offered_id, user_id)),
+                                    exempt=(offering.course_id, user_id) in exempt)
         entries[(user_id, offered_id)].append(Entry(
             sid, status, round((score or 0.0) + written_points, 4), max_score, deadline.days_late(created_at),
             deadline.penalty(created_at), created_at))
@@ -89,8 +93,8 @@ def max_scores(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, f
 
 def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy) -> dict:
     offered = in_catalog(catalog, course.assignments)
-    students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id,
-                                                                    Membership.role == Role.student)
+    graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
+    students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
                                .order_by(User.name)).all()
     entries = scored_entries(session, offered)
     rows = []

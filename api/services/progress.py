@@ -18,7 +18,7 @@ def revealed_to(session: Session, user: User, submission_id: int) -> set[Visibil
     """What the viewer may see of a submission's checks: None (an instructor) for everything."""
     submission = submissions.get_for(session, user, submission_id)
     offered = submission.course_assignment
-    if courses.is_instructor(session, user, offered.course_id):
+    if courses.sees_all(session, user, offered.course_id):
         return None
     revealed = {Visibility.visible} | ({Visibility.hidden} if offered.results_released else set())
     if courses.deadline_for(session, offered, submission.user_id).passed(utcnow()):

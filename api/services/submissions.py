@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import lifecycle
+from core import lifecycle, rules
 from core.db import utcnow
-from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, TooManyAttempts, \
-    UnsupportedFileType
+from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.lifecycle import Enqueuer
-from core.models import Course, CourseAssignment, Role, Submission, User, WrittenScore
+from core.models import Course, CourseAssignment, Submission, User, WrittenScore
 from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 ACCEPTED_SUFFIXES = (".py", ".ipynb", ".zip", ".md")
 MAX_FILENAME = 255
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no NUL in a PostgreSQL text, no line breaks
-DAY = dt.timedelta(days=1)
 
 
 # ---------------------------------------------------------------------- submitting
@@ -63,14 +61,13 @@ class Target:
     course_id: int
     course: str
     assignment_id: str
-    exempt: bool                          # an instructor of the course or an admin: no deadline, no limits
-    deadline: courses.Deadline | None     # the caller's (extension honoured); None: no due date
-    attempts_per_day: int | None
-    attempts_total: int | None
+    exempt: bool                          # no deadline, no limits (rules.exempt)
+    deadline: rules.Deadline              # the caller's (rules.Deadline.of: extension, exemption)
+    attempts: rules.Attempts
 
     @property
     def limited(self) -> bool:
-        return not self.exempt and (self.attempts_per_day is not None or self.attempts_total is not None)
+        return not self.exempt and self.attempts.limited
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +80,7 @@ class Caller:
     targets: list[Target]
 
     def target(self) -> Target:
-        return courses.only_offering(self.targets, lambda target: target.course, self.assignment_id, self.course_slug)
+        return rules.one_offering(self.targets, lambda target: target.course, self.assignment_id, self.course_slug)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,27 +102,12 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
 
 
 def _target(row, assignment_id: str) -> Target:
-    due_at = row.extended_to if row.extended_to is not None else row.due_at
-    deadline = None if row.due_at is None else courses.Deadline(due_at, row.late_days, row.late_penalty_per_day)
-    return Target(row.offered_id, row.course_id, row.slug, assignment_id, row.is_admin or row.role == Role.instructor,
-                  deadline, row.attempts_per_day, row.attempts_total)
-
-
-def check_deadline(target: Target, now: dt.datetime) -> None:
-    if target.deadline is not None and not target.deadline.accepts(now):
-        raise Forbidden(f"{target.assignment_id} closed at {target.deadline.closes_at.isoformat()}; ask your "
-                        f"instructor for an extension", code="deadline_passed")
-
-
-def check_attempts(target: Target, now: dt.datetime, total: int, today: int, oldest_today: dt.datetime | None) -> None:
-    """Given the student's earlier submissions: all of them, and those of the last 24 hours."""
-    if target.attempts_total is not None and total >= target.attempts_total:
-        raise TooManyAttempts(f"you have used all {target.attempts_total} attempts at {target.assignment_id}")
-    if target.attempts_per_day is not None and today >= target.attempts_per_day:
-        wait = max(int((oldest_today + DAY - now).total_seconds()) + 1, 1)
-        raise TooManyAttempts(f"you have used your {target.attempts_per_day} attempts at {target.assignment_id} "
-                              f"in the last 24 hours; the next one is possible in {wait // 60 + 1} minutes",
-                              headers={"Retry-After": str(wait)})
+    """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
+    exempt = rules.exempt(row.is_admin, row.role)
+    return Target(row.offered_id, row.course_id, row.slug, assignment_id, exempt,
+                  rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
+                                    exempt=exempt),
+                  rules.Attempts(row.attempts_per_day, row.attempts_total))
 
 
 async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, user_id: int, target: Target,
@@ -136,14 +118,13 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings.max_upload_kb)
     now = utcnow()
-    if not target.exempt:
-        check_deadline(target, now)
+    target.deadline.check(target.assignment_id, now)
     values = lifecycle.new_row(
         course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
         sha256=hashlib.sha256(content).hexdigest(), queue=assignment.manifest.queue, created_at=now,
         max_score=assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written))
-    limit = AttemptLimit(target.course_id, now - DAY, functools.partial(check_attempts, target, now)) \
-        if target.limited else None
+    limit = AttemptLimit(target.course_id, now - rules.DAY,
+                         functools.partial(target.attempts.check, target.assignment_id, now)) if target.limited else None
     return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
 
 
@@ -151,15 +132,14 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
 def get_for(session: Session, user: User, submission_id: int) -> Submission:
     """A submission its owner or an instructor of its course may see; anyone else gets 404."""
     submission = session.get(Submission, submission_id, options=[undefer(Submission.result)])
-    if submission is None or not (submission.user_id == user.id
-                                  or courses.is_instructor(session, user, submission.course_assignment.course_id)):
+    if submission is None or not courses.may_see_submission(session, user, submission):
         raise NotFound(f"no submission {submission_id}", code="submission_not_found")
     return submission
 
 
 def for_instructor(session: Session, user: User, submission_id: int) -> Submission:
     submission = get_for(session, user, submission_id)
-    if not courses.is_instructor(session, user, submission.course_assignment.course_id):
+    if not courses.may_administer(session, user, submission.course_assignment.course_id):
         raise Forbidden("only an instructor of the course may do this", code="not_instructor")
     return submission
 

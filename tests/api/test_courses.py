@@ -137,7 +137,8 @@ def test_regrade_a_student_or_an_assignment(client, queue, course, sessions):
 def test_policy_round_trip_and_extension_removal(client, course):
     teacher = bearer(course, "instructor")
     base = f"/api/v1/courses/{course['course']}/assignments/w0-service"
-    changed = client.patch(f"{base}/policy", headers=teacher, json={"attempts_total": 5, "late_days": 1}).json()
+    changed = client.patch(f"{base}/policy", headers=teacher, json={"attempts_total": 5, "late_days": 1,
+                                                                    "due_at": "2029-12-01T00:00:00Z"}).json()
     assert changed["attempts_total"] == 5 and changed["late_days"] == 1 and changed["results_released"] is False
     student = course["students"][0]
     assert client.delete(f"{base}/extensions/{student}", headers=teacher).status_code == 404

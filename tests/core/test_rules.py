@@ -1,0 +1,146 @@
+"""The rules on plain values: rights per role, the deadline with extensions, attempt limits, the
+one offering a user works on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import rules
+from core.errors import BadRequest, Forbidden, NotFound, TooManyAttempts
+from core.models import Role
+from core.rules import Attempts, Deadline, Right
+
+DUE = dt.datetime(2030, 3, 1, 16, 0, tzinfo=dt.timezone.utc)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------------- rights
+def test_every_role_has_a_row_in_the_table():
+    assert set(rules.RIGHTS) == set(Role)
+
+
+@pytest.mark.parametrize(("is_admin", "role", "member", "administers", "exempt", "sees_all"), [
+    (False, None, False, False, False, False),
+    (False, Role.student, True, False, False, False),
+    (False, "student", True, False, False, False),          # a raw column of the submit path's query
+    (False, Role.instructor, True, True, True, True),
+    (False, "instructor", True, True, True, True),
+    (True, None, True, True, True, True),                   # an admin, member or not
+    (True, Role.student, True, True, True, True),
+])
+def test_rights_by_role_and_admin(is_admin, role, member, administers, exempt, sees_all):
+    assert rules.may_see_course(is_admin, role) is member
+    assert rules.may_administer(is_admin, role) is administers
+    assert rules.exempt(is_admin, role) is exempt
+    assert rules.sees_all(is_admin, role) is sees_all
+
+
+def test_a_submission_is_seen_by_its_student_and_the_staff_only():
+    assert rules.may_see_submission(False, Role.student, own=True)
+    assert not rules.may_see_submission(False, Role.student, own=False)
+    assert not rules.may_see_submission(False, None, own=False)
+    assert rules.may_see_submission(False, Role.instructor, own=False)
+    assert rules.may_see_submission(True, None, own=False)
+
+
+def test_the_gradebook_lists_students_only():
+    assert rules.roles_with(Right.graded) == [Role.student]
+
+
+def test_an_unknown_role_is_an_error_not_a_right():
+    with pytest.raises(ValueError):
+        rules.rights(False, "janitor")
+
+
+# ---------------------------------------------------------------------- the deadline
+def test_no_extension_keeps_the_assignments_due_date():
+    assert Deadline.of(DUE, 2, 0.1).due_at == DUE
+    assert Deadline.of(DUE, 2, 0.1, None).closes_at == DUE + 2 * DAY
+
+
+def test_an_extension_extends():
+    deadline = Deadline.of(DUE, 2, 0.1, DUE + 3 * DAY)
+    assert deadline.due_at == DUE + 3 * DAY and deadline.closes_at == DUE + 5 * DAY
+    assert deadline.days_late(DUE + 3 * DAY) == 0 and deadline.accepts(DUE + 5 * DAY)
+
+
+def test_an_extension_never_shortens():
+    """An extension granted before the due date was moved later does not pull it back."""
+    deadline = Deadline.of(DUE, 0, 0.5, DUE - 2 * DAY)
+    assert deadline.due_at == DUE
+    assert deadline.penalty(DUE - DAY) == 0 and deadline.accepts(DUE)
+
+
+def test_no_due_date_no_deadline_for_anybody_extension_or_not():
+    """The cleared due date: nothing refused, nothing late (the submit path and the gradebook
+    used to disagree here)."""
+    for extended_to in (None, DUE, DUE - 30 * DAY):
+        deadline = Deadline.of(None, 2, 0.5, extended_to)
+        assert deadline.due_at is None and deadline.closes_at is None
+        later = DUE + 100 * DAY
+        assert deadline.accepts(later) and deadline.days_late(later) == 0 and deadline.penalty(later) == 0
+        assert not deadline.passed(later)
+        deadline.check("w0", later)
+
+
+def test_each_started_day_late_costs_the_penalty_up_to_everything():
+    deadline = Deadline.of(DUE, 10, 0.25)
+    assert [deadline.days_late(DUE + t) for t in (0 * HOUR, HOUR, DAY, DAY + HOUR, 3 * DAY + HOUR)] == [0, 1, 1, 2, 4]
+    assert deadline.penalty(DUE + HOUR) == 0.25
+    assert deadline.penalty(DUE + 3 * DAY + HOUR) == 1.0
+    assert deadline.penalty(DUE + 9 * DAY) == 1.0
+
+
+def test_accepted_until_the_late_days_run_out():
+    deadline = Deadline.of(DUE, 2, 0.1)
+    assert deadline.accepts(DUE + 2 * DAY)
+    assert not deadline.accepts(DUE + 2 * DAY + dt.timedelta(seconds=1))
+    with pytest.raises(Forbidden) as refused:
+        deadline.check("w0-service", DUE + 3 * DAY)
+    assert refused.value.code == "deadline_passed"
+    assert (DUE + 2 * DAY).isoformat() in refused.value.message
+
+
+def test_passed_is_after_the_students_due_date():
+    deadline = Deadline.of(DUE, 2, 0.1, DUE + DAY)
+    assert not deadline.passed(DUE + HOUR) and deadline.passed(DUE + DAY + HOUR)
+
+
+# ---------------------------------------------------------------------- attempts
+NOW = DUE - 10 * DAY
+
+
+def test_unlimited_attempts():
+    assert not Attempts(None, None).limited
+    Attempts(None, None).check("w0", NOW, 1000, 1000, NOW - HOUR)
+
+
+def test_total_attempts():
+    limit = Attempts(None, 3)
+    assert limit.limited
+    limit.check("w0", NOW, 2, 2, NOW - HOUR)
+    with pytest.raises(TooManyAttempts, match="all 3 attempts"):
+        limit.check("w0", NOW, 3, 0, None)
+
+
+def test_daily_attempts_say_when_the_next_one_is_possible():
+    limit = Attempts(2, None)
+    limit.check("w0", NOW, 10, 1, NOW - HOUR)
+    with pytest.raises(TooManyAttempts) as refused:
+        limit.check("w0", NOW, 10, 2, NOW - 20 * HOUR)
+    assert refused.value.headers["Retry-After"] == str(4 * 3600 + 1)
+
+
+# ---------------------------------------------------------------------- which offering
+def test_one_offering_or_why_not():
+    slug = str.upper
+    assert rules.one_offering(["a"], slug, "w0", None) == "a"
+    with pytest.raises(NotFound) as none:
+        rules.one_offering([], slug, "w0", "c1")
+    assert none.value.code == "assignment_not_found" and "in c1" in none.value.message
+    with pytest.raises(BadRequest) as several:
+        rules.one_offering(["b", "a"], slug, "w0", None)
+    assert several.value.code == "course_ambiguous" and "(A, B)" in several.value.message
