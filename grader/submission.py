@@ -6,6 +6,7 @@ notebooks, the zip directory with strict limits for archives; nothing is execute
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -20,6 +21,7 @@ ZIP_MAX_TOTAL_BYTES = 20 << 20
 ZIP_MAX_RATIO = 200
 ZIP_IGNORED = re.compile(r"(^|/)(__MACOSX|__pycache__|\.git|\.ipynb_checkpoints)(/|$)|(^|/)(\.DS_Store|Thumbs\.db)$")
 MAGIC_LINE = re.compile(r"^\s*(%|!)")
+CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 HEADING = re.compile(r"^##\s+(\S+)\s*$", re.MULTILINE)
 
 
@@ -51,7 +53,7 @@ def load_submission(filename: str, content: bytes, entry: str, max_bytes: int) -
 
 
 def decode_source(content: bytes, name: str, notes: list[str]) -> str:
-    """UTF-8 source; files saved as GBK/GB18030 (common on Chinese Windows) are converted."""
+    """UTF-8 text; files saved as GBK/GB18030 (common on Chinese Windows) are converted."""
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -64,9 +66,41 @@ def decode_source(content: bytes, name: str, notes: list[str]) -> str:
     return text
 
 
+def python_source(content: bytes, name: str, notes: list[str]) -> bytes:
+    """Python source as UTF-8 bytes, read as Python reads it: in the encoding its first two
+    lines declare (PEP 263, e.g. ``# -*- coding: gbk -*-``), else as ``decode_source`` guesses.
+    A declaration left in converted text would make Python read the UTF-8 bytes in the old
+    encoding, so it is rewritten to say utf-8 (on its own line: line numbers stay)."""
+    declared = _coding_line(content.decode("latin-1").split("\n", 2))
+    text = None
+    if declared is not None:
+        with contextlib.suppress(UnicodeDecodeError, LookupError):
+            text = content.decode(declared[1]).removeprefix("\ufeff")
+    if text is None:
+        text = decode_source(content, name, notes)
+    lines = text.split("\n", 2)
+    found = _coding_line(lines)
+    if found is not None:
+        index, _ = found
+        lines[index] = CODING.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "utf-8", lines[index], count=1)
+    return "\n".join(lines).encode()
+
+
+def _coding_line(lines: list[str]) -> tuple[int, str] | None:
+    """Which of the first two lines declares the encoding, and which (PEP 263: on line 2 only
+    after a comment or a blank line)."""
+    for index, line in enumerate(lines[:2]):
+        match = CODING.match(line)
+        if match:
+            return index, match.group(1)
+        if line.strip() and not line.lstrip().startswith("#"):
+            return None
+    return None
+
+
 def _from_python(content: bytes, entry: str):
     notes: list[str] = []
-    return {entry: decode_source(content, entry, notes).encode()}, notes, {}
+    return {entry: python_source(content, entry, notes)}, notes, {}
 
 
 def _from_notebook(content: bytes, entry: str):
@@ -113,7 +147,7 @@ def _from_zip(content: bytes, entry: str):
     except (zipfile.BadZipFile, RuntimeError, ValueError, OSError) as exc:
         raise SubmissionError(f"the .zip file could not be read ({exc})") from None
     notes: list[str] = []
-    files[entry] = decode_source(files[entry], entry, notes).encode()
+    files[entry] = python_source(files[entry], entry, notes)
     return files, notes, {}
 
 

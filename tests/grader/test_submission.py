@@ -47,6 +47,24 @@ def test_gbk_source_is_converted_with_a_note():
     assert "GBK" in bundle.notes[0]
 
 
+@pytest.mark.parametrize("declaration", ["# -*- coding: gbk -*-", "# vim: set fileencoding=gb2312 :",
+                                         "#!/usr/bin/env python\n# coding=gbk"])
+def test_a_declared_encoding_is_honoured_and_rewritten_to_utf8(declaration):
+    source = f"{declaration}\nname = '数据集'\n"
+    bundle = load("hw.py", source.encode("gbk"))
+    lines = bundle.files[ENTRY].decode().splitlines()
+    assert "name = '数据集'" in lines and len(lines) == source.count("\n"), "same text, same line numbers"
+    assert [line for line in lines if "coding" in line][0].endswith(("utf-8 -*-", "utf-8 :", "utf-8"))
+    namespace: dict = {}
+    exec(compile(bundle.files[ENTRY], "hw.py", "exec"), namespace)  # Python reads the bytes as the file says
+    assert namespace["name"] == "数据集"
+
+
+def test_a_declaration_after_code_is_not_one():
+    bundle = load("hw.py", "x = 1\n# coding: latin-1\ny = '数据'\n".encode())
+    assert bundle.files[ENTRY].decode() == "x = 1\n# coding: latin-1\ny = '数据'\n"
+
+
 def test_binary_garbage_is_refused():
     with pytest.raises(SubmissionError, match="UTF-8"):
         load("hw.py", bytes([0x80, 0x81, 0xFF]) * 10)
