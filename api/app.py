@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     for router in (assignments.router, submissions.router, courses.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, max_bytes=(settings.max_upload_kb << 10) + UPLOAD_OVERHEAD_BYTES)
+    largest = max(settings.max_upload_kb, settings.max_notebook_kb) << 10  # a notebook may carry its outputs
+    app.add_middleware(BodyLimit, max_bytes=largest + UPLOAD_OVERHEAD_BYTES)
     return app
 
 

@@ -39,6 +39,8 @@ class EngineSettings(BaseSettings):
     max_output_kb: int = Field(1024, gt=0)
     max_message_mb: int = Field(512, gt=0)
     max_upload_kb: int = Field(2048, gt=0, description="largest accepted submission file")
+    max_notebook_kb: int = Field(16384, gt=0, description="largest accepted notebook: its outputs (plots, "
+                                 "printed tensors) are stripped, then its code must fit max_upload_kb")
 
     @property
     def production(self) -> bool:

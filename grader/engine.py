@@ -133,7 +133,8 @@ class GradingRun:
     def _execute(self) -> GradeResult:
         try:
             self.bundle = load_submission(self.filename, self.content, self.manifest.entry,
-                                          self.grader.settings.max_upload_kb << 10)
+                                          self.grader.settings.max_upload_kb << 10,
+                                          self.grader.settings.max_notebook_kb << 10)
         except SubmissionError as exc:
             return self._result(SubmissionStatus.error, message=str(exc))
         if self.manifest.hidden_data:

@@ -23,6 +23,37 @@ ZIP_IGNORED = re.compile(r"(^|/)(__MACOSX|__pycache__|\.git|\.ipynb_checkpoints)
 MAGIC_LINE = re.compile(r"^\s*(%|!)")
 CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 HEADING = re.compile(r"^##\s+(\S+)\s*$", re.MULTILINE)
+NOTEBOOK_CELLS = "notebook_cells"
+# The entry module of a notebook: torchgrade's code, run in the student's sandboxed process.
+NOTEBOOK_DRIVER = '''"""The notebook's code cells, run in order in this module's namespace (written by torchgrade)."""
+
+
+def _torchgrade_run_cells(namespace, cells={cells!r}):
+    import linecache
+    import os
+    import sys
+    import traceback
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), {folder!r})
+    for number in cells:
+        name = f"cell {{number}}"
+        with open(os.path.join(folder, f"cell_{{number}}.py"), encoding="utf-8") as handle:
+            source = handle.read()
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        try:
+            exec(compile(source, name, "exec"), namespace)
+        except Exception as error:
+            if namespace.get("__name__") == "__main__":
+                raise
+            print(f"torchgrade: the notebook stopped at {{name}}; the cells after it were not run, and the "
+                  f"checks use what the cells before it defined:", file=sys.stderr)
+            traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+            return
+
+
+_torchgrade_run_cells(globals())
+del _torchgrade_run_cells
+'''
 
 
 class SubmissionError(Exception):
@@ -38,9 +69,17 @@ class Bundle:
     answers: dict[str, str] = dataclasses.field(default_factory=dict)  # from a Markdown upload
 
 
-def load_submission(filename: str, content: bytes, entry: str, max_bytes: int) -> Bundle:
-    if len(content) > max_bytes:
-        raise SubmissionError(f"{filename} is {len(content) // 1024} KB; the limit is {max_bytes // 1024} KB")
+def upload_cap(filename: str, max_bytes: int, max_notebook_bytes: int) -> int:
+    """The largest upload of this name: a notebook may carry outputs (stripped before its code
+    is held to ``max_bytes``)."""
+    return max(max_notebook_bytes, max_bytes) if filename.lower().endswith(".ipynb") else max_bytes
+
+
+def load_submission(filename: str, content: bytes, entry: str, max_bytes: int,
+                    max_notebook_bytes: int | None = None) -> Bundle:
+    cap = upload_cap(filename, max_bytes, max_notebook_bytes or max_bytes)
+    if len(content) > cap:
+        raise SubmissionError(f"{filename} is {len(content) // 1024} KB; the limit is {cap // 1024} KB")
     if not content:
         raise SubmissionError(f"{filename} is empty")
     suffix = posixpath.splitext(filename.lower())[1]
@@ -49,6 +88,10 @@ def load_submission(filename: str, content: bytes, entry: str, max_bytes: int) -
         raise SubmissionError(f"{filename}: upload a .py file, a .ipynb notebook, a .zip of your project "
                               f"or a .md file of written answers (got {suffix or 'no extension'})")
     files, notes, answers = loaders[suffix](content, entry)
+    code = sum(len(data) for name, data in files.items() if name != entry)  # the cells, not the driver
+    if suffix == ".ipynb" and code > max_bytes:
+        raise SubmissionError(f"the notebook's code is {code // 1024} KB without its outputs; the limit is "
+                              f"{max_bytes // 1024} KB")
     return Bundle(files, entry if files else None, notes, hashlib.sha256(content).hexdigest(), answers)
 
 
@@ -104,22 +147,29 @@ def _from_python(content: bytes, entry: str):
 
 
 def _from_notebook(content: bytes, entry: str):
+    """Each code cell becomes a file of its own, run in order by a small driver (the entry
+    module) as Jupyter would run them: tracebacks say "cell 7, line 3", and a cell that raises
+    after the definitions stops the run there without losing them (imported as a module; run
+    as a script, the error ends the script as it would)."""
     notes: list[str] = []
     try:
         notebook = json.loads(decode_source(content, "the notebook", notes))
-        cells = notebook["cells"]
-        code = [_cell_source(cell) for cell in cells if cell.get("cell_type") == "code"]
+        cells = [(number, _cell_source(cell)) for number, cell in enumerate(notebook["cells"], 1)
+                 if cell.get("cell_type") == "code"]
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise SubmissionError("the notebook is not a valid .ipynb file (nbformat 4 JSON with a list of cells)") from None
-    kept, dropped = [], []
-    for source in code:
+    files, dropped = {}, []
+    for number, source in cells:
         lines = source.splitlines()
         dropped += [line.strip() for line in lines if MAGIC_LINE.match(line)]
-        kept.append("\n".join(line for line in lines if not MAGIC_LINE.match(line)))
+        # A dropped line stays as a blank one: line numbers are the notebook's.
+        files[f"{NOTEBOOK_CELLS}/cell_{number}.py"] = "\n".join("" if MAGIC_LINE.match(line) else line
+                                                              for line in lines).encode() + b"\n"
     if dropped:
         shown = ", ".join(dropped[:3]) + (", ..." if len(dropped) > 3 else "")
         notes.append(f"dropped {len(dropped)} IPython magic or shell line(s) from the notebook: {shown}")
-    return {entry: ("\n\n".join(kept) + "\n").encode()}, notes, {}
+    files[entry] = NOTEBOOK_DRIVER.format(cells=[number for number, _ in cells], folder=NOTEBOOK_CELLS).encode()
+    return files, notes, {}
 
 
 def _cell_source(cell: dict) -> str:

@@ -15,6 +15,7 @@ from api.security import token_hash
 from api.services import assignments, courses, gradebook, submissions
 from core.errors import Unauthorized
 from grader.status import SubmissionStatus
+from grader.submission import upload_cap
 
 router = APIRouter(tags=["students"])
 CourseQuery = Annotated[str | None, Query(description="the course, when several of yours offer the assignment")]
@@ -96,7 +97,8 @@ async def submit(settings: SettingsDep, batcher: SubmitBatcherDep, catalog: Cata
     """Store the upload and queue it for grading.  Answers 202 at once; follow the Location
     (or the events stream) for the result."""
     target = caller.target()
-    content = await file.read((settings.max_upload_kb << 10) + 1)
+    content = await file.read(upload_cap(file.filename or "", settings.max_upload_kb << 10,
+                                         settings.max_notebook_kb << 10) + 1)
     accepted = await submissions.submit(batcher, settings, catalog, caller.user_id, target, file.filename or "",
                                         content)
     url = f"{settings.api_url.rstrip('/')}/api/v1/submissions/{accepted.id}"

@@ -26,7 +26,7 @@ from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
-from grader.submission import SubmissionError, load_submission
+from grader.submission import SubmissionError, load_submission, upload_cap
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no NUL in a PostgreS
 
 
 # ---------------------------------------------------------------------- submitting
-def check_upload(filename: str, content: bytes, assignment: Assignment, max_upload_kb: int) -> str:
+def check_upload(filename: str, content: bytes, assignment: Assignment, settings: Settings) -> str:
     """The clean file name, or the 4xx that says what is wrong with the upload."""
     name = CONTROL_CHARACTERS.sub("", posixpath.basename(filename.replace("\\", "/"))).strip()[-MAX_FILENAME:]
     if not name:
@@ -44,10 +44,12 @@ def check_upload(filename: str, content: bytes, assignment: Assignment, max_uplo
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         raise UnsupportedFileType(f"{name}: upload a .py file, a .ipynb notebook, a .zip of your project or a .md "
                                   f"file of written answers")
-    if len(content) > max_upload_kb << 10:
-        raise PayloadTooLarge(f"{name} is {len(content) // 1024} KB; the limit is {max_upload_kb} KB")
+    cap = upload_cap(name, settings.max_upload_kb << 10, settings.max_notebook_kb << 10)
+    if len(content) > cap:
+        raise PayloadTooLarge(f"{name} is {len(content) // 1024} KB; the limit is {cap >> 10} KB")
     try:
-        load_submission(name, content, assignment.manifest.entry, max_upload_kb << 10)
+        load_submission(name, content, assignment.manifest.entry, settings.max_upload_kb << 10,
+                        settings.max_notebook_kb << 10)
     except SubmissionError as exc:
         raise InvalidSubmission(str(exc)) from None
     return name
@@ -116,7 +118,7 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     (committed) and queued.  A broker that is down leaves it stored and unqueued: the sweeper
     queues it later."""
     assignment = catalog.get(target.assignment_id)
-    name = check_upload(filename, content, assignment, settings.max_upload_kb)
+    name = check_upload(filename, content, assignment, settings)
     now = utcnow()
     target.deadline.check(target.assignment_id, now)
     values = lifecycle.new_row(

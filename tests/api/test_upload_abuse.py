@@ -77,7 +77,7 @@ def test_over_the_cap_streamed_without_a_content_length(client, course, sessions
 
     def chunked_body():
         yield head
-        for _ in range(api_settings.max_upload_kb // 64 + 4):
+        for _ in range(max(api_settings.max_upload_kb, api_settings.max_notebook_kb) // 64 + 4):
             yield b"#" * (64 << 10)
         yield b"\r\n--" + boundary + b"--\r\n"
 
@@ -88,12 +88,23 @@ def test_over_the_cap_streamed_without_a_content_length(client, course, sessions
     assert_refused(response, 413, "file_too_large", "larger than", sessions, before, queue)
 
 
-def test_notebook_whose_outputs_exceed_the_cap(refused, api_settings):
-    picture = "iVBORw0KGgo" * ((api_settings.max_upload_kb << 10) // 10)
-    output = {"output_type": "display_data", "data": {"image/png": picture}}
-    notebook = {"nbformat": 4, "cells": [{"cell_type": "code", "source": "def answer():\n    return 42",
-                                          "outputs": [output]}]}
-    refused("hw.ipynb", json.dumps(notebook).encode(), 413, "file_too_large", "larger than")
+def _notebook_with_outputs(kilobytes: int) -> bytes:
+    output = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo" * (kilobytes * 1024 // 11)}}
+    return json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "def answer():\n    return 42",
+                                                 "outputs": [output]}]}).encode()
+
+
+def test_a_notebook_is_held_to_the_cap_without_its_outputs(client, course, api_settings, queue):
+    """Plots and printed tensors are stripped before the code's size is judged."""
+    notebook = _notebook_with_outputs(api_settings.max_upload_kb * 2)
+    assert len(notebook) > api_settings.max_upload_kb << 10
+    response = submit(client, course, course["students"][0], content=notebook, filename="hw.ipynb")
+    assert response.status_code == 202, response.text
+
+
+def test_notebook_whose_outputs_exceed_the_notebook_cap(refused, api_settings):
+    refused("hw.ipynb", _notebook_with_outputs(api_settings.max_notebook_kb + 64), 413, "file_too_large",
+            "larger than")
 
 
 # ---------------------------------------------------------------------- zip bombs and lies

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
+import subprocess
+import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -70,12 +74,67 @@ def test_binary_garbage_is_refused():
         load("hw.py", bytes([0x80, 0x81, 0xFF]) * 10)
 
 
-def test_notebook_code_cells_are_joined_and_magics_dropped():
+def test_notebook_cells_become_files_run_in_order_and_magics_dropped():
     bundle = load("hw.ipynb", notebook(("markdown", "# title"), ("code", ["%matplotlib inline\n", "x = 1\n"]),
                                        ("code", "!pip install torch\ny = x + 1")))
-    source = bundle.files[ENTRY].decode()
-    assert "x = 1" in source and "y = x + 1" in source and "%" not in source and "!pip" not in source
+    assert bundle.files["notebook_cells/cell_2.py"].decode() == "\nx = 1\n", "a dropped line stays blank"
+    assert bundle.files["notebook_cells/cell_3.py"].decode() == "\ny = x + 1\n"
     assert "dropped 2 IPython magic" in bundle.notes[0]
+    names, _ = run_notebook(bundle, "x", "y")
+    assert names == {"x": 1, "y": 2}
+
+
+def run_notebook(bundle, *names: str, as_script: bool = False):
+    """Import the bundle's entry in a fresh interpreter (as the sandbox's runner does): the
+    values of ``names`` it defines, and what it printed to stderr (or the exit status)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for relative, data in bundle.files.items():
+            path = os.path.join(folder, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(data)
+        if as_script:
+            done = subprocess.run([sys.executable, ENTRY], cwd=folder, capture_output=True, text=True)
+            return done.returncode, done.stderr
+        program = (f"import json, my_dataset as m; print(json.dumps({{n: getattr(m, n) for n in {list(names)!r} "
+                   f"if hasattr(m, n)}}))")
+        done = subprocess.run([sys.executable, "-c", program], cwd=folder, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout), done.stderr
+
+
+def test_a_failing_leftover_cell_stops_the_notebook_but_keeps_what_came_before():
+    bundle = load("hw.ipynb", notebook(("code", "def answer():\n    return 42"), ("markdown", "## plots"),
+                                       ("code", "import math\nplot(history)  # a leftover cell"),
+                                       ("code", "after = 1")))
+    names, stderr = run_notebook(bundle, "after")
+    assert names == {}, "the cells after the failing one did not run"
+    assert "stopped at cell 3" in stderr and 'File "cell 3", line 2' in stderr and "NameError" in stderr
+    assert "_torchgrade" not in stderr, "the traceback starts at the student's cell"
+
+
+def test_a_notebook_run_as_a_script_fails_as_a_script_would():
+    status, stderr = run_notebook(load("hw.ipynb", notebook(("code", "x = 1"), ("code", "1 / 0"))), as_script=True)
+    assert status == 1 and 'File "cell 2", line 1' in stderr and "ZeroDivisionError" in stderr
+
+
+def test_a_function_from_a_cell_has_its_source():
+    bundle = load("hw.ipynb", notebook(("code", "def double(x):\n    return 2 * x\n"),
+                                       ("code", "import inspect\nsource = inspect.getsource(double)")))
+    names, _ = run_notebook(bundle, "source")
+    assert names == {"source": "def double(x):\n    return 2 * x\n"}
+
+
+def test_outputs_are_stripped_before_the_code_is_held_to_the_cap():
+    output = {"output_type": "stream", "name": "stdout", "text": "x" * 4096}
+    content = json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "y = 2", "outputs": [output]}]})
+    bundle = load_submission("hw.ipynb", content.encode(), ENTRY, 1024, 1 << 20)
+    assert "y = 2" in bundle.files["notebook_cells/cell_1.py"].decode()
+    with pytest.raises(SubmissionError, match="without its outputs"):
+        load_submission("hw.ipynb", json.dumps({"nbformat": 4, "cells": [
+            {"cell_type": "code", "source": "#" * 2048}]}).encode(), ENTRY, 1024, 1 << 20)
+    with pytest.raises(SubmissionError, match="the limit is 1 KB"):
+        load_submission("hw.py", b"#" * 2048, ENTRY, 1024, 1 << 20)
 
 
 def test_broken_notebook_is_refused():
