@@ -33,7 +33,7 @@ from grader.sandbox import confine, runner, seccomp, wire
 
 CHANNEL_FD = 3
 EXIT_SETUP_FAILED = 71  # the job could not be confined as asked: an infrastructure fault
-CHILD_ENV_BASE = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+CHILD_ENV_BASE = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLBACKEND": "Agg"}
 
 
 def warm_up() -> None:
@@ -61,6 +61,25 @@ def warm_up() -> None:
     list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 1)), batch_size=2))
     numpy.random.default_rng(0).normal(size=3)
     torch.manual_seed(0)  # its first call costs milliseconds
+    warm_plotting()
+
+
+def warm_plotting() -> None:
+    """``import matplotlib.pyplot as plt`` is in most course notebooks: imported here, with the
+    non-GUI Agg backend (``plt.show()`` draws nothing, figures stay in memory until the job
+    ends), its font cache built once in a folder removed afterwards."""
+    cache = tempfile.mkdtemp(prefix="torchgrade-matplotlib-")
+    os.environ["MPLCONFIGDIR"] = cache
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        plt.close(plt.figure())
+    finally:
+        del os.environ["MPLCONFIGDIR"]
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 class Zygote:
