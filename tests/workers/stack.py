@@ -32,7 +32,7 @@ TEST_PACKS = Path(__file__).resolve().parent / "packs"
 POSTGRES_URLS = [os.environ.get("TORCHGRADE_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test"),
                  "postgresql://postgres@127.0.0.1:5432/test"]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-SLOTS = {"e2e": 10, "embedded": 12, "broker": 14}
+SLOTS = {"e2e": 10, "embedded": 12, "broker": 14, "packs": 16}
 GOOD = (REPOSITORY / "reference/w1-normal-modes/selftest/good_torch_normal.py").read_bytes()
 VARIANCE = (REPOSITORY / "reference/w1-normal-modes/selftest/bad_variance_as_std.py").read_bytes()
 ANSWER = b'def answer():\n    return 42\n\n\nQ1 = """Because it is the answer."""\n'
