@@ -27,12 +27,11 @@ import os
 import sys
 import threading
 import time
-import tomllib
 import types
 from pathlib import Path
 from typing import Callable, Iterable
 
-from grader.manifest import CheckSpec, Manifest
+from grader.manifest import CheckSpec, Manifest, parse_manifest
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +67,12 @@ class PackFiles:
     directory: Path
     stamp: tuple
     contents: dict[str, bytes]
+    version: str = dataclasses.field(init=False)
 
-    @property
-    def version(self) -> str:
-        return content_digest(part for name in sorted(self.contents) for part in (name.encode(), self.contents[name]))
+    def __post_init__(self):
+        contents = self.contents
+        object.__setattr__(self, "version", content_digest(
+            part for name in sorted(contents) for part in (name.encode(), contents[name])))
 
 
 def stamp(directory: Path) -> tuple:
@@ -196,8 +197,8 @@ class Catalog:
 def load_manifest_of(files: PackFiles) -> Manifest:
     directory = files.directory
     try:
-        manifest = Manifest.model_validate(tomllib.loads(files.contents["manifest.toml"].decode("utf-8")))
-    except (KeyError, UnicodeDecodeError, ValueError) as exc:
+        manifest = parse_manifest(files.contents["manifest.toml"])
+    except (KeyError, ValueError) as exc:
         raise AssignmentError(f"{directory.name}: bad manifest: {exc}") from exc
     if manifest.id != directory.name:
         raise AssignmentError(f"{directory.name}: manifest id is {manifest.id!r}")

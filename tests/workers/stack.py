@@ -203,6 +203,22 @@ def start_api(settings: Settings, log: Path) -> tuple[Process, str]:
     return api, url
 
 
+@contextlib.contextmanager
+def service_stack(data_dir: Path, references: Path, slot: int):
+    """A private PostgreSQL schema and Redis prefix, migrated, with a worker and an API process
+    running on them: yields (settings, API url, worker)."""
+    with postgres_schema() as database_url, redis_broker() as (broker_url, prefix):
+        settings = migrated(service_settings(data_dir, references, slot, database_url=database_url,
+                                             broker_url=broker_url, broker_key_prefix=prefix))
+        worker = start_worker(settings, data_dir / "worker.log")
+        api, url = start_api(settings, data_dir / "api.log")
+        try:
+            yield settings, url, worker
+        finally:
+            api.stop()
+            worker.stop()
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503)

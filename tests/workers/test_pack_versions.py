@@ -8,8 +8,8 @@ import shutil
 import httpx
 import pytest
 
-from tests.workers.stack import (ANSWER, SLOTS, TEST_PACKS, migrated, postgres_schema, redis_broker, seed_course,
-                                 service_settings, start_api, start_worker, wait_for)
+from core.catalog import ManifestCatalog
+from tests.workers.stack import ANSWER, SLOTS, TEST_PACKS, seed_course, service_stack, wait_for
 from tests.workers.test_end_to_end import Stack
 
 PACK = "w0-service"
@@ -18,20 +18,9 @@ PACK = "w0-service"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("packs")
-    references = data_dir / "references"
-    shutil.copytree(TEST_PACKS / PACK, references / PACK)
-    from core.catalog import ManifestCatalog
-
-    with postgres_schema() as database_url, redis_broker() as (broker_url, prefix):
-        settings = migrated(service_settings(data_dir, references, SLOTS["packs"], database_url=database_url,
-                                             broker_url=broker_url, broker_key_prefix=prefix))
-        worker = start_worker(settings, data_dir / "worker.log")
-        api, url = start_api(settings, data_dir / "api.log")
-        try:
-            yield Stack(settings, url, worker, seed_course(settings, ManifestCatalog(references), students=1))
-        finally:
-            api.stop()
-            worker.stop()
+    shutil.copytree(TEST_PACKS / PACK, data_dir / "references" / PACK)
+    with service_stack(data_dir, data_dir / "references", SLOTS["packs"]) as (settings, url, worker):
+        yield Stack(settings, url, worker, seed_course(settings, ManifestCatalog(settings.reference_dir), students=1))
 
 
 def test_regrade_all_after_an_edited_check_uses_the_edited_check(stack):
