@@ -78,15 +78,21 @@ class PackFiles:
 def stamp(directory: Path) -> tuple:
     """(name, inode, size, mtime, ctime) of each graded file: what moves when one is edited,
     replaced, added or removed."""
+    return tuple(_stamps(str(directory), ""))
+
+
+def _stamps(root: str, relative: str) -> list[tuple]:
     found = []
-    for root, folders, files in os.walk(directory, followlinks=True):
-        folders[:] = sorted(f for f in folders if _graded(f))
-        for name in sorted(f for f in files if _graded(f)):
-            path = os.path.join(root, name)
-            info = os.stat(path)
-            found.append((os.path.relpath(path, directory), info.st_ino, info.st_size, info.st_mtime_ns,
-                          info.st_ctime_ns))
-    return tuple(found)
+    for entry in sorted(os.scandir(os.path.join(root, relative)), key=lambda e: e.name):
+        name = os.path.join(relative, entry.name)
+        if not _graded(entry.name):
+            continue
+        if entry.is_dir():
+            found += _stamps(root, name)
+        else:
+            info = entry.stat()
+            found.append((name, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    return found
 
 
 def _graded(name: str) -> bool:
