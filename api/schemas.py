@@ -18,6 +18,10 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; a larger one is refused be
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
 Moment = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST, description="between 1900 and 9000, with a time zone")]
+PackVersion = Annotated[str | None, Field(description="the version of the assignment's pack that graded it "
+                                                     "(a content hash, docs/PACKS.md)")]
+PackOutdated = Annotated[bool | None, Field(description="graded by another version of the pack than the current one "
+                                                        "(a regrade grades with the current one); null: not graded")]
 
 
 class Strict(BaseModel):
@@ -148,6 +152,8 @@ class SubmissionSummary(BaseModel):
     finished_at: dt.datetime | None
     score: float | None = Field(description="auto-graded points; written answers are added in the full view")
     max_score: float
+    pack_version: PackVersion = None
+    pack_outdated: PackOutdated = None
 
 
 class SubmissionPublic(BaseModel):
@@ -198,6 +204,8 @@ class SubmissionDetail(SubmissionPublic):
     worker: str | None
     hidden_output: Output = Output()
     answers: dict[str, str] = {}
+    pack_version: PackVersion = None
+    pack_outdated: PackOutdated = None
 
 
 class WrittenScoreIn(Strict):
@@ -239,6 +247,8 @@ class GradeEntry(BaseModel):
     late_penalty: float
     adjusted_score: float
     submitted_at: dt.datetime
+    pack_version: PackVersion = None
+    pack_outdated: PackOutdated = None
 
 
 class MyGrade(BaseModel):
@@ -261,6 +271,7 @@ class Gradebook(BaseModel):
     assignments: list[str]
     max_scores: dict[str, float]
     max_total: float
+    pack_versions: dict[str, str] = Field(default_factory=dict, description="each assignment's current pack version")
     students: list[GradebookRow]
 
 

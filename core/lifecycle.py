@@ -223,7 +223,7 @@ def record(sessions: sessionmaker[Session], claimed: Claim, result: GradeResult,
         stored = session.execute(update(Submission).where(*_holding(claimed)).values(
             status=result.status, score=score, max_score=result.max_score + result.pending_max_score,
             result=result.model_dump(mode="json"), finished_at=now, grading_s=round(grading_s, 4), claim=None,
-            lease_until=None)).rowcount
+            lease_until=None, pack_version=result.pack_version or None)).rowcount
         if stored != 1:
             session.rollback()
             log.warning("submission %s: claim lost (regraded or taken over); result discarded", claimed.submission_id)
@@ -301,7 +301,7 @@ def reset(session: Session, submission_ids: Sequence[int]) -> None:
     session.execute(delete(SubmissionEvent).where(SubmissionEvent.submission_id.in_(ids)))
     session.execute(update(Submission).where(Submission.id.in_(ids)).values(
         **BACK_IN_QUEUE, score=None, result=None, started_at=None, finished_at=None, grading_s=None, attempts=0,
-        enqueued_at=None))
+        enqueued_at=None, pack_version=None))
     session.commit()
 
 

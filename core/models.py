@@ -125,6 +125,7 @@ class Submission(Base):
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     grading_s: Mapped[float | None] = mapped_column(Float)
     result: Mapped[dict | None] = deferred(mapped_column(JSON))
+    pack_version: Mapped[str | None] = mapped_column(String(64), doc="the pack version that graded it (docs/PACKS.md)")
 
     course_assignment: Mapped[CourseAssignment] = relationship()
     user: Mapped[User] = relationship()

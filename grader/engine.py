@@ -298,7 +298,8 @@ class GradingRun:
             pending_max_score=sum(w.points for w in self.manifest.written), message=message,
             notes=self.bundle.notes if self.bundle else [], tests=tests, answers=self.answers,
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
-            environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "")
+            environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",
+            pack_version=self.assignment.version)
 
     def _internal_error(self, exc: BaseException) -> GradeResult:
         log.exception("internal error grading %s for %s", self.filename, self.manifest.id)

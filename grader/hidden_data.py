@@ -4,12 +4,11 @@
 ``mounted`` (laid into each job read-only at ``/data``) and what only the checks may read
 (labels, test sets) into ``private``.  The result is cached under
 ``<data_dir>/hidden/<assignment>-<hash>`` and regenerated when data.py, or a grader module it
-uses, changes.
+uses, changes (a new pack version whose data.py is the same keeps its data).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -18,7 +17,7 @@ import threading
 import types
 from pathlib import Path
 
-from grader.assignments import Assignment, import_pack
+from grader.assignments import Assignment, content_digest
 
 JOB_DATA_DIR = "/data"
 _lock = threading.Lock()
@@ -26,31 +25,30 @@ _lock = threading.Lock()
 
 def prepare(assignment: Assignment, data_root: Path) -> Path:
     """The folder holding ``mounted/`` and ``private/`` for ``assignment``, generated if needed."""
-    generator = import_pack(assignment.directory, "data")
-    target = data_root / "hidden" / f"{assignment.id}-{_fingerprint(generator)}"
+    generator = assignment.module("data")
+    target = data_root / "hidden" / f"{assignment.id}-{_fingerprint(assignment, generator)}"
     with _lock:
         if not target.exists():
             _generate(generator, target)
     return target
 
 
-def _fingerprint(generator: types.ModuleType) -> str:
-    """A hash of data.py and of the grader modules it uses (their formats shape the data)."""
-    digest = hashlib.sha256()
-    for path in _source_files(generator):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
+def _fingerprint(assignment: Assignment, generator: types.ModuleType) -> str:
+    """A hash of data.py (as this pack version has it) and of the grader modules it uses (their
+    formats shape the data)."""
+    grader_sources = (Path(sys.modules[name].__file__).read_bytes() for name in _grader_modules(generator))
+    return content_digest([assignment.files.contents["data.py"], *grader_sources])
 
 
-def _source_files(generator: types.ModuleType) -> list[str]:
-    """data.py, then the grader modules it uses by module name: the same order whatever path the
-    pack is reached by (a worker and an API may reach it through different links)."""
+def _grader_modules(generator: types.ModuleType) -> list[str]:
+    """The grader modules data.py uses, by module name: the same order whatever path the pack
+    is reached by (a worker and an API may reach it through different links)."""
     used = set()
     for value in vars(generator).values():
         name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
         if isinstance(name, str) and name.split(".")[0] == "grader" and name in sys.modules:
             used.add(name)
-    return [generator.__file__, *(sys.modules[name].__file__ for name in sorted(used))]
+    return sorted(used)
 
 
 def _generate(generator: types.ModuleType, target: Path) -> None:

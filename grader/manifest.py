@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -87,6 +86,6 @@ class Manifest(Strict):
         return sum(c.points for c in self.checks)
 
 
-def load_manifest(path: Path) -> Manifest:
-    with open(path, "rb") as handle:
-        return Manifest.model_validate(tomllib.load(handle))
+def parse_manifest(data: bytes) -> Manifest:
+    """A ``manifest.toml``'s bytes, validated (ValueError when they are not a valid manifest)."""
+    return Manifest.model_validate(tomllib.loads(data.decode("utf-8")))

@@ -77,6 +77,7 @@ class GradeResult(Model):
     timings: Timings = Timings()
     environment: Environment = Environment()
     sha256: str = ""
+    pack_version: str = Field("", description="content hash of the assignment pack that graded it (docs/PACKS.md)")
 
     def for_student(self, *, show_hidden: bool = False, show_after_due: bool = False) -> "GradeResult":
         """What a student may see: hidden checks as one aggregate until released, no

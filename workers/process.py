@@ -9,6 +9,7 @@ from billiard.process import current_process
 
 from core.db import engine_for
 from core.settings import Settings
+from grader.assignments import AssignmentError
 from grader.engine import Grader
 from grader.sandbox.host import SandboxError
 
@@ -33,6 +34,8 @@ def start(settings: Settings) -> None:
         log.info("pool process ready on sandbox slot %s", mine.sandbox_slot)
     except SandboxError as exc:
         log.error("sandbox did not start on slot %s (the first task retries): %s", mine.sandbox_slot, exc)
+    except AssignmentError as exc:  # packs are reloaded when they change: fixing it is enough
+        log.error("a pack is broken; its submissions wait until it is fixed: %s", exc)
 
 
 def grader(settings: Settings) -> Grader:

@@ -13,14 +13,16 @@ from core.broker import create_celery
 from core.db import session_factory
 from core.queueing import GRADE_TASK, CeleryEnqueuer
 from core.settings import Settings, get_settings
+from grader.assignments import AssignmentError
 from grader.sandbox.host import SandboxError
 from workers import grading, process
 from workers.sweeper import SweeperThread
 
 log = logging.getLogger(__name__)
 
-# Infrastructure faults, retried with backoff; anything else is a bug and fails loudly.
-RETRIED = (grading.InfrastructureError, SandboxError, OperationalError)
+# Infrastructure faults, retried with backoff (a pack broken by an edit included: it is
+# reloaded once fixed); anything else is a bug and fails loudly.
+RETRIED = (grading.InfrastructureError, SandboxError, OperationalError, AssignmentError)
 
 
 def build(settings: Settings) -> Celery:

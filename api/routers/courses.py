@@ -44,16 +44,18 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: Cat
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
-def list_submissions(course: str, session: SessionDep, user: CurrentUser, student: str | None = None,
-                     assignment: str | None = None, status_: Annotated[SubmissionStatus | None, Query(alias="status")]
-                     = None, since: DateQuery = None, until: DateQuery = None,
+def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                     student: str | None = None, assignment: str | None = None,
+                     status_: Annotated[SubmissionStatus | None, Query(alias="status")] = None,
+                     since: DateQuery = None, until: DateQuery = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                      offset: Annotated[int, Query(ge=0)] = 0) -> list[dict]:
-    """Submissions, newest first, filtered by student, assignment, status and date."""
+    """Submissions, newest first, filtered by student, assignment, status and date; each says
+    which pack version graded it and whether the pack changed since."""
     found = submissions.search(session, courses.course_for_instructor(session, user, course), student=student,
                                assignment=assignment, status=status_, since=_aware(since), until=_aware(until),
                                limit=limit, offset=offset)
-    return [submissions.summary(s) for s in found]
+    return [submissions.summary(s) | gradebook.pack_flags(catalog, s) for s in found]
 
 
 def _aware(when: dt.datetime | None) -> dt.datetime | None:

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
-from api.services import courses, progress, submissions
+from api.services import courses, gradebook, progress, submissions
 from core import events as progress_events
 from grader.status import SubmissionStatus
 
@@ -22,13 +22,15 @@ router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 
 @router.get("/{submission_id}", response_model=SubmissionDetail | SubmissionPublic, responses=errors(404))
-def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> dict:
+def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> dict:
     """Status and result.  Students see their own, with hidden checks aggregated until the
-    instructor releases results; instructors see everything (SubmissionDetail)."""
+    instructor releases results; instructors see everything (SubmissionDetail), and whether
+    the pack changed since it was graded."""
     submission = submissions.get_for(session, user, submission_id)
     instructor = courses.sees_all(session, user, submission.course_assignment.course_id)
     shown = submissions.view(session, submission, instructor=instructor)
-    return SubmissionDetail(**shown) if instructor else SubmissionPublic(**shown)
+    return SubmissionDetail(**shown, **gradebook.pack_flags(catalog, submission)) if instructor \
+        else SubmissionPublic(**shown)
 
 
 @router.get("/{submission_id}/events", responses={

@@ -1,5 +1,6 @@
-"""The gradebook (best or latest per assignment, late penalty applied, extensions honoured),
-a student's own grades, and per-assignment statistics."""
+"""The gradebook (best or latest per assignment, late penalty applied, extensions honoured,
+results graded by an older pack version flagged), a student's own grades, and per-assignment
+statistics."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Entry:
     days_late: int
     late_penalty: float
     submitted_at: dt.datetime
+    pack_version: str | None
 
     @property
     def adjusted_score(self) -> float:
@@ -51,7 +53,7 @@ def scored_entries(session: Session, offered: list[CourseAssignment],
                .group_by(WrittenScore.submission_id).subquery())
     query = (select(Submission.id, Submission.user_id, Submission.course_assignment_id, Submission.status,
                     Submission.score, Submission.max_score, Submission.created_at,
-                    func.coalesce(written.c.points, 0.0))
+                    func.coalesce(written.c.points, 0.0), Submission.pack_version)
              .outerjoin(written, written.c.submission_id == Submission.id)
              .where(Submission.course_assignment_id.in_(list(by_id)), Submission.status.in_(SCORED)))
     if user_ids is not None:
@@ -59,13 +61,14 @@ def scored_entries(session: Session, offered: list[CourseAssignment],
     extensions = courses.extensions_by_user(session, list(by_id))
     exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
     entries: dict[tuple[int, int], list[Entry]] = collections.defaultdict(list)
-    for sid, user_id, offered_id, status, score, max_score, created_at, written_points in session.execute(query):
+    for sid, user_id, offered_id, status, score, max_score, created_at, written_points, version \
+            in session.execute(query):
         offering = by_id[offered_id]
         deadline = courses.deadline(offering, extensions.get((offered_id, user_id)),
                                     exempt=(offering.course_id, user_id) in exempt)
         entries[(user_id, offered_id)].append(Entry(
             sid, status, round((score or 0.0) + written_points, 4), max_score, deadline.days_late(created_at),
-            deadline.penalty(created_at), created_at))
+            deadline.penalty(created_at), created_at, version))
     return entries
 
 
@@ -91,8 +94,24 @@ def max_scores(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, f
     return points
 
 
+def pack_versions(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, str]:
+    """The current version of each offered assignment's pack."""
+    return {o.assignment_id: catalog.get(o.assignment_id).version for o in offered}
+
+
+def pack_flags(catalog: Catalog, submission: Submission) -> dict:
+    """The pack version that graded a submission, and whether its pack has changed since
+    (None while it has no scored result, or when its pack left the catalogue)."""
+    assignment_id = submission.course_assignment.assignment_id
+    outdated = None
+    if submission.status in SCORED and assignment_id in catalog.ids():
+        outdated = submission.pack_version != catalog.get(assignment_id).version
+    return {"pack_version": submission.pack_version, "pack_outdated": outdated}
+
+
 def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy) -> dict:
     offered = in_catalog(catalog, course.assignments)
+    versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
     students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
                                .order_by(User.name)).all()
@@ -101,19 +120,20 @@ def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy
     for student in students:
         grades = {o.assignment_id: pick(entries.get((student.id, o.id), []), policy) for o in offered}
         rows.append({"student": student.name, "display_name": student.display_name,
-                     "grades": {a: _entry_json(e) for a, e in grades.items()},
+                     "grades": {a: _entry_json(e, versions[a]) for a, e in grades.items()},
                      "total": round(sum(e.adjusted_score for e in grades.values() if e), 4)})
     points = max_scores(catalog, offered)
     return {"course": course.slug, "policy": policy, "assignments": [o.assignment_id for o in offered],
-            "max_scores": points, "max_total": sum(points.values()), "students": rows}
+            "max_scores": points, "max_total": sum(points.values()), "pack_versions": versions, "students": rows}
 
 
-def _entry_json(entry: Entry | None) -> dict | None:
+def _entry_json(entry: Entry | None, current_version: str) -> dict | None:
     if entry is None:
         return None
     return {"submission_id": entry.submission_id, "status": entry.status, "score": entry.score,
             "max_score": entry.max_score, "days_late": entry.days_late, "late_penalty": entry.late_penalty,
-            "adjusted_score": entry.adjusted_score, "submitted_at": entry.submitted_at.isoformat()}
+            "adjusted_score": entry.adjusted_score, "submitted_at": entry.submitted_at.isoformat(),
+            "pack_version": entry.pack_version, "pack_outdated": entry.pack_version != current_version}
 
 
 def gradebook_csv(book: dict) -> str:
@@ -137,8 +157,10 @@ def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "
     offered = in_catalog(catalog, offered)
     entries = scored_entries(session, offered, [user.id])
     points = max_scores(catalog, offered)
+    versions = pack_versions(catalog, offered)
     return [{"course": o.course.slug, "assignment": o.assignment_id, "max_score": points[o.assignment_id],
-             "grade": _entry_json(pick(entries.get((user.id, o.id), []), policy))} for o in offered]
+             "grade": _entry_json(pick(entries.get((user.id, o.id), []), policy), versions[o.assignment_id])}
+            for o in offered]
 
 
 # ---------------------------------------------------------------------- statistics

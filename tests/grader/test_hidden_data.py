@@ -3,11 +3,10 @@ private part never visible to the job."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 
 from grader import hidden_data
-from grader.assignments import Catalog, import_pack
+from grader.assignments import Catalog
 from grader.status import CheckStatus
 
 MANIFEST = """
@@ -84,19 +83,30 @@ def test_hidden_data_is_mounted_read_only_and_the_key_stays_out(grader, tmp_path
 
 
 
-def test_the_cache_is_found_whatever_path_reaches_the_pack(tmp_path, monkeypatch):
-    """One data.py spelled two ways that sort on either side of the grader module it imports
-    (a worker and an API may reach a pack through different links): one cache folder."""
+def test_the_cache_is_found_whatever_path_reaches_the_pack(tmp_path):
+    """One pack reached through its folder and through a link (a worker and an API may reach
+    it through different links), its data.py using a grader module: one cache folder."""
     pack = tmp_path / "refs" / "w9-data"
     pack.mkdir(parents=True)
     data = DATA.replace("import json", "import json\nfrom grader.compare.images import save_image")
     for name, text in (("manifest.toml", MANIFEST), ("data.py", data), ("checks.py", CHECKS)):
         (pack / name).write_text(textwrap.dedent(text))
-    assignment = Catalog(tmp_path / "refs").get("w9-data")
-    generator = import_pack(assignment.directory, "data")
-    monkeypatch.chdir(tmp_path)
-    folders = []
-    for spelling in ("/" + generator.__file__, os.path.relpath(generator.__file__)):  # before and after "/…"
-        monkeypatch.setattr(generator, "__file__", spelling)
-        folders.append(hidden_data.prepare(assignment, tmp_path / "data"))
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "w9-data").symlink_to(pack)
+    folders = [hidden_data.prepare(Catalog(tmp_path / root).get("w9-data"), tmp_path / "data")
+               for root in ("refs", "linked")]
     assert folders[0] == folders[1] and len(list((tmp_path / "data" / "hidden").iterdir())) == 1
+
+
+def test_a_new_generator_makes_new_data_and_a_new_check_keeps_it(tmp_path):
+    pack = tmp_path / "w9-data"
+    pack.mkdir()
+    for name, text in (("manifest.toml", MANIFEST), ("data.py", DATA), ("checks.py", CHECKS)):
+        (pack / name).write_text(textwrap.dedent(text))
+    catalog = Catalog(tmp_path)
+    first = hidden_data.prepare(catalog.get("w9-data"), tmp_path / "data")
+    (pack / "checks.py").write_text(textwrap.dedent(CHECKS) + "\n# a comment changes the version\n")
+    assert hidden_data.prepare(catalog.get("w9-data"), tmp_path / "data") == first
+    (pack / "data.py").write_text(textwrap.dedent(DATA).replace("meow", "purr"))
+    second = hidden_data.prepare(catalog.get("w9-data"), tmp_path / "data")
+    assert second != first and (second / "mounted" / "images" / "cat.0.txt").read_text() == "purr"

@@ -32,7 +32,7 @@ TEST_PACKS = Path(__file__).resolve().parent / "packs"
 POSTGRES_URLS = [os.environ.get("TORCHGRADE_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test"),
                  "postgresql://postgres@127.0.0.1:5432/test"]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-SLOTS = {"e2e": 10, "embedded": 12, "broker": 14}
+SLOTS = {"e2e": 10, "embedded": 12, "broker": 14, "packs": 16}
 GOOD = (REPOSITORY / "reference/w1-normal-modes/selftest/good_torch_normal.py").read_bytes()
 VARIANCE = (REPOSITORY / "reference/w1-normal-modes/selftest/bad_variance_as_std.py").read_bytes()
 ANSWER = b'def answer():\n    return 42\n\n\nQ1 = """Because it is the answer."""\n'
@@ -201,6 +201,22 @@ def start_api(settings: Settings, log: Path) -> tuple[Process, str]:
     wait_for(lambda: not api.alive() or _answers(url), 60, "the API to answer")
     assert api.alive(), api.output()[-3000:]
     return api, url
+
+
+@contextlib.contextmanager
+def service_stack(data_dir: Path, references: Path, slot: int):
+    """A private PostgreSQL schema and Redis prefix, migrated, with a worker and an API process
+    running on them: yields (settings, API url, worker)."""
+    with postgres_schema() as database_url, redis_broker() as (broker_url, prefix):
+        settings = migrated(service_settings(data_dir, references, slot, database_url=database_url,
+                                             broker_url=broker_url, broker_key_prefix=prefix))
+        worker = start_worker(settings, data_dir / "worker.log")
+        api, url = start_api(settings, data_dir / "api.log")
+        try:
+            yield settings, url, worker
+        finally:
+            api.stop()
+            worker.stop()
 
 
 def _answers(url: str) -> bool:

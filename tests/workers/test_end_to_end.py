@@ -19,8 +19,7 @@ from core.broker import create_celery
 from core.db import session_factory
 from core.models import Submission, SubmissionEvent
 from core.queueing import CeleryEnqueuer
-from tests.workers.stack import (ANSWER, GOOD, SLOTS, VARIANCE, Process, free_port, migrated, postgres_schema,
-                                 redis_broker, seed_course, service_settings, start_api, start_worker, wait_for)
+from tests.workers.stack import ANSWER, GOOD, SLOTS, VARIANCE, Process, free_port, seed_course, service_stack, wait_for
 
 GRADING_TIMEOUT_S = 120
 
@@ -72,17 +71,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, references, catalog):
-    data_dir = tmp_path_factory.mktemp("e2e")
-    with postgres_schema() as database_url, redis_broker() as (broker_url, prefix):
-        settings = migrated(service_settings(data_dir, references, SLOTS["e2e"], database_url=database_url,
-                                             broker_url=broker_url, broker_key_prefix=prefix))
-        worker = start_worker(settings, data_dir / "worker.log")
-        api, url = start_api(settings, data_dir / "api.log")
-        try:
-            yield Stack(settings, url, worker, seed_course(settings, catalog))
-        finally:
-            api.stop()
-            worker.stop()
+    with service_stack(tmp_path_factory.mktemp("e2e"), references, SLOTS["e2e"]) as (settings, url, worker):
+        yield Stack(settings, url, worker, seed_course(settings, catalog))
 
 
 def test_submission_to_recorded_score_with_live_progress(stack):
