@@ -19,6 +19,7 @@ import uuid
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import answers
 from core.db import utcnow, without_flush_wait
 from core.models import CourseAssignment, Submission, SubmissionEvent
 from core.settings import Settings
@@ -127,13 +128,14 @@ def record(sessions: sessionmaker[Session], claimed: Claim, result: GradeResult,
     now = utcnow()
     with sessions() as session:
         stored = session.execute(update(Submission).where(*_holding(claimed)).values(
-            status=result.status, score=score, max_score=result.max_score + result.pending_max_score,
+            status=result.status, score=score, max_score=result.max_score,
             result=result.model_dump(mode="json"), finished_at=now, grading_s=round(grading_s, 4), claim=None,
             lease_until=None)).rowcount
         if stored != 1:
             session.rollback()
             log.warning("submission %s: claim lost (regraded or taken over); result discarded", claimed.submission_id)
             return False
+        answers.remember(session, claimed.submission_id, result)
         session.execute(insert(SubmissionEvent).values(
             submission_id=claimed.submission_id, kind="done", created_at=now,
             data={"status": result.status.value, "score": score, "max_score": result.max_score,

@@ -76,7 +76,7 @@ def test_graded_once_and_a_second_delivery_does_nothing(sessions, db_settings, c
     assert grading.grade(sessions, grader, db_settings, submission_id) == "recorded"
     assert grading.grade(sessions, grader, db_settings, submission_id) == "skipped"
     stored = row(sessions, submission_id)
-    assert (stored.status, stored.score, stored.max_score, stored.attempts, grader.graded) == ("graded", 6, 11, 1, 1)
+    assert (stored.status, stored.score, stored.max_score, stored.attempts, grader.graded) == ("graded", 6, 6, 1, 1)
     assert done_events(sessions, submission_id) == 1
 
 
