@@ -44,7 +44,8 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: Cat
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
-def list_submissions(course: str, session: SessionDep, user: CurrentUser, student: str | None = None,
+def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                     student: str | None = None,
                      assignment: str | None = None, status_: Annotated[SubmissionStatus | None, Query(alias="status")]
                      = None, since: DateQuery = None, until: DateQuery = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -53,7 +54,7 @@ def list_submissions(course: str, session: SessionDep, user: CurrentUser, studen
     found = submissions.search(session, courses.course_for_instructor(session, user, course), student=student,
                                assignment=assignment, status=status_, since=_aware(since), until=_aware(until),
                                limit=limit, offset=offset)
-    return [submissions.summary(s) for s in found]
+    return submissions.summaries(session, catalog, found)
 
 
 def _aware(when: dt.datetime | None) -> dt.datetime | None:

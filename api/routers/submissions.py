@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, progress, submissions
@@ -21,12 +21,12 @@ router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 
 @router.get("/{submission_id}", response_model=SubmissionDetail | SubmissionPublic, responses=errors(404))
-def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> dict:
+def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> dict:
     """Status and result.  Students see their own, with hidden checks aggregated until the
     instructor releases results; instructors see everything (SubmissionDetail)."""
     submission = submissions.get_for(session, user, submission_id)
     instructor = courses.is_instructor(session, user, submission.course_assignment.course_id)
-    shown = submissions.view(session, submission, instructor=instructor)
+    shown = submissions.view(session, catalog, submission, instructor=instructor)
     return SubmissionDetail(**shown) if instructor else SubmissionPublic(**shown)
 
 
@@ -94,10 +94,12 @@ def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user
 
 @router.put("/{submission_id}/written/{name}", response_model=WrittenScorePublic, responses=errors(400, 403, 404),
             tags=["instructors"])
-def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep,
+def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep, catalog: CatalogDep,
                   user: CurrentUser) -> dict:
-    """Score a written answer (status ``pending`` in the result) with a comment for the student."""
+    """Score the student's current written answer ``name`` (status ``pending``), whichever of their
+    uploads for the assignment carried it, with a comment for the student.  The score stays with
+    that text: a changed answer is pending again."""
     submission = submissions.for_instructor(session, user, submission_id)
-    entry = submissions.score_written(session, user, submission, name, body.score, body.comment)
-    return {"submission": submission_id, "name": entry.name, "score": entry.score, "comment": entry.comment,
-            "scored_by": user.name, "scored_at": entry.scored_at}
+    entry = submissions.score_written(session, catalog, user, submission, name, body.score, body.comment)
+    return {"submission": submission_id, "name": name, "score": entry.score, "comment": entry.comment,
+            "scored_by": user.name, "scored_at": entry.scored_at, "answer_sha256": entry.answer_sha256}
