@@ -53,7 +53,7 @@ def stored_submission(sessions, settings, catalog, **values) -> int:
             CourseAssignment.assignment_id == "w0-service", CourseAssignment.course.has(slug=people["course"])))
         user = session.scalar(select(User).where(User.name == people["students"][0]))
         submission = Submission(course_assignment_id=offered.id, user_id=user.id, filename="hw.py", content=b"x",
-                                sha256="0" * 64, size=1, queue="cpu", max_score=11, **values)
+                                sha256="0" * 64, size=1, queue="cpu", max_score=6, **values)
         session.add(submission)
         session.commit()
         return submission.id
