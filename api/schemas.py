@@ -141,7 +141,25 @@ class SubmissionAccepted(BaseModel):
     events_url: str
 
 
-class SubmissionSummary(BaseModel):
+class PointsPublic(BaseModel):
+    """Points, one meaning per name (core/points.py, docs/SERVICE.md "Points").  A grade counts
+    the chosen code submission's auto points and the student's current written answers; a
+    submission shows what it would count as, were it the chosen one."""
+
+    score: float | None = Field(description="points counted: auto-graded plus scored written answers; null until "
+                                            "graded")
+    max_score: float = Field(description="all points: auto-graded checks plus written questions")
+    adjusted_score: float | None = Field(description="score after late penalties (the code's on auto points, each "
+                                                     "answer's own on its score)")
+    auto_score: float | None = Field(description="points earned in the auto-graded checks (0 for a .md of answers)")
+    auto_max_score: float = Field(description="points the auto-graded checks offer")
+    written_score: float = Field(description="points an instructor gave the current written answers")
+    written_max_score: float = Field(description="points the written questions offer")
+    pending_max_score: float = Field(description="points of written answers given and awaiting a score (never of "
+                                                 "unanswered questions)")
+
+
+class SubmissionSummary(PointsPublic):
     id: int
     course: str
     assignment: str
@@ -150,20 +168,19 @@ class SubmissionSummary(BaseModel):
     status: SubmissionStatus
     submitted_at: dt.datetime
     finished_at: dt.datetime | None
-    score: float | None = Field(description="auto-graded points; written answers are added in the full view")
-    max_score: float
     pack_version: PackVersion = None
     pack_outdated: PackOutdated = None
 
 
-class SubmissionPublic(BaseModel):
+class SubmissionPublic(PointsPublic):
     """A submission as its student sees it: hidden checks as one aggregate until released."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 17, "course": "pytorch-2026", "assignment": "w1-normal-modes", "student": "alice",
         "filename": "hw.py", "status": "graded", "submitted_at": "2026-02-27T09:15:02Z",
         "started_at": "2026-02-27T09:15:02Z", "finished_at": "2026-02-27T09:15:03Z", "score": 32.0,
-        "max_score": 32.0, "pending_max_score": 0.0, "days_late": 0, "late_penalty": 0.0, "adjusted_score": 32.0,
+        "max_score": 32.0, "adjusted_score": 32.0, "auto_score": 32.0, "auto_max_score": 32.0, "written_score": 0.0,
+        "written_max_score": 0.0, "pending_max_score": 0.0, "days_late": 0, "late_penalty": 0.0,
         "message": "", "notes": [], "tests": [
             {"name": "tensor_tensor_shape_dtype", "score": 2.0, "max_score": 2.0, "status": "passed",
              "feedback": "", "visibility": "visible", "description": "normal_tensor_tensor: the output has the "
@@ -181,12 +198,8 @@ class SubmissionPublic(BaseModel):
     submitted_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    score: float | None = Field(description="points so far: checks plus scored written answers")
-    max_score: float = Field(description="all points, written answers included")
-    pending_max_score: float = Field(0.0, description="written-answer points an instructor has yet to score")
     days_late: int
-    late_penalty: float = Field(description="fraction taken off for lateness")
-    adjusted_score: float | None = Field(description="score after the late penalty")
+    late_penalty: float = Field(description="fraction taken off this upload for lateness")
     message: str = ""
     notes: list[str] = []
     tests: list[TestResult] = []
@@ -203,7 +216,8 @@ class SubmissionDetail(SubmissionPublic):
     attempts: int = Field(description="grading attempts so far (a worker death or grader fault adds one)")
     worker: str | None
     hidden_output: Output = Output()
-    answers: dict[str, str] = {}
+    answers: dict[str, str] = Field({}, description="the student's current written answers, whichever upload "
+                                                    "carried them")
     pack_version: PackVersion = None
     pack_outdated: PackOutdated = None
 
@@ -223,6 +237,7 @@ class WrittenScorePublic(BaseModel):
     comment: str
     scored_by: str
     scored_at: dt.datetime
+    answer_sha256: str = Field(description="the answer text this score is kept with")
 
 
 class RegradeIn(Strict):
@@ -238,14 +253,12 @@ class RegradeAccepted(BaseModel):
 
 
 # ---------------------------------------------------------------------- grades
-class GradeEntry(BaseModel):
-    submission_id: int
+class GradeEntry(PointsPublic):
+    submission_id: int = Field(description="the code submission that counts (a .md of answers only while there is "
+                                           "no code)")
     status: SubmissionStatus
-    score: float
-    max_score: float
-    days_late: int
-    late_penalty: float
-    adjusted_score: float
+    days_late: int = Field(description="of that submission")
+    late_penalty: float = Field(description="of that submission, on the auto points")
     submitted_at: dt.datetime
     pack_version: PackVersion = None
     pack_outdated: PackOutdated = None
@@ -306,7 +319,9 @@ class AssignmentStats(BaseModel):
     assignment: str
     max_score: float
     counts: Counts
-    students_scored: int
+    students_scored: int = Field(description="students whose best grade is complete (no answer awaits a score); "
+                                             "mean, median and histogram are over them")
+    students_pending: int = Field(description="students left out because a written answer awaits a score")
     mean: float | None
     median: float | None
     histogram: list[HistogramBin]

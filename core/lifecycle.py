@@ -37,6 +37,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import answers
 from core.db import utcnow, without_flush_wait
 from core.events import Check, Done, Running, payload
 from core.models import CourseAssignment, Submission, SubmissionEvent
@@ -221,13 +222,14 @@ def record(sessions: sessionmaker[Session], claimed: Claim, result: GradeResult,
     now = utcnow()
     with sessions() as session:
         stored = session.execute(update(Submission).where(*_holding(claimed)).values(
-            status=result.status, score=score, max_score=result.max_score + result.pending_max_score,
+            status=result.status, score=score, max_score=result.max_score,
             result=result.model_dump(mode="json"), finished_at=now, grading_s=round(grading_s, 4), claim=None,
             lease_until=None, pack_version=result.pack_version or None)).rowcount
         if stored != 1:
             session.rollback()
             log.warning("submission %s: claim lost (regraded or taken over); result discarded", claimed.submission_id)
             return False
+        answers.remember(session, claimed.submission_id, result)
         _add_event(session, claimed.submission_id, Done(status=result.status, score=score,
                                                         max_score=result.max_score,
                                                         pending_max_score=result.pending_max_score), now)

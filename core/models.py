@@ -121,31 +121,48 @@ class Submission(Base):
     worker: Mapped[str | None] = mapped_column(String(255), doc="host:pid of the process holding the claim")
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, doc="claims so far, across deaths and retries")
-    score: Mapped[float | None] = mapped_column(Float, doc="auto-graded points; NULL until graded")
-    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float | None] = mapped_column(Float, doc="auto-graded points earned; NULL until graded")
+    max_score: Mapped[float] = mapped_column(Float, default=0.0, doc="auto-graded points available (written "
+                                                                    "questions not included: core/points.py)")
     grading_s: Mapped[float | None] = mapped_column(Float)
     result: Mapped[dict | None] = deferred(mapped_column(JSON))
     pack_version: Mapped[str | None] = mapped_column(String(64), doc="the pack version that graded it (docs/PACKS.md)")
 
     course_assignment: Mapped[CourseAssignment] = relationship()
     user: Mapped[User] = relationship()
-    written_scores: Mapped[list[WrittenScore]] = relationship(back_populates="submission",
-                                                              cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """A student's latest text for one written question of a course assignment, whichever upload
+    carried it (core/answers.py): a .md of answers and a .py of code combine."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("course_assignment_id", "user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), doc="of the text (UTF-8)")
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"),
+                                                      doc="the upload that carried this text")
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, doc="when that upload was submitted")
 
 
 class WrittenScore(Base):
+    """An instructor's score of one answer text: it counts while the answer still has that text."""
+
     __tablename__ = "written_scores"
-    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+    __table_args__ = (UniqueConstraint("answer_id", "answer_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(64))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    answer_sha256: Mapped[str] = mapped_column(String(64), doc="the text it scored")
     score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
     scored_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    submission: Mapped[Submission] = relationship(back_populates="written_scores")
 
 
 class SubmissionEvent(Base):

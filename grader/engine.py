@@ -295,7 +295,7 @@ class GradingRun:
         return GradeResult(
             assignment=self.manifest.id, submission=self.filename, status=status,
             score=round(sum(t.score for t in tests), 4), max_score=self.manifest.max_score,
-            pending_max_score=sum(w.points for w in self.manifest.written), message=message,
+            pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), message=message,
             notes=self.bundle.notes if self.bundle else [], tests=tests, answers=self.answers,
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
             environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",

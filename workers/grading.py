@@ -64,7 +64,6 @@ def _give_up(sessions, grader: Grader, claimed: Claim, why: str) -> str:
     log.error("submission %s: giving up: %s", claimed.submission_id, why)
     result = GradeResult(assignment=claimed.assignment_id, submission=claimed.filename,
                          status=SubmissionStatus.internal_error, max_score=manifest.max_score,
-                         pending_max_score=sum(w.points for w in manifest.written),
                          message=f"grading failed because of a grader fault, not your code ({why}); your instructor "
                                  f"will regrade it")
     return "gave_up" if record(sessions, claimed, result, 0.0, None) else "discarded"

@@ -111,14 +111,15 @@ async def submit(settings: SettingsDep, batcher: SubmitBatcherDep, catalog: Cata
 
 @router.get("/assignments/{assignment_id}/submissions", response_model=list[SubmissionSummary],
             responses=errors(400, 404))
-def my_submissions(assignment_id: str, session: SessionDep, user: CurrentUser, course: CourseQuery = None) -> list:
+def my_submissions(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                   course: CourseQuery = None) -> list:
     offered = courses.offered_to(session, user, assignment_id, course)
-    return [submissions.summary(s) for s in submissions.list_own(session, user, offered)]
+    return submissions.summaries(session, catalog, submissions.list_own(session, user, offered))
 
 
 @router.get("/grades", response_model=list[MyGrade], responses=errors())
 def my_grades(session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> list[dict]:
-    """Your best score per assignment, late penalty applied."""
+    """Your grade per assignment: your best code submission plus your written answers, late penalties applied."""
     return gradebook.my_grades(session, catalog, user)
 
 

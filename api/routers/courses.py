@@ -55,7 +55,8 @@ def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user
     found = submissions.search(session, courses.course_for_instructor(session, user, course), student=student,
                                assignment=assignment, status=status_, since=_aware(since), until=_aware(until),
                                limit=limit, offset=offset)
-    return [submissions.summary(s) | gradebook.pack_flags(catalog, s) for s in found]
+    return [summary | gradebook.pack_flags(catalog, s)
+            for s, summary in zip(found, submissions.summaries(session, catalog, found))]
 
 
 def _aware(when: dt.datetime | None) -> dt.datetime | None:

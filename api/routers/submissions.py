@@ -28,7 +28,7 @@ def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep,
     the pack changed since it was graded."""
     submission = submissions.get_for(session, user, submission_id)
     instructor = courses.sees_all(session, user, submission.course_assignment.course_id)
-    shown = submissions.view(session, submission, instructor=instructor)
+    shown = submissions.view(session, catalog, submission, instructor=instructor)
     return SubmissionDetail(**shown, **gradebook.pack_flags(catalog, submission)) if instructor \
         else SubmissionPublic(**shown)
 
@@ -104,10 +104,12 @@ def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user
 
 @router.put("/{submission_id}/written/{name}", response_model=WrittenScorePublic, responses=errors(400, 403, 404),
             tags=["instructors"])
-def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep,
+def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep, catalog: CatalogDep,
                   user: CurrentUser) -> dict:
-    """Score a written answer (status ``pending`` in the result) with a comment for the student."""
+    """Score the student's current written answer ``name`` (status ``pending``), whichever of their
+    uploads for the assignment carried it, with a comment for the student.  The score stays with
+    that text: a changed answer is pending again."""
     submission = submissions.for_instructor(session, user, submission_id)
-    entry = submissions.score_written(session, user, submission, name, body.score, body.comment)
-    return {"submission": submission_id, "name": entry.name, "score": entry.score, "comment": entry.comment,
-            "scored_by": user.name, "scored_at": entry.scored_at}
+    entry = submissions.score_written(session, catalog, user, submission, name, body.score, body.comment)
+    return {"submission": submission_id, "name": name, "score": entry.score, "comment": entry.comment,
+            "scored_by": user.name, "scored_at": entry.scored_at, "answer_sha256": entry.answer_sha256}

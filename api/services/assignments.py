@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses, gradebook
+from core import points
 from core.models import CourseAssignment, Membership, Submission, User
 from grader.assignments import Catalog
 
@@ -25,15 +26,14 @@ def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssi
     deadline = courses.deadline_for(session, offered, user.id)
     mine = select(Submission).where(Submission.course_assignment_id == offered.id, Submission.user_id == user.id)
     latest = session.scalar(mine.order_by(Submission.id.desc()).limit(1))
-    best = gradebook.pick(gradebook.scored_entries(session, [offered], [user.id]).get((user.id, offered.id), []),
-                          "best")
+    best = gradebook.grades(session, catalog, [offered], "best", [user.id]).get((user.id, offered.id))
     return {"id": offered.assignment_id, "course": offered.course.slug, "title": manifest.title.en,
             "title_zh": manifest.title.zh, "week": manifest.week, "queue": manifest.queue,
-            "max_score": manifest.max_score + sum(w.points for w in manifest.written),
+            "max_score": points.max_total(manifest),
             "due_at": deadline.due_at, "closes_at": deadline.closes_at,
             "late_penalty_per_day": offered.late_penalty_per_day, "attempts_per_day": offered.attempts_per_day,
             "attempts_total": offered.attempts_total,
             "attempts_used": session.scalar(mine.with_only_columns(func.count(Submission.id))),
             "results_released": offered.results_released, "latest_submission": latest.id if latest else None,
             "latest_status": latest.status if latest else None,
-            "best_score": best.adjusted_score if best else None}
+            "best_score": best.points.adjusted if best else None}

@@ -1,6 +1,6 @@
-"""The gradebook (best or latest per assignment, late penalty applied, extensions honoured,
-results graded by an older pack version flagged), a student's own grades, and per-assignment
-statistics."""
+"""The gradebook (best or latest code attempt per assignment plus the current written answers,
+late penalties applied, extensions honoured, results graded by an older pack version flagged),
+a student's own grades, and per-assignment statistics."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import statistics
 from typing import Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from api.services import courses
-from api.services.submissions import result_with_written
-from core import rules
-from core.models import Course, CourseAssignment, Membership, Submission, User, WrittenScore
+from core import answers, points, rules
+from core.models import Course, CourseAssignment, Membership, Submission, User
+from core.points import Points
 from grader.assignments import Catalog
+from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 
 Policy = Literal["best", "latest"]
@@ -30,54 +31,85 @@ COMMON_FAILURES = 3
 
 
 @dataclasses.dataclass(frozen=True)
-class Entry:
+class Attempt:
+    """One scored upload as the gradebook sees it."""
+
     submission_id: int
     status: SubmissionStatus
-    score: float
-    max_score: float
+    auto: float               # auto-graded points earned (0 for a .md of answers: no check runs on it)
+    auto_max: float
     days_late: int
     late_penalty: float
     submitted_at: dt.datetime
+    code: bool                # False: a .md of written answers only
     pack_version: str | None
 
     @property
-    def adjusted_score(self) -> float:
-        return round(self.score * (1 - self.late_penalty), 4)
+    def adjusted_auto(self) -> float:
+        return self.auto * (1 - self.late_penalty)
 
 
-def scored_entries(session: Session, offered: list[CourseAssignment],
-                   user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Entry]]:
-    """(user id, course assignment id) -> every scored submission, as the gradebook sees it."""
-    by_id = {o.id: o for o in offered}
-    written = (select(WrittenScore.submission_id, func.sum(WrittenScore.score).label("points"))
-               .group_by(WrittenScore.submission_id).subquery())
+@dataclasses.dataclass(frozen=True)
+class Grade:
+    """A student's grade for one assignment: the chosen code attempt's auto points plus the scores
+    of their current written answers (core/points.py)."""
+
+    attempt: Attempt
+    points: Points
+
+
+def attempts(session: Session, by_id: dict[int, CourseAssignment], deadlines,
+             user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Attempt]]:
+    """(user id, course assignment id) -> every scored upload."""
     query = (select(Submission.id, Submission.user_id, Submission.course_assignment_id, Submission.status,
-                    Submission.score, Submission.max_score, Submission.created_at,
-                    func.coalesce(written.c.points, 0.0), Submission.pack_version)
-             .outerjoin(written, written.c.submission_id == Submission.id)
+                    Submission.score, Submission.max_score, Submission.created_at, Submission.filename,
+                    Submission.pack_version)
              .where(Submission.course_assignment_id.in_(list(by_id)), Submission.status.in_(SCORED)))
     if user_ids is not None:
         query = query.where(Submission.user_id.in_(user_ids))
-    extensions = courses.extensions_by_user(session, list(by_id))
-    exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
-    entries: dict[tuple[int, int], list[Entry]] = collections.defaultdict(list)
-    for sid, user_id, offered_id, status, score, max_score, created_at, written_points, version \
+    found: dict[tuple[int, int], list[Attempt]] = collections.defaultdict(list)
+    for sid, user_id, offered_id, status, score, max_score, created_at, filename, version \
             in session.execute(query):
-        offering = by_id[offered_id]
-        deadline = courses.deadline(offering, extensions.get((offered_id, user_id)),
-                                    exempt=(offering.course_id, user_id) in exempt)
-        entries[(user_id, offered_id)].append(Entry(
-            sid, status, round((score or 0.0) + written_points, 4), max_score, deadline.days_late(created_at),
-            deadline.penalty(created_at), created_at, version))
-    return entries
+        deadline = deadlines(offered_id, user_id)
+        found[(user_id, offered_id)].append(Attempt(
+            sid, status, score or 0.0, max_score, deadline.days_late(created_at), deadline.penalty(created_at),
+            created_at, not answers.answers_only(filename), version))
+    return found
 
 
-def pick(entries: list[Entry], policy: Policy) -> Entry | None:
-    if not entries:
+def pick(tried: list[Attempt], policy: Policy) -> Attempt | None:
+    """The code attempt that counts: the latest, or the best after its late penalty (the written
+    answers add the same to each).  A .md of answers counts only while there is no code at all."""
+    candidates = [a for a in tried if a.code] or tried
+    if not candidates:
         return None
     if policy == "latest":
-        return max(entries, key=lambda e: (e.submitted_at, e.submission_id))
-    return max(entries, key=lambda e: (e.adjusted_score, e.submitted_at, e.submission_id))
+        return max(candidates, key=lambda a: (a.submitted_at, a.submission_id))
+    return max(candidates, key=lambda a: (a.adjusted_auto, a.submitted_at, a.submission_id))
+
+
+def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
+           user_ids: list[int] | None = None) -> dict[tuple[int, int], Grade]:
+    """(user id, course assignment id) -> the grade, for every student with a scored upload."""
+    by_id = {o.id: o for o in offered}
+    extensions = courses.extensions_by_user(session, list(by_id))
+    exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
+
+    def deadline(offered_id: int, user_id: int) -> rules.Deadline:
+        offering = by_id[offered_id]
+        return courses.deadline(offering, extensions.get((offered_id, user_id)),
+                                exempt=(offering.course_id, user_id) in exempt)
+
+    current = answers.current(session, list(by_id), user_ids)
+    found = {}
+    for (user_id, offered_id), tried in attempts(session, by_id, deadline, user_ids).items():
+        chosen = pick(tried, policy)
+        manifest = catalog.get(by_id[offered_id].assignment_id).manifest
+        written = answers.written(manifest, current.get((user_id, offered_id), {}),
+                                  deadline(offered_id, user_id).penalty)
+        found[(user_id, offered_id)] = Grade(chosen, points.combine(
+            chosen.auto, chosen.auto_max, points.written_max(manifest), written, chosen.late_penalty))
+    return found
 
 
 def in_catalog(catalog: Catalog, offered) -> list[CourseAssignment]:
@@ -87,11 +119,7 @@ def in_catalog(catalog: Catalog, offered) -> list[CourseAssignment]:
 
 
 def max_scores(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, float]:
-    points = {}
-    for o in offered:
-        manifest = catalog.get(o.assignment_id).manifest
-        points[o.assignment_id] = manifest.max_score + sum(w.points for w in manifest.written)
-    return points
+    return {o.assignment_id: points.max_total(catalog.get(o.assignment_id).manifest) for o in offered}
 
 
 def pack_versions(catalog: Catalog, offered: list[CourseAssignment]) -> dict[str, str]:
@@ -115,25 +143,27 @@ def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
     students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
                                .order_by(User.name)).all()
-    entries = scored_entries(session, offered)
+    found = grades(session, catalog, offered, policy)
     rows = []
     for student in students:
-        grades = {o.assignment_id: pick(entries.get((student.id, o.id), []), policy) for o in offered}
+        mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
         rows.append({"student": student.name, "display_name": student.display_name,
-                     "grades": {a: _entry_json(e, versions[a]) for a, e in grades.items()},
-                     "total": round(sum(e.adjusted_score for e in grades.values() if e), 4)})
-    points = max_scores(catalog, offered)
+                     "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
+                     "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
+    maximum = max_scores(catalog, offered)
     return {"course": course.slug, "policy": policy, "assignments": [o.assignment_id for o in offered],
-            "max_scores": points, "max_total": sum(points.values()), "pack_versions": versions, "students": rows}
+            "max_scores": maximum, "max_total": round(sum(maximum.values()), 4), "pack_versions": versions,
+            "students": rows}
 
 
-def _entry_json(entry: Entry | None, current_version: str) -> dict | None:
-    if entry is None:
+def _grade_json(grade: Grade | None, current_version: str) -> dict | None:
+    if grade is None:
         return None
-    return {"submission_id": entry.submission_id, "status": entry.status, "score": entry.score,
-            "max_score": entry.max_score, "days_late": entry.days_late, "late_penalty": entry.late_penalty,
-            "adjusted_score": entry.adjusted_score, "submitted_at": entry.submitted_at.isoformat(),
-            "pack_version": entry.pack_version, "pack_outdated": entry.pack_version != current_version}
+    chosen = grade.attempt
+    return {"submission_id": chosen.submission_id, "status": chosen.status, "days_late": chosen.days_late,
+            "late_penalty": chosen.late_penalty, "submitted_at": chosen.submitted_at.isoformat(),
+            "pack_version": chosen.pack_version, "pack_outdated": chosen.pack_version != current_version,
+            **grade.points.fields()}
 
 
 def gradebook_csv(book: dict) -> str:
@@ -155,37 +185,42 @@ def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "
                               .where(Membership.user_id == user.id)
                               .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id)).all()
     offered = in_catalog(catalog, offered)
-    entries = scored_entries(session, offered, [user.id])
-    points = max_scores(catalog, offered)
+    found = grades(session, catalog, offered, policy, [user.id])
+    maximum = max_scores(catalog, offered)
     versions = pack_versions(catalog, offered)
-    return [{"course": o.course.slug, "assignment": o.assignment_id, "max_score": points[o.assignment_id],
-             "grade": _entry_json(pick(entries.get((user.id, o.id), []), policy), versions[o.assignment_id])}
-            for o in offered]
+    return [{"course": o.course.slug, "assignment": o.assignment_id, "max_score": maximum[o.assignment_id],
+             "grade": _grade_json(found.get((user.id, o.id)), versions[o.assignment_id])} for o in offered]
 
 
 # ---------------------------------------------------------------------- statistics
 def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict:
+    """Scores are each student's best grade, counted once no written answer awaits a score;
+    a check's pass rate is over those best code attempts; a written question's over the scored
+    current answers (pending ones are neither passes nor failures)."""
     manifest = catalog.get(offered.assignment_id).manifest
     by_status = dict(session.execute(select(Submission.status, func.count()).where(
         Submission.course_assignment_id == offered.id).group_by(Submission.status)).all())
     students = session.scalar(select(func.count(func.distinct(Submission.user_id))).where(
         Submission.course_assignment_id == offered.id))
-    best = [pick(found, "best") for found in scored_entries(session, [offered]).values()]
-    best_ids = [e.submission_id for e in best if e]
-    results = [result_with_written(s) for s in session.scalars(
-        select(Submission).where(Submission.id.in_(best_ids)).options(undefer(Submission.result)))]
-    scores = [e.score for e in best if e]
-    maximum = manifest.max_score + sum(w.points for w in manifest.written)
-    check_names = [c.name for c in manifest.checks] + [w.name for w in manifest.written]
+    best = grades(session, catalog, [offered], "best")
+    results = [GradeResult.model_validate(result) for result in session.scalars(
+        select(Submission.result).where(Submission.id.in_([g.attempt.submission_id for g in best.values()
+                                                           if g.attempt.code]))) if result is not None]
+    current = answers.current(session, [offered.id], [user_id for user_id, _ in best])
+    written = {spec.name: [answers.as_test(spec, mine[spec.name]) if spec.name in mine else answers.unanswered(spec)
+                           for mine in (current.get(key, {}) for key in best)] for spec in manifest.written}
+    complete = [g.points.total for g in best.values() if not g.points.pending_max]
+    maximum = points.max_total(manifest)
     return {
         "course": offered.course.slug, "assignment": offered.assignment_id, "max_score": maximum,
         "counts": {"submissions": sum(by_status.values()), "students": students,
                    "by_status": {str(k): v for k, v in by_status.items()}},
-        "students_scored": len(scores),
-        "mean": round(statistics.fmean(scores), 4) if scores else None,
-        "median": round(statistics.median(scores), 4) if scores else None,
-        "histogram": histogram(scores, maximum),
-        "checks": [check_stats(name, [r for r in results if r]) for name in check_names],
+        "students_scored": len(complete), "students_pending": len(best) - len(complete),
+        "mean": round(statistics.fmean(complete), 4) if complete else None,
+        "median": round(statistics.median(complete), 4) if complete else None,
+        "histogram": histogram(complete, maximum),
+        "checks": [check_stats(c.name, [t for r in results for t in r.tests if t.name == c.name])
+                   for c in manifest.checks] + [check_stats(name, tests) for name, tests in written.items()],
     }
 
 
@@ -197,8 +232,8 @@ def histogram(scores: list[float], maximum: float) -> list[dict]:
     return [{"from": round(i * width, 4), "to": round((i + 1) * width, 4), "count": c} for i, c in enumerate(counts)]
 
 
-def check_stats(name: str, results: list) -> dict:
-    tests = [t for r in results for t in r.tests if t.name == name]
+def check_stats(name: str, tests: list[TestResult]) -> dict:
+    tests = [t for t in tests if t.status != CheckStatus.pending]
     failures = collections.Counter(t.feedback for t in tests if t.status != CheckStatus.passed and t.feedback)
     return {"name": name, "graded": len(tests),
             "pass_rate": round(sum(t.status == CheckStatus.passed for t in tests) / len(tests), 4) if tests else None,

@@ -16,16 +16,18 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import lifecycle, rules
+from core import answers, lifecycle, points, rules
 from core.db import utcnow
 from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.lifecycle import Enqueuer
 from core.models import Course, CourseAssignment, Submission, User, WrittenScore
+from core.points import Points
 from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
-from grader.assignments import Assignment, Catalog
-from grader.results import GradeResult, TestResult
-from grader.status import CheckStatus, SubmissionStatus
+from grader.assignments import Assignment, Catalog, UnknownAssignment
+from grader.manifest import Manifest
+from grader.results import GradeResult
+from grader.status import SubmissionStatus
 from grader.submission import SubmissionError, load_submission, upload_cap
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,7 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     values = lifecycle.new_row(
         course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
         sha256=hashlib.sha256(content).hexdigest(), queue=assignment.manifest.queue, created_at=now,
-        max_score=assignment.manifest.max_score + sum(w.points for w in assignment.manifest.written))
+        max_score=assignment.manifest.max_score)
     limit = AttemptLimit(target.course_id, now - rules.DAY,
                          functools.partial(target.attempts.check, target.assignment_id, now)) if target.limited else None
     return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
@@ -172,62 +174,79 @@ def search(session: Session, course: Course, *, student: str | None = None, assi
 
 
 # ---------------------------------------------------------------------- what is shown
-def summary(submission: Submission) -> dict:
-    return {"id": submission.id, "course": submission.course_assignment.course.slug,
-            "assignment": submission.course_assignment.assignment_id, "student": submission.user.name,
-            "filename": submission.filename, "status": submission.status, "submitted_at": submission.created_at,
-            "finished_at": submission.finished_at, "score": submission.score, "max_score": submission.max_score}
+def summaries(session: Session, catalog: Catalog, found: list[Submission]) -> list[dict]:
+    """Submissions in a list, with their points as ``view`` shows them."""
+    keys = {(s.user_id, s.course_assignment_id) for s in found}
+    current = answers.current(session, list({ca for _, ca in keys}), list({user for user, _ in keys}))
+    return [{"id": s.id, "course": s.course_assignment.course.slug, "assignment": s.course_assignment.assignment_id,
+             "student": s.user.name, "filename": s.filename, "status": s.status, "submitted_at": s.created_at,
+             "finished_at": s.finished_at,
+             **_shown_points(s, _points(s, _manifest(catalog, s), current.get((s.user_id, s.course_assignment_id),
+                                                                               {})))} for s in found]
 
 
-def result_with_written(submission: Submission) -> GradeResult | None:
-    """The stored result with the instructor's scores of written answers folded in."""
-    if submission.result is None:
+def _manifest(catalog: Catalog, submission: Submission) -> Manifest | None:
+    """None once the pack is gone from the catalogue: its written questions are unknown then."""
+    try:
+        return catalog.get(submission.course_assignment.assignment_id).manifest
+    except UnknownAssignment:
         return None
-    result = GradeResult.model_validate(submission.result)
-    scored = {w.name: w for w in submission.written_scores}
-    tests = [_scored(test, scored.get(test.name)) for test in result.tests]
-    added = sum(w.score for w in scored.values() if any(t.name == w.name for t in result.tests))
-    return result.model_copy(update={"tests": tests, "score": round(result.score + added, 4)})
 
 
-def _scored(test: TestResult, written: WrittenScore | None) -> TestResult:
-    if written is None or test.status != CheckStatus.pending:
-        return test
-    status = CheckStatus.passed if written.score >= test.max_score else \
-        CheckStatus.partial if written.score > 0 else CheckStatus.failed
-    return test.model_copy(update={"score": written.score, "status": status,
-                                   "feedback": written.comment or "scored by an instructor"})
+def _points(submission: Submission, manifest: Manifest | None, current: dict[str, answers.Current],
+            deadline: courses.Deadline | None = None) -> Points:
+    """What this upload counts as, were it the chosen one: its auto points (none for a .md of
+    answers) plus the scores of the student's current answers."""
+    penalty = deadline.penalty if deadline is not None else (lambda when: 0.0)
+    written = [] if manifest is None else answers.written(manifest, current, penalty)
+    return points.combine(submission.score or 0.0, submission.max_score,
+                          0.0 if manifest is None else points.written_max(manifest), written,
+                          penalty(submission.created_at))
 
 
-def total_score(submission: Submission, written_total: float = 0.0) -> float | None:
-    return None if submission.score is None else round(submission.score + written_total, 4)
+def _shown_points(submission: Submission, counted: Points) -> dict:
+    shown = counted.fields()
+    if submission.score is None:  # not graded (yet): nothing is earned
+        shown.update(score=None, adjusted_score=None, auto_score=None)
+    return shown
 
 
-def view(session: Session, submission: Submission, *, instructor: bool) -> dict:
+def with_answers(result: GradeResult, manifest: Manifest | None, current: dict[str, answers.Current],
+                 submission_id: int) -> GradeResult:
+    """The stored result with the student's current written answers (whichever upload carried
+    them) in place of the ones this upload carried."""
+    specs = {} if manifest is None else {w.name: w for w in manifest.written}
+    tests = [answers.as_test(specs[t.name], current[t.name], submission_id)
+             if t.name in specs and t.name in current else t for t in result.tests]
+    return result.model_copy(update={"tests": tests})
+
+
+def view(session: Session, catalog: Catalog, submission: Submission, *, instructor: bool) -> dict:
     """Everything the API shows about one submission, with visibility applied for students."""
     offered = submission.course_assignment
     deadline = courses.deadline_for(session, offered, submission.user_id)
-    result = result_with_written(submission)
+    manifest = _manifest(catalog, submission)
+    current = answers.current(session, [offered.id], [submission.user_id]).get((submission.user_id, offered.id), {})
+    counted = _points(submission, manifest, current, deadline)
+    result = None if submission.result is None else \
+        with_answers(GradeResult.model_validate(submission.result), manifest, current, submission.id)
     if result is not None and not instructor:
         result = result.for_student(show_hidden=offered.results_released, show_after_due=deadline.passed(utcnow()))
-    penalty = deadline.penalty(submission.created_at)
     shown = {
         "id": submission.id, "course": offered.course.slug, "assignment": offered.assignment_id,
         "student": submission.user.name, "filename": submission.filename, "status": submission.status,
         "submitted_at": submission.created_at, "started_at": submission.started_at,
-        "finished_at": submission.finished_at, "max_score": submission.max_score,
-        "days_late": deadline.days_late(submission.created_at), "late_penalty": penalty,
-        "score": result.score if result and submission.score is not None else None,
+        "finished_at": submission.finished_at, "days_late": deadline.days_late(submission.created_at),
+        "late_penalty": deadline.penalty(submission.created_at), **_shown_points(submission, counted),
     }
-    shown["adjusted_score"] = None if shown["score"] is None else round(shown["score"] * (1 - penalty), 4)
     if result is not None:
-        shown.update(result.model_dump(include={"pending_max_score", "message", "notes", "tests", "output",
-                                                "timings", "environment"}))
+        shown.update(result.model_dump(include={"message", "notes", "tests", "output", "timings", "environment"}))
     if instructor:
         shown.update({"sha256": submission.sha256, "size": submission.size, "attempts": submission.attempts,
-                      "worker": submission.worker})
+                      "worker": submission.worker,
+                      "answers": answers.texts(session, offered.id, submission.user_id)})
         if result is not None:
-            shown.update(result.model_dump(include={"hidden_output", "answers"}))
+            shown.update(result.model_dump(include={"hidden_output"}))
     return shown
 
 
@@ -249,22 +268,19 @@ def select_for_regrade(session: Session, course: Course, student: str | None,
     return search(session, course, student=student, assignment=assignment, limit=100_000)
 
 
-def score_written(session: Session, grader_user: User, submission: Submission, name: str, score: float,
-                  comment: str) -> WrittenScore:
-    result = submission.result and GradeResult.model_validate(submission.result)
-    if not result:
+def score_written(session: Session, catalog: Catalog, grader_user: User, submission: Submission, name: str,
+                  score: float, comment: str) -> WrittenScore:
+    """Score the student's current answer to ``name`` (whichever of their uploads carried it)."""
+    if submission.result is None:
         raise BadRequest(f"submission {submission.id} is not graded yet ({submission.status})", code="not_graded")
-    written = next((t for t in result.tests if t.name == name), None)
-    if written is None or written.status != CheckStatus.pending:
-        answers = [t.name for t in result.tests if t.status == CheckStatus.pending]
-        raise NotFound(f"submission {submission.id} has no written answer {name!r} to score; "
-                       f"answers awaiting a score: {', '.join(answers) or 'none'}", code="answer_not_found")
-    if score > written.max_score:
-        raise BadRequest(f"{name} is worth at most {written.max_score:g} points", code="score_too_high")
-    entry = next((w for w in submission.written_scores if w.name == name), None)
-    if entry is None:
-        entry = WrittenScore(submission_id=submission.id, name=name, score=score)
-        submission.written_scores.append(entry)
-    entry.score, entry.comment, entry.scored_by, entry.scored_at = score, comment, grader_user.id, utcnow()
-    session.commit()
-    return entry
+    manifest = _manifest(catalog, submission)
+    specs = {} if manifest is None else {w.name: w for w in manifest.written}
+    current = answers.current(session, [submission.course_assignment_id], [submission.user_id]).get(
+        (submission.user_id, submission.course_assignment_id), {})
+    if name not in specs or name not in current:
+        answered = [n for n in specs if n in current]
+        raise NotFound(f"{submission.user.name} has no written answer {name!r} to score; answered: "
+                       f"{', '.join(answered) or 'none'}", code="answer_not_found")
+    if score > specs[name].points:
+        raise BadRequest(f"{name} is worth at most {specs[name].points:g} points", code="score_too_high")
+    return answers.score(session, grader_user, current[name], score, comment)

@@ -94,13 +94,24 @@ def test_stats(client, queue, course, sessions):
     stats = client.get(f"/api/v1/courses/{course['course']}/assignments/w0-service/stats",
                        headers=bearer(course, "instructor")).json()
     assert stats["counts"] == {"submissions": 3, "students": 2, "by_status": {"graded": 2, "queued": 1}}
-    assert (stats["mean"], stats["median"], stats["students_scored"]) == (3.5, 3.5, 2)
-    assert sum(b["count"] for b in stats["histogram"]) == 2 and stats["histogram"][0]["from"] == 0
+    assert (stats["mean"], stats["median"], stats["students_scored"], stats["students_pending"]) == \
+        (None, None, 0, 2)  # Q1 awaits a score for both: no grade is complete yet
+    assert sum(b["count"] for b in stats["histogram"]) == 0 and stats["histogram"][0]["from"] == 0
     checks = {c["name"]: c for c in stats["checks"]}
     assert checks["answer_visible"]["pass_rate"] == 0.5
     assert checks["answer_visible"]["common_failures"] == [{"feedback": "answer() returned 41, expected 42",
                                                             "count": 1}]
-    assert checks["Q1"]["pass_rate"] == 0.0
+    assert (checks["Q1"]["graded"], checks["Q1"]["pass_rate"]) == (0, None)  # pending: not a failure
+    for student in (alice, bob):
+        submission_id = next(s["id"] for s in client.get(f"/api/v1/courses/{course['course']}/submissions",
+                                                          headers=bearer(course, "instructor"),
+                                                          params={"student": student, "status": "graded"}).json())
+        client.put(f"/api/v1/submissions/{submission_id}/written/Q1", headers=bearer(course, "instructor"),
+                   json={"score": 5})
+    stats = client.get(f"/api/v1/courses/{course['course']}/assignments/w0-service/stats",
+                       headers=bearer(course, "instructor")).json()
+    assert (stats["mean"], stats["median"], stats["students_scored"]) == (8.5, 8.5, 2)
+    assert sum(b["count"] for b in stats["histogram"]) == 2
 
 
 def test_submissions_filtered(client, queue, course, sessions):

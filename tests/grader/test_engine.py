@@ -175,6 +175,7 @@ def test_written_answers_are_pending_from_code_or_markdown(demo):
     assert by_name(from_markdown)["works"].status == CheckStatus.skipped
     missing = grade("answer = 1\n")
     assert by_name(missing)["Q1"].status == CheckStatus.failed and "## Q1" in by_name(missing)["Q1"].feedback
+    assert missing.pending_max_score == 0  # an unanswered question earns nothing and awaits nobody
 
 
 def test_the_same_submission_gets_the_same_result_five_times(grader):

@@ -54,7 +54,7 @@ def stored_submission(sessions, settings, catalog, **values) -> int:
             CourseAssignment.assignment_id == "w0-service", CourseAssignment.course.has(slug=people["course"])))
         user = session.scalar(select(User).where(User.name == people["students"][0]))
         submission = Submission(course_assignment_id=offered.id, user_id=user.id, filename="hw.py", content=b"x",
-                                sha256="0" * 64, size=1, queue="cpu", max_score=11, **values)
+                                sha256="0" * 64, size=1, queue="cpu", max_score=6, **values)
         session.add(submission)
         session.commit()
         return submission.id
@@ -77,7 +77,7 @@ def test_graded_once_and_a_second_delivery_does_nothing(sessions, db_settings, c
     assert grading.grade(sessions, grader, db_settings, submission_id) == "recorded"
     assert grading.grade(sessions, grader, db_settings, submission_id) == "skipped"
     stored = row(sessions, submission_id)
-    assert (stored.status, stored.score, stored.max_score, stored.attempts, grader.graded) == ("graded", 6, 11, 1, 1)
+    assert (stored.status, stored.score, stored.max_score, stored.attempts, grader.graded) == ("graded", 6, 6, 1, 1)
     assert done_events(sessions, submission_id) == 1
 
 
