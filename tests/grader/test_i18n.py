@@ -1,0 +1,91 @@
+"""Messages in Chinese and English: rendering, negotiation, and catalogues that are complete
+(every ``_("...")`` of the engine and of every pack has its Chinese)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+
+from grader import i18n
+from grader.i18n import Catalogue, Text, negotiate, render
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def catalogue(tmp_path) -> Catalogue:
+    (tmp_path / "zh.po").write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                                    'msgid "expected shape {expected}, got {got}"\n'
+                                    'msgstr "形状应为 {expected}，实际为 {got}"\n\n'
+                                    'msgid "the {what} is wrong"\nmsgstr "{what}不对"\n\n'
+                                    'msgid "tensor"\nmsgstr "张量"\n', encoding="utf-8")
+    return Catalogue(tmp_path)
+
+
+def test_a_message_renders_in_each_language(catalogue):
+    text = catalogue("expected shape {expected}, got {got}", expected=[2, 3], got=[3, 2])
+    assert text.render("zh") == "形状应为 [2, 3]，实际为 [3, 2]"
+    assert text.render("en") == str(text) == "expected shape [2, 3], got [3, 2]"
+    assert i18n.in_languages(text) == {"zh": "形状应为 [2, 3]，实际为 [3, 2]", "en": "expected shape [2, 3], got [3, 2]"}
+
+
+def test_messages_compose_and_join(catalogue):
+    nested = catalogue("the {what} is wrong", what=catalogue("tensor"))
+    assert nested.render("zh") == "张量不对" and nested.render("en") == "the tensor is wrong"
+    joined = Text.join("\n", [nested, "x = 1"])
+    assert render(joined, "zh") == "张量不对\nx = 1"
+    assert not Text.join("\n", []) and Text.join("\n", [nested])
+
+
+def test_a_missing_translation_falls_back_to_english_and_is_remembered(catalogue):
+    i18n.MISSING.clear()
+    assert catalogue("not translated {n}", n=3).render("zh") == "not translated 3"
+    assert (str(catalogue.locale_dir), "not translated {n}") in i18n.MISSING
+    i18n.MISSING.clear()
+
+
+def test_a_translation_naming_other_fields_falls_back(tmp_path):
+    (tmp_path / "zh.po").write_text('msgid "{a} items"\nmsgstr "{b} 项"\n', encoding="utf-8")
+    assert Catalogue(tmp_path)("{a} items", a=2).render("zh") == "2 items"
+
+
+@pytest.mark.parametrize(("preferences", "header", "expected"), [
+    (("en", "zh"), None, "en"),
+    ((None, "zh"), "en-US,en;q=0.9", "zh"),
+    ((None, None), "en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+    ((None, None), "fr-FR, zh-Hans;q=0.5", "zh"),
+    ((None, None), "fr", "zh"),
+    (("zh_CN",), None, "zh"),
+    (("klingon",), "en", "en"),
+])
+def test_negotiation(preferences, header, expected):
+    assert negotiate(*preferences, accept_language=header) == expected
+
+
+def catalogues() -> list[Path]:
+    """Every folder with messages: the engine's and each pack's."""
+    return [REPOSITORY / "grader", *sorted(p for p in (REPOSITORY / "reference").iterdir() if p.is_dir())]
+
+
+def extracted(folder: Path) -> dict[str, str]:
+    """msgid -> where it is said, for every ``_("...")`` in the folder's Python files."""
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        if "selftest" in path.parts or "locale" in path.parts:
+            continue
+        for lineno, message, _, _ in extract_from_file("python", str(path), keywords={"_": None}):
+            if isinstance(message, str):
+                found.setdefault(message, f"{path.relative_to(REPOSITORY)}:{lineno}")
+    return found
+
+
+@pytest.mark.parametrize("folder", catalogues(), ids=lambda p: p.name)
+def test_every_message_has_its_chinese(folder):
+    said = extracted(folder)
+    translated = i18n.translations(folder / "locale", "zh")
+    missing = [f"{where}: {msgid!r}" for msgid, where in said.items() if not translated.get(msgid)]
+    assert not missing, "messages without a Chinese translation (add them to locale/zh.po):\n" + "\n".join(missing)
+    unused = sorted(set(translated) - set(said))
+    assert not unused, f"translations of messages no code says any more: {unused}"
