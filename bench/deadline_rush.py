@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -66,7 +67,8 @@ def main() -> int:
     parser.add_argument("--assignments", type=int, default=13, help=f"how many packs ({LENET} and the first "
                         "others by name)")
     parser.add_argument("--seconds", type=float, default=60.0, help="the window every submission arrives in")
-    parser.add_argument("--processes", type=int, default=2, help="grading pool processes of the worker")
+    parser.add_argument("--processes", type=int, default=2, help="grading pool processes of the worker "
+                        "(sandbox slots 30, 31, ...)")
     parser.add_argument("--good-share", type=float, default=0.7, help="share of submissions that are a good_* file")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--drain-timeout", type=float, default=1800.0, help="seconds to wait after the last upload")
@@ -85,16 +87,14 @@ def main() -> int:
         plan = make_plan(catalog, people["students"], args)
         prepare_hidden_data(catalog, settings.data_dir)
         load_before = os.getloadavg()[0]
-        worker = start_worker(settings, work / "worker.log")
-        api, base = start_api(settings, work / "api.log")
-        try:
+        with contextlib.ExitStack() as processes:
+            processes.callback(start_worker(settings, work / "worker.log").stop)
+            api, base = start_api(settings, work / "api.log")
+            processes.callback(api.stop)
             asyncio.run(rush(base, people["tokens"], plan, args.seconds))
             drained = wait_drained(database_url, accepted_ids(plan), args.drain_timeout)
             if drained:
                 time.sleep(SETTLE_S)
-        finally:
-            api.stop()
-            worker.stop()
         stored = rows(database_url, accepted_ids(plan))
     figures = report(args, plan, stored, drained, load_before)
     print(f"  logs: {work}")
@@ -155,9 +155,13 @@ def start_worker(settings, log: Path) -> Process:
                       "--concurrency", str(settings.worker_concurrency), "--pool", "prefork", "--loglevel", "info",
                       "--hostname", "rush@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
                      environment(settings), log)
-    wait_for(lambda: warm(worker) == settings.worker_concurrency or not worker.alive(), 600,
-             "every pool process's sandbox")
-    assert worker.alive(), worker.output()[-3000:]
+    try:
+        wait_for(lambda: warm(worker) == settings.worker_concurrency or not worker.alive(), 600,
+                 "every pool process's sandbox")
+        assert worker.alive(), worker.output()[-3000:]
+    except BaseException:
+        worker.stop()
+        raise
     return worker
 
 
