@@ -9,6 +9,8 @@ uses, changes (a new pack version whose data.py is the same keeps its data).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -27,10 +29,26 @@ def prepare(assignment: Assignment, data_root: Path) -> Path:
     """The folder holding ``mounted/`` and ``private/`` for ``assignment``, generated if needed."""
     generator = assignment.module("data")
     target = data_root / "hidden" / f"{assignment.id}-{_fingerprint(assignment, generator)}"
-    with _lock:
-        if not target.exists():
+    if target.exists():
+        return target
+    with _lock, _across_processes(target.parent / f".{assignment.id}.lock"):
+        if not target.exists():  # another process may have made it while this one waited
             _generate(generator, target)
     return target
+
+
+@contextlib.contextmanager
+def _across_processes(lock_file: Path):
+    """One generator at a time across the worker's pool processes (and other workers on the
+    same data directory); the lock goes with the process that holds it, whatever kills it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(lock_file.parent, 0o700)
+    descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _fingerprint(assignment: Assignment, generator: types.ModuleType) -> str:

@@ -3,7 +3,11 @@ private part never visible to the job."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 from grader import hidden_data
 from grader.assignments import Catalog
@@ -95,7 +99,8 @@ def test_the_cache_is_found_whatever_path_reaches_the_pack(tmp_path):
     (tmp_path / "linked" / "w9-data").symlink_to(pack)
     folders = [hidden_data.prepare(Catalog(tmp_path / root).get("w9-data"), tmp_path / "data")
                for root in ("refs", "linked")]
-    assert folders[0] == folders[1] and len(list((tmp_path / "data" / "hidden").iterdir())) == 1
+    cached = [p for p in (tmp_path / "data" / "hidden").iterdir() if not p.name.startswith(".")]
+    assert folders[0] == folders[1] and len(cached) == 1
 
 
 def test_a_new_generator_makes_new_data_and_a_new_check_keeps_it(tmp_path):
@@ -110,3 +115,33 @@ def test_a_new_generator_makes_new_data_and_a_new_check_keeps_it(tmp_path):
     (pack / "data.py").write_text(textwrap.dedent(DATA).replace("meow", "purr"))
     second = hidden_data.prepare(catalog.get("w9-data"), tmp_path / "data")
     assert second != first and (second / "mounted" / "images" / "cat.0.txt").read_text() == "purr"
+
+
+SLOW_DATA = """
+import os, time
+
+def generate(mounted, private):
+    with open(os.environ["GENERATIONS"], "a") as log:
+        log.write("generated\\n")
+    time.sleep(1.5)
+    (mounted / "ready.txt").write_text("yes")
+"""
+
+
+def test_two_processes_generate_the_data_once(tmp_path):
+    """Two pool processes grading a hidden-data pack for the first time at once: one generates,
+    the other waits for it and uses the same folder."""
+    pack = tmp_path / "refs" / "w9-data"
+    pack.mkdir(parents=True)
+    for name, text in (("manifest.toml", MANIFEST), ("data.py", SLOW_DATA), ("checks.py", CHECKS)):
+        (pack / name).write_text(textwrap.dedent(text))
+    program = ("import sys; from pathlib import Path; from grader import hidden_data; from grader.assignments "
+               "import Catalog; print(hidden_data.prepare(Catalog(Path(sys.argv[1])).get('w9-data'), Path(sys.argv[2])))")
+    environment = {**os.environ, "GENERATIONS": str(tmp_path / "generations.log")}
+    both = [subprocess.Popen([sys.executable, "-c", program, str(tmp_path / "refs"), str(tmp_path / "data")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+            for _ in range(2)]
+    outputs = [process.communicate(timeout=120) for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    assert outputs[0][0] == outputs[1][0] and Path(outputs[0][0].strip(), "mounted", "ready.txt").exists()
+    assert (tmp_path / "generations.log").read_text().count("generated") == 1
