@@ -180,3 +180,23 @@ def test_nothing_outlives_a_worker(sig, sqlite_env, tmp_path):
             assert "Warm shutdown" in worker.output() and "Restarting celery worker" not in worker.output()
     finally:
         worker.stop()
+
+
+def test_zygote_outlives_the_thread_that_started_it():
+    """PR_SET_PDEATHSIG fires when the *thread* that started a process ends: the zygote watches
+    its control socket instead, so a sandbox started on a short-lived thread keeps working."""
+    import threading
+
+    from grader.sandbox.host import JobLimits, Sandbox, SandboxConfig
+
+    started: list[Sandbox] = []
+    thread = threading.Thread(target=lambda: started.append(Sandbox(SandboxConfig(slot=SLOT + 2)).start()))
+    thread.start()
+    thread.join()
+    sandbox = started[0]
+    try:
+        with sandbox.job(JobLimits(wall_s=60), seed=0, enforce_layers=False) as job:
+            assert job.layers  # the zygote forked it and it reported its layers
+        assert sandbox.alive
+    finally:
+        sandbox.close()
