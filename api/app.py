@@ -24,7 +24,7 @@ from core.store import store_for
 
 DESCRIPTION = """Submit PyTorch homework and get it graded in a sandbox.
 
-Every call but `/healthz` and `/metrics` needs `Authorization: Bearer <token>` (the token
+Every call but `/healthz`, `/readyz` and `/metrics` needs `Authorization: Bearer <token>` (the token
 `torchgrade user add` printed). Errors are `{"error": {"code", "message", "details"}}` with a
 4xx status; 503 means the database is unavailable.
 """

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from core.settings import Settings, get_settings
@@ -39,17 +40,12 @@ def add_migrate(subparsers) -> None:
 
 def run_migrate(args) -> int:
     from core.migrate import upgrade
+    from core.readiness import shown_url
 
     settings = get_settings()
     upgrade(settings.database_url)
-    print(f"database is at the latest revision: {_shown_url(settings.database_url)}")
+    print(f"database is at the latest revision: {shown_url(settings.database_url)}")
     return 0
-
-
-def _shown_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def add_course(subparsers) -> None:
@@ -184,33 +180,106 @@ def run_demo(args) -> int:
 
 
 # ---------------------------------------------------------------------- serve
+LOCK_FILE = "serve.lock"
+EXIT_WORKER_DIED = 1
+WORKER_STOP_TIMEOUT_S = 20
+
+
 def add_serve(subparsers) -> None:
+    from core.readiness import STARTUP_WAIT_S
+
     parser = subparsers.add_parser("serve", help="run the API with an embedded grading worker")
     parser.add_argument("--host", default=None, help="default TORCHGRADE_API_HOST (127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="default TORCHGRADE_API_PORT (8000)")
     parser.add_argument("--queues", default="cpu", help="queues of the embedded worker (default cpu)")
     parser.add_argument("--no-worker", action="store_true", help="the API only (workers run elsewhere)")
+    parser.add_argument("--wait-for-services", type=float, default=STARTUP_WAIT_S, metavar="SECONDS",
+                        help="how long to wait for an unreachable database or broker before refusing to start "
+                             f"(default {STARTUP_WAIT_S:g})")
     parser.set_defaults(handler=run_serve)
 
 
 def run_serve(args) -> int:
+    """The API, and unless ``--no-worker`` a worker that lives and dies with it: started only
+    once the data directory, database and broker are usable and no other ``serve`` holds the
+    data directory; stopped warm on SIGINT, SIGTERM and SIGHUP; SIGKILLed by the kernel if this
+    process dies first (its parent-death signal).  If the worker exits, so does the server:
+    nothing would grade what it accepts."""
     import uvicorn
 
     from api.app import create_app
+    from core import readiness
 
     settings = get_settings()
+    if readiness.refuse_to_start("serve", settings, args.wait_for_services):
+        return EXIT_USAGE
+    lock = hold_data_dir(settings.data_dir)
+    if lock is None:
+        return EXIT_USAGE
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host or settings.api_host,
+                                           port=args.port or settings.api_port, log_level="info"))
+    hangups: list[int] = []
+
+    def on_hangup(signum, frame) -> None:
+        # The terminal closed: a graceful stop, as uvicorn does for SIGINT and SIGTERM.
+        hangups.append(signum)
+        server.should_exit = True
+
     # uvicorn re-raises SIGTERM after its graceful shutdown: make it an exit that runs `finally`.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    worker = None if args.no_worker else subprocess.Popen(
-        [sys.executable, "-m", "torchgrade.cli", "worker", "--queues", args.queues, "--loglevel", "warning"],
-        start_new_session=True)
+    signal.signal(signal.SIGHUP, on_hangup)
+    worker, running, died = None, threading.Event(), threading.Event()
+    if not args.no_worker:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "torchgrade.cli", "worker", "--queues", args.queues, "--loglevel", "warning",
+             "--parent-pid", str(os.getpid()), "--wait-for-services", "0"],
+            start_new_session=True, pass_fds=[lock])  # the worker holds the data directory's lock too
+        running.set()
+        app.state.embedded_worker = running.is_set
+        threading.Thread(target=_watch_worker, args=(worker, running, died, server), daemon=True,
+                         name="embedded-worker").start()
     try:
-        uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port,
-                    log_level="info")
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
+        running.clear()  # from here on the worker's exit is expected
         if worker is not None:
             _stop(worker)
-    return 0
+        os.close(lock)
+    if died.is_set():
+        return EXIT_WORKER_DIED
+    return 128 + hangups[0] if hangups else 0
+
+
+def hold_data_dir(data_dir: Path) -> int | None:
+    """Lock ``data_dir`` for this process's life (and its embedded worker's): a descriptor, or
+    None, with the reason printed, when another ``serve`` (or what is left of one) holds it."""
+    import fcntl
+
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        print(f"torchgrade serve: another torchgrade serve (pid {holder}) or its worker is using the data directory "
+              f"{data_dir}; stop it first, or give this one its own TORCHGRADE_DATA_DIR", file=sys.stderr)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _watch_worker(worker: subprocess.Popen, running: threading.Event, died: threading.Event, server) -> None:
+    status = worker.wait()
+    if running.is_set():
+        running.clear()
+        died.set()
+        print(f"torchgrade serve: the embedded worker exited (status {status}); the server stops, since nothing "
+              "would grade the submissions it accepts", file=sys.stderr, flush=True)
+        server.should_exit = True
 
 
 def _exit_on_signal(signum, frame) -> None:
@@ -221,7 +290,7 @@ def _stop(worker: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         worker.send_signal(signal.SIGTERM)
     try:
-        worker.wait(timeout=20)
+        worker.wait(timeout=WORKER_STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()

@@ -1,14 +1,21 @@
 """``torchgrade worker --queues cpu|gpu|cpu,gpu``: a Celery worker whose pool processes each
 hold a warm sandbox.  A worker for the gpu queue starts only where CUDA is available, which
-is probed in a separate interpreter so that this process never initialises CUDA."""
+is probed in a separate interpreter so that this process never initialises CUDA.  A worker
+starts only once its data directory, database and broker are usable (core/readiness.py)."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import subprocess
 import sys
 
+from core import readiness
 from core.broker import QUEUES
 from core.settings import get_settings
+from grader.sandbox import confine
+
+EXIT_REFUSED = 2
 
 CUDA_PROBE = "import torch; print(torch.cuda.is_available())"
 CUDA_PROBE_TIMEOUT_S = 180
@@ -21,6 +28,11 @@ def add_worker(subparsers) -> None:
                         help="grading processes (default TORCHGRADE_WORKER_CONCURRENCY); each takes a sandbox slot")
     parser.add_argument("--loglevel", default="info")
     parser.add_argument("--no-sweep", action="store_true", help="do not run the sweeper in this worker")
+    parser.add_argument("--wait-for-services", type=float, default=readiness.STARTUP_WAIT_S, metavar="SECONDS",
+                        help="how long to wait for an unreachable database or broker before refusing to start "
+                             f"(default {readiness.STARTUP_WAIT_S:g})")
+    # `torchgrade serve` starts its embedded worker with its own pid: the worker dies with it.
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run_worker)
 
 
@@ -41,25 +53,38 @@ def cuda_available() -> bool:
     return probe.returncode == 0 and probe.stdout.strip() == "True"
 
 
+def die_with_parent(parent_pid: int) -> bool:
+    """SIGKILL this process when the thread that started it ends (``serve`` starts its worker
+    from its main thread); False when that parent is already gone."""
+    confine.set_parent_death_signal()
+    return os.getppid() == parent_pid
+
+
 def run_worker(args) -> int:
     from workers.worker import build
 
+    if args.parent_pid is not None and not die_with_parent(args.parent_pid):
+        print(f"torchgrade worker: the server that started this worker (pid {args.parent_pid}) is gone",
+              file=sys.stderr)
+        return EXIT_REFUSED
     try:
         queues = parse_queues(args.queues)
     except ValueError as exc:
         print(f"torchgrade worker: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
     settings = get_settings()
     if "gpu" in queues:
         if not cuda_available():
             print("torchgrade worker: the gpu queue needs CUDA, and torch sees no GPU here; run a cpu worker "
                   "(--queues cpu) on this machine", file=sys.stderr)
-            return 2
+            return EXIT_REFUSED
         settings = settings.model_copy(update={"sandbox_gpu": True})
     updates = {"worker_sweep": settings.worker_sweep and not args.no_sweep}
     if args.concurrency:
         updates["worker_concurrency"] = args.concurrency
     settings = settings.model_copy(update=updates)
+    if readiness.refuse_to_start("worker", settings, args.wait_for_services):
+        return EXIT_REFUSED
     app = build(settings)
     app.worker_main(["worker", "--queues", ",".join(queues), "--concurrency", str(settings.worker_concurrency),
                      "--loglevel", args.loglevel, "--pool", "prefork", "--hostname", f"{'-'.join(queues)}@%h",

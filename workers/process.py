@@ -4,6 +4,8 @@ slot = TORCHGRADE_SANDBOX_SLOT + the pool process's index."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 from billiard.process import current_process
 
@@ -23,9 +25,17 @@ def slot_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sandbox_slot": settings.sandbox_slot + index})
 
 
-def start(settings: Settings) -> None:
-    """In a new pool process: drop the parent's database connections, warm a sandbox."""
+def start(settings: Settings, main_pid: int) -> None:
+    """In a new pool process: make sure it dies with the worker's main process, drop the
+    parent's database connections, warm a sandbox."""
     global _grader
+    # Celery has set this process's parent-death signal (SIGKILL); a main process that died
+    # before that would never send it.  A hang-up is for the main process to act on (a warm
+    # shutdown): the grading in progress here finishes.
+    if os.getppid() != main_pid:
+        log.error("the worker's main process (pid %s) is gone; this pool process exits", main_pid)
+        os._exit(1)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     engine_for(settings.database_url).dispose(close=False)
     mine = slot_settings(settings)
     try:

@@ -1,12 +1,19 @@
 """The worker application: ``build(settings)`` registers the grading task and the process
-signals; ``celery -A workers.worker worker -Q cpu`` or ``torchgrade worker`` runs it."""
+signals; ``celery -A workers.worker worker -Q cpu`` or ``torchgrade worker`` runs it.
+
+Processes live and die together: SIGTERM, SIGINT and SIGHUP stop the worker warm (the running
+grading finishes); each pool process is SIGKILLed when the main process dies (Celery sets its
+parent-death signal; ``process.start`` checks that the parent is still there), and its sandbox
+zygote exits when the pool process's end of its control socket closes."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 
 from celery import Celery, signals
+from celery.apps.worker import Worker, install_worker_term_handler
 from sqlalchemy.exc import OperationalError
 
 from core.broker import create_celery
@@ -37,14 +44,26 @@ def build(settings: Settings) -> Celery:
         return outcome
 
     _connect_signals(app, settings, sessions)
+    app.Worker = app.subclass_with_self(HangupStopsWorker)
     return app
+
+
+class HangupStopsWorker(Worker):
+    """SIGHUP (the terminal closed, a supervisor's stop) is a warm shutdown, as SIGTERM is.
+    Celery's own SIGHUP handler restarts a worker without a terminal by exec, in place: that
+    worker would outlive whatever sent the hang-up."""
+
+    def install_platform_tweaks(self, worker):
+        super().install_platform_tweaks(worker)
+        install_worker_term_handler(worker, sig="SIGHUP")
 
 
 def _connect_signals(app: Celery, settings: Settings, sessions) -> None:
     sweeper: list[SweeperThread] = []
+    main_pid = os.getpid()  # pool processes are forked from the process that built the app
 
     def on_process_init(**_):
-        process.start(settings)
+        process.start(settings, main_pid)
 
     def on_process_shutdown(**_):
         process.stop()

@@ -1,14 +1,17 @@
-"""Liveness with dependencies (``/healthz``) and Prometheus metrics (``/metrics``)."""
+"""Liveness with dependencies (``/healthz``), readiness (``/readyz``) and Prometheus metrics
+(``/metrics``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.schemas import Health
+from core import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -21,6 +24,27 @@ def healthz(request: Request) -> JSONResponse:
     body = {"status": "ok" if database and broker else "unavailable", "database": "ok" if database else "unreachable",
             "broker": "ok" if broker else "unreachable"}
     return JSONResponse(body, status_code=200 if database and broker else 503)
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"], description="ready or not_ready")
+    checks: dict[str, str] = Field(examples=[{"data_dir": "ok", "database": "ok", "broker": "ok", "worker": "ok"}],
+                                   description="each dependency: ok, or why it cannot be used")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+def readyz(request: Request) -> JSONResponse:
+    """200 when a submission accepted now would be graded: the data directory is writable, the
+    database answers and is migrated to the latest revision, the broker takes messages, and the
+    embedded worker of ``torchgrade serve`` (when there is one) runs; else 503 saying what is not."""
+    problems = readiness.problems(request.app.state.settings)
+    checks = {name: str(problems.get(name, "ok")) for name in readiness.CHECKS}
+    worker_alive = getattr(request.app.state, "embedded_worker", None)
+    if worker_alive is not None:
+        checks["worker"] = "ok" if worker_alive() else "the embedded worker is not running"
+    ready = all(check == "ok" for check in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)
 
 
 def _database_ok(request: Request) -> bool:

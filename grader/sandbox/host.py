@@ -126,7 +126,7 @@ class Sandbox:
         env = dict(ZYGOTE_ENV, **{k: os.environ[k] for k in ZYGOTE_ENV_PASSTHROUGH if k in os.environ})
         env["PYTHONPATH"] = CODE_ROOT  # the zygote runs the very grader package this process imported
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.zygote", str(os.getpid()), str(theirs.fileno())],
+            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())],
             env=env, cwd="/", pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
         self.control = ours

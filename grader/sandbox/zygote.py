@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 
 from grader.sandbox import confine, runner, seccomp, wire
@@ -304,13 +306,40 @@ def _try(step) -> str | None:
     return None
 
 
+class HangUpWatch:
+    """The zygote lives as long as the checker's end of its control socket: once the checker
+    exits, however it dies, the socket hangs up and the zygote exits (its jobs die by their
+    parent-death signal).  While it serves, its own read sees the hang-up; while it warms up
+    (seconds of imports), this thread does.  Not PR_SET_PDEATHSIG: that fires when the *thread*
+    that started the zygote ends, not its process."""
+
+    def __init__(self, control: socket.socket):
+        self.control = control
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="hang-up", daemon=True)
+
+    def start(self) -> "HangUpWatch":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()  # no thread left once the zygote forks
+
+    def _watch(self) -> None:
+        poller = select.poll()
+        poller.register(self.control.fileno(), select.POLLRDHUP)
+        while not self.done.is_set():
+            if poller.poll(100):
+                os._exit(0)
+
+
 def main() -> None:
-    confine.set_parent_death_signal()
-    if os.getppid() != int(sys.argv[1]):
-        sys.exit("the checker that started this zygote is gone")
-    control = socket.socket(fileno=int(sys.argv[2]))
+    control = socket.socket(fileno=int(sys.argv[1]))
+    watch = HangUpWatch(control).start()
     config = json.loads(control.recv(1 << 20))
     warm_up()
+    watch.stop()
     zygote = Zygote(control, config)
     import torch
 

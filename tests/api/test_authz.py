@@ -48,6 +48,7 @@ class Rule:
 
 MATRIX = {
     ("GET", "/healthz"): Rule("public"),
+    ("GET", "/readyz"): Rule("public"),
     ("GET", "/metrics"): Rule("public"),
     ("GET", "/api/v1/me"): Rule("user"),
     ("GET", "/api/v1/courses"): Rule("user"),
