@@ -11,17 +11,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.errors import language
 from api.services import accounts
 from api.services.submit_batcher import SubmitBatcher
 from core.catalog import ManifestCatalog
 from core.errors import Unauthorized
+from core.i18n import _
 from core.models import User
 from core.queueing import CeleryEnqueuer
 from core.settings import Settings
+from grader.i18n import negotiate
 
 bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed")
-NO_TOKEN = "send your token in an 'Authorization: Bearer <token>' header"
-BAD_TOKEN = "the token is not valid; ask your instructor for a new one"
+NO_TOKEN = _("send your token in an 'Authorization: Bearer <token>' header")
+BAD_TOKEN = _("the token is not valid; ask your instructor for a new one")
 
 
 # These are async only so that FastAPI calls them in the event loop instead of a worker thread
@@ -58,13 +61,30 @@ EnqueuerDep = Annotated[CeleryEnqueuer, Depends(get_enqueuer)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_user(session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
+def current_user(request: Request, session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
     if credentials is None:
         raise Unauthorized(NO_TOKEN)
     user = accounts.authenticate(session, settings.secret_key, credentials.credentials)
     if user is None:
         raise Unauthorized(BAD_TOKEN)
+    course_languages = {m.course.language for m in user.memberships}
+    speak(request, settings, user.language, course_languages.pop() if len(course_languages) == 1 else None)
     return user
 
 
+def speak(request: Request, settings: Settings, user_language: str | None, course_language: str | None) -> str:
+    """Choose the language of this request's messages (the user's preference, their course's
+    default, Accept-Language, the service's default) and keep it on the request."""
+    request.state.language = negotiate(user_language, course_language,
+                                       accept_language=request.headers.get("accept-language"),
+                                       default=settings.default_language)
+    return request.state.language
+
+
+async def request_language(request: Request) -> str:
+    """After CurrentUser: the language it chose."""
+    return language(request)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+LanguageDep = Annotated[str, Depends(request_language)]

@@ -12,7 +12,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import ServiceError
+from core.i18n import _
 from grader.assignments import UnknownAssignment
+from grader.i18n import DEFAULT_LANGUAGE, negotiate, render
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,21 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownAssignment, _unknown_assignment)
 
 
+def language(request: Request) -> str:
+    """The language of this request's messages: the one the caller's dependencies chose (the
+    user's preference, then their course's), else the best of Accept-Language, else the
+    service's default."""
+    chosen = getattr(request.state, "language", None)
+    if chosen:
+        return chosen
+    settings = getattr(request.app.state, "settings", None)
+    return negotiate(accept_language=request.headers.get("accept-language"),
+                     default=getattr(settings, "default_language", DEFAULT_LANGUAGE))
+
+
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return JSONResponse(body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(body(exc.code, render(exc.message, language(request))), status_code=exc.status_code,
+                        headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -53,23 +68,27 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
     log.warning("integrity error (a concurrent change): %s", exc.orig)
-    return JSONResponse(body("conflict", "the change conflicts with another one made at the same time; try again"),
-                        status_code=409)
+    return JSONResponse(body("conflict", render(_("the change conflicts with another one made at the same time; "
+                                                  "try again"), language(request))), status_code=409)
 
 
 async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
     # The database refused a value the request carried: a NUL character in a name or a text, a
     # number beyond its column's range (e.g. submission 2147483648).
     log.info("value refused by the database: %s", exc.orig)
-    return JSONResponse(body("invalid_value", "a value in the request is out of range or holds a character that "
-                                              "cannot be stored (such as NUL)"), status_code=422)
+    return JSONResponse(body("invalid_value", render(_("a value in the request is out of range or holds a character "
+                                                       "that cannot be stored (such as NUL)"), language(request))),
+                        status_code=422)
 
 
 async def _unknown_assignment(request: Request, exc: UnknownAssignment) -> JSONResponse:
-    return JSONResponse(body("assignment_not_found", f"{exc}: it is no longer in the catalogue"), status_code=404)
+    return JSONResponse(body("assignment_not_found", render(_("{assignment}: it is no longer in the catalogue",
+                                                              assignment=str(exc)), language(request))),
+                        status_code=404)
 
 
 async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
     log.error("database unavailable: %s", exc)
-    return JSONResponse(body("database_unavailable", "the database is unavailable; try again shortly"),
+    return JSONResponse(body("database_unavailable", render(_("the database is unavailable; try again shortly"),
+                                                              language(request))),
                         status_code=503, headers={"Retry-After": "5"})

@@ -8,14 +8,20 @@ import json
 from starlette.exceptions import HTTPException
 
 from api.errors import body
+from core.i18n import _
+from grader.i18n import Text, render
+
+
+def too_large(max_bytes: int) -> Text:
+    return _("the request is larger than {size} KB; the largest accepted file is {largest} KB",
+             size=max_bytes // 1024, largest=max_bytes // 1024 - 64)
 
 
 class BodyTooLarge(HTTPException):
     """An HTTPException so that FastAPI's body parsing passes it on as a 413, not a 400."""
 
     def __init__(self, max_bytes: int):
-        super().__init__(413, f"the request is larger than {max_bytes // 1024} KB; the largest accepted file is "
-                              f"{max_bytes // 1024 - 64} KB")
+        super().__init__(413, str(too_large(max_bytes)))
 
 
 class BodyLimit:
@@ -52,8 +58,10 @@ class BodyLimit:
                 await self._too_large(send)
 
     async def _too_large(self, send) -> None:
-        payload = json.dumps(body("file_too_large", f"the request is larger than {self.max_bytes // 1024} KB; "
-                                  f"the largest accepted file is {self.max_bytes // 1024 - 64} KB")).encode()
+        # Before any dependency ran: no user, no course; the default language (both are in the text).
+        message = too_large(self.max_bytes)
+        payload = json.dumps(body("file_too_large", f"{render(message, 'zh')} / {render(message, 'en')}"),
+                             ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,8 @@ PackVersion = Annotated[str | None, Field(description="the version of the assign
                                                      "(a content hash, docs/PACKS.md)")]
 PackOutdated = Annotated[bool | None, Field(description="graded by another version of the pack than the current one "
                                                         "(a regrade grades with the current one); null: not graded")]
+
+Language = Literal["zh", "en"]
 
 
 class Strict(BaseModel):
@@ -49,7 +51,15 @@ class UserPublic(BaseModel):
     name: str
     display_name: str
     is_admin: bool
+    language: Language | None = Field(None, description="preferred language of messages and feedback; none: the "
+                                                        "course's default, then the browser's (Accept-Language)")
     courses: list[MembershipPublic]
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language | None = Field(description="zh or en; null: no preference")
 
 
 class AssignmentPublic(BaseModel):

@@ -1,15 +1,18 @@
 """Errors a user can cause, raised by the service's functions (API, CLI and workers alike):
-each a status, a stable code and a sentence.  ``api.errors`` renders them as HTTP responses."""
+each a status, a stable code and a sentence in Chinese and English (a ``grader.i18n`` message).
+``api.errors`` renders them as HTTP responses in the caller's language."""
 
 from __future__ import annotations
+
+from grader.i18n import Message
 
 
 class ServiceError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
+    def __init__(self, message: Message, *, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(str(message))
         self.message = message
         self.code = code or self.code
         self.headers = headers or {}
@@ -22,7 +25,7 @@ class BadRequest(ServiceError):
 class Unauthorized(ServiceError):
     status_code, code = 401, "unauthorized"
 
-    def __init__(self, message: str):
+    def __init__(self, message: Message):
         super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 

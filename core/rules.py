@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from core.errors import BadRequest, Forbidden, NotFound, TooManyAttempts
+from core.i18n import _
 from core.models import Role
 
 DAY = dt.timedelta(days=1)
@@ -85,11 +86,13 @@ def one_offering(offered: Sequence[T], slug_of: Callable[[T], str], assignment_i
     """The one course assignment a user works on among those their courses offer (already
     narrowed to ``course_slug`` when named), or the 404 / 400 that says why there is none."""
     if not offered:
-        where = f" in {course_slug}" if course_slug else " in your courses"
-        raise NotFound(f"no assignment called {assignment_id!r}{where}", code="assignment_not_found")
+        refusal = _("no assignment called {assignment!r} in {course}", assignment=assignment_id, course=course_slug) \
+            if course_slug else _("no assignment called {assignment!r} in your courses", assignment=assignment_id)
+        raise NotFound(refusal, code="assignment_not_found")
     if len(offered) > 1:
         courses = ", ".join(sorted(slug_of(each) for each in offered))
-        raise BadRequest(f"{assignment_id} is offered by several of your courses ({courses}); add ?course=NAME",
+        raise BadRequest(_("{assignment} is offered by several of your courses ({courses}); add ?course=NAME",
+                           assignment=assignment_id, courses=courses),
                          code="course_ambiguous")
     return offered[0]
 
@@ -136,8 +139,8 @@ class Deadline:
     def check(self, assignment_id: str, now: dt.datetime) -> None:
         """Refuses a submission made after the deadline closed (late days included)."""
         if not self.accepts(now):
-            raise Forbidden(f"{assignment_id} closed at {self.closes_at.isoformat()}; ask your instructor for an "
-                            f"extension", code="deadline_passed")
+            raise Forbidden(_("{assignment} closed at {closed}; ask your instructor for an extension",
+                              assignment=assignment_id, closed=self.closes_at.isoformat()), code="deadline_passed")
 
 
 # ---------------------------------------------------------------------- attempts
@@ -155,9 +158,11 @@ class Attempts:
         """Given the student's earlier submissions: all of them, those of the last 24 hours and
         the oldest of those; raises if they leave no attempt."""
         if self.total is not None and total >= self.total:
-            raise TooManyAttempts(f"you have used all {self.total} attempts at {assignment_id}")
+            raise TooManyAttempts(_("you have used all {total} attempts at {assignment}", total=self.total,
+                                      assignment=assignment_id))
         if self.per_day is not None and today >= self.per_day:
             wait = max(int((oldest_today + DAY - now).total_seconds()) + 1, 1)
-            raise TooManyAttempts(f"you have used your {self.per_day} attempts at {assignment_id} in the last 24 "
-                                  f"hours; the next one is possible in {wait // 60 + 1} minutes",
+            raise TooManyAttempts(_("you have used your {per_day} attempts at {assignment} in the last 24 hours; the "
+                                     "next one is possible in {minutes} minutes", per_day=self.per_day,
+                                     assignment=assignment_id, minutes=wait // 60 + 1),
                                   headers={"Retry-After": str(wait)})

@@ -10,6 +10,7 @@ developer's machine.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -20,6 +21,8 @@ DEVELOPMENT_SECRET = "development-only-secret"
 
 class Settings(EngineSettings):
     secret_key: str = Field(DEVELOPMENT_SECRET, description="signs tokens; must be set in production")
+    default_language: Literal["zh", "en"] = Field("zh", description="the language of messages for a user with no "
+                                                 "preference in a course with no default, before Accept-Language")
 
     # The service: database and broker (defaults need no server: SQLite files under data_dir)
     database_url: str = Field("", description="SQLAlchemy URL; default sqlite:///<data_dir>/torchgrade.sqlite3; "

@@ -19,6 +19,7 @@ import torch
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
 from grader.config import EngineSettings, get_settings
+from grader.i18n import render
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
@@ -296,7 +297,8 @@ class GradingRun:
             assignment=self.manifest.id, submission=self.filename, status=status,
             score=round(sum(t.score for t in tests), 4), max_score=self.manifest.max_score,
             pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), message=message,
-            notes=self.bundle.notes if self.bundle else [], tests=tests, answers=self.answers,
+            notes=[render(note) for note in self.bundle.notes] if self.bundle else [], tests=tests,
+            answers=self.answers,
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
             environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",
             pack_version=self.assignment.version)

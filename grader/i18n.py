@@ -58,7 +58,7 @@ def language_of(value: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
-def negotiate(*preferences: str | None, accept_language: str | None = None) -> str:
+def negotiate(*preferences: str | None, accept_language: str | None = None, default: str = DEFAULT_LANGUAGE) -> str:
     """The first language torchgrade speaks among the preferences (in order: the user's, the
     course's, ...), then the best of an ``Accept-Language`` header, then the default."""
     for preference in preferences:
@@ -78,7 +78,7 @@ def negotiate(*preferences: str | None, accept_language: str | None = None) -> s
                 ranked.append((-weight, position, language))
         if ranked:
             return min(ranked)[2]
-    return DEFAULT_LANGUAGE
+    return default
 
 
 @dataclasses.dataclass(frozen=True)

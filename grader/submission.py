@@ -16,6 +16,8 @@ import re
 import stat
 import zipfile
 
+from grader.i18n import Message, _
+
 ZIP_MAX_FILES = 200
 ZIP_MAX_TOTAL_BYTES = 20 << 20
 ZIP_MAX_RATIO = 200
@@ -59,12 +61,16 @@ del _torchgrade_run_cells
 class SubmissionError(Exception):
     """The upload cannot be graded as it is; the message tells the student why."""
 
+    def __init__(self, message: Message):
+        super().__init__(str(message))
+        self.message = message
+
 
 @dataclasses.dataclass
 class Bundle:
     files: dict[str, bytes]
     entry: str | None
-    notes: list[str]
+    notes: list[Message]
     sha256: str
     answers: dict[str, str] = dataclasses.field(default_factory=dict)  # from a Markdown upload
 
@@ -79,19 +85,20 @@ def load_submission(filename: str, content: bytes, entry: str, max_bytes: int,
                     max_notebook_bytes: int | None = None) -> Bundle:
     cap = upload_cap(filename, max_bytes, max_notebook_bytes or max_bytes)
     if len(content) > cap:
-        raise SubmissionError(f"{filename} is {len(content) // 1024} KB; the limit is {cap // 1024} KB")
+        raise SubmissionError(_("{name} is {size} KB; the limit is {limit} KB", name=filename, size=len(content) // 1024,
+                                limit=cap // 1024))
     if not content:
-        raise SubmissionError(f"{filename} is empty")
+        raise SubmissionError(_("{name} is empty", name=filename))
     suffix = posixpath.splitext(filename.lower())[1]
     loaders = {".py": _from_python, ".ipynb": _from_notebook, ".zip": _from_zip, ".md": _from_markdown}
     if suffix not in loaders:
-        raise SubmissionError(f"{filename}: upload a .py file, a .ipynb notebook, a .zip of your project "
-                              f"or a .md file of written answers (got {suffix or 'no extension'})")
+        raise SubmissionError(_("{name}: upload a .py file, a .ipynb notebook, a .zip of your project or a .md file "
+                                "of written answers", name=filename))
     files, notes, answers = loaders[suffix](content, entry)
     code = sum(len(data) for name, data in files.items() if name != entry)  # the cells, not the driver
     if suffix == ".ipynb" and code > max_bytes:
-        raise SubmissionError(f"the notebook's code is {code // 1024} KB without its outputs; the limit is "
-                              f"{max_bytes // 1024} KB")
+        raise SubmissionError(_("the notebook's code is {size} KB without its outputs; the limit is {limit} KB",
+                                size=code // 1024, limit=max_bytes // 1024))
     return Bundle(files, entry if files else None, notes, hashlib.sha256(content).hexdigest(), answers)
 
 
@@ -104,8 +111,9 @@ def decode_source(content: bytes, name: str, notes: list[str]) -> str:
     try:
         text = content.decode("gb18030")
     except UnicodeDecodeError:
-        raise SubmissionError(f"{name} is not text in UTF-8 or GBK; save it as UTF-8 and upload it again") from None
-    notes.append(f"{name} was saved as GBK/GB18030; it was converted to UTF-8 for grading")
+        raise SubmissionError(_("{name} is not text in UTF-8 or GBK; save it as UTF-8 and upload it again",
+                                name=name)) from None
+    notes.append(_("{name} was saved as GBK/GB18030; it was converted to UTF-8 for grading", name=name))
     return text
 
 
@@ -157,7 +165,8 @@ def _from_notebook(content: bytes, entry: str):
         cells = [(number, _cell_source(cell)) for number, cell in enumerate(notebook["cells"], 1)
                  if cell.get("cell_type") == "code"]
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise SubmissionError("the notebook is not a valid .ipynb file (nbformat 4 JSON with a list of cells)") from None
+        raise SubmissionError(_("the notebook is not a valid .ipynb file (nbformat 4 JSON with a list of cells)")) \
+            from None
     files, dropped = {}, []
     for number, source in cells:
         lines = source.splitlines()
@@ -167,7 +176,8 @@ def _from_notebook(content: bytes, entry: str):
                                                               for line in lines).encode() + b"\n"
     if dropped:
         shown = ", ".join(dropped[:3]) + (", ..." if len(dropped) > 3 else "")
-        notes.append(f"dropped {len(dropped)} IPython magic or shell line(s) from the notebook: {shown}")
+        notes.append(_("dropped {count} IPython magic or shell line(s) from the notebook: {lines}",
+                       count=len(dropped), lines=shown))
     files[entry] = NOTEBOOK_DRIVER.format(cells=[number for number, _ in cells], folder=NOTEBOOK_CELLS).encode()
     return files, notes, {}
 
@@ -186,7 +196,7 @@ def _from_zip(content: bytes, entry: str):
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = [m for m in archive.infolist() if not m.is_dir() and not ZIP_IGNORED.search(m.filename)]
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise SubmissionError("the .zip file is damaged or not a zip archive") from None
+        raise SubmissionError(_("the .zip file is damaged or not a zip archive")) from None
     _check_members(members, len(content))
     prefix = _project_root(members, entry)
     files = {}
@@ -195,7 +205,7 @@ def _from_zip(content: bytes, entry: str):
             if member.filename.startswith(prefix):
                 files[member.filename[len(prefix):]] = archive.read(member)
     except (zipfile.BadZipFile, RuntimeError, ValueError, OSError) as exc:
-        raise SubmissionError(f"the .zip file could not be read ({exc})") from None
+        raise SubmissionError(_("the .zip file could not be read ({problem})", problem=str(exc))) from None
     notes: list[str] = []
     files[entry] = python_source(files[entry], entry, notes)
     return files, notes, {}
@@ -203,19 +213,21 @@ def _from_zip(content: bytes, entry: str):
 
 def _check_members(members: list[zipfile.ZipInfo], archive_size: int) -> None:
     if len(members) > ZIP_MAX_FILES:
-        raise SubmissionError(f"the .zip holds {len(members)} files; at most {ZIP_MAX_FILES} are accepted")
+        raise SubmissionError(_("the .zip holds {count} files; at most {limit} are accepted", count=len(members),
+                                limit=ZIP_MAX_FILES))
     total = sum(m.file_size for m in members)
     if total > ZIP_MAX_TOTAL_BYTES or total > ZIP_MAX_RATIO * max(archive_size, 1):
-        raise SubmissionError(f"the .zip unpacks to {total // 1024} KB; at most {ZIP_MAX_TOTAL_BYTES >> 20} MB are accepted")
+        raise SubmissionError(_("the .zip unpacks to {size} KB; at most {limit} MB are accepted", size=total // 1024,
+                                limit=ZIP_MAX_TOTAL_BYTES >> 20))
     for member in members:
         name = member.filename
         parts = name.split("/")
         if name.startswith("/") or "\\" in name or ".." in parts or ":" in parts[0]:
-            raise SubmissionError(f"the .zip entry {name!r} points outside the project")
+            raise SubmissionError(_("the .zip entry {name!r} points outside the project", name=name))
         if stat.S_ISLNK(member.external_attr >> 16):
-            raise SubmissionError(f"the .zip entry {name!r} is a symbolic link; links are not accepted")
+            raise SubmissionError(_("the .zip entry {name!r} is a symbolic link; links are not accepted", name=name))
         if member.flag_bits & 0x1:
-            raise SubmissionError("the .zip is encrypted; upload it without a password")
+            raise SubmissionError(_("the .zip is encrypted; upload it without a password"))
 
 
 def _project_root(members: list[zipfile.ZipInfo], entry: str) -> str:
@@ -223,9 +235,9 @@ def _project_root(members: list[zipfile.ZipInfo], entry: str) -> str:
     candidates = [m.filename for m in members if posixpath.basename(m.filename) == entry]
     shallowest = sorted(candidates, key=lambda n: n.count("/"))
     if not shallowest:
-        raise SubmissionError(f"the .zip has no {entry}; this assignment imports your code from {entry}")
+        raise SubmissionError(_("the .zip has no {entry}; this assignment imports your code from {entry}", entry=entry))
     if len(shallowest) > 1 and shallowest[0].count("/") == shallowest[1].count("/"):
-        raise SubmissionError(f"the .zip has several {entry} files at the same depth; keep one")
+        raise SubmissionError(_("the .zip has several {entry} files at the same depth; keep one", entry=entry))
     return shallowest[0][: -len(entry)]
 
 

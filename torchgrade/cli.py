@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from grader.cli import SUBCOMMANDS as ENGINE
+from grader.i18n import LANGUAGES, negotiate
 from torchgrade.service_commands import SUBCOMMANDS as SERVICE
 from workers.cli import add_worker
 
@@ -17,10 +19,17 @@ SUBCOMMANDS = [*ENGINE, *SERVICE, add_worker]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="torchgrade", description="Sandboxed grading of PyTorch homework")
+    parser.add_argument("--lang", choices=LANGUAGES, default=default_language(),
+                        help="language of messages and feedback (default: $TORCHGRADE_LANG, else $LANG if it is "
+                             "zh or en, else zh)")
     subparsers = parser.add_subparsers(required=True, metavar="command")
     for add in SUBCOMMANDS:
         add(subparsers)
     return parser
+
+
+def default_language() -> str:
+    return negotiate(os.environ.get("TORCHGRADE_LANG"), os.environ.get("LANG"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from core.settings import Settings, get_settings
+from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
@@ -28,8 +29,8 @@ def service_session(settings: Settings):
         yield session
 
 
-def report_error(command: str, exc) -> int:
-    print(f"torchgrade {command}: {exc.message}", file=sys.stderr)
+def report_error(command: str, exc, language: str = DEFAULT_LANGUAGE) -> int:
+    print(f"torchgrade {command}: {render(exc.message, language)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -55,6 +56,8 @@ def add_course(subparsers) -> None:
     create.add_argument("name", help="short name, e.g. pytorch-2026")
     create.add_argument("--title", default="")
     create.add_argument("--assignments", default="", help="comma-separated ids (default: all)")
+    create.add_argument("--language", choices=LANGUAGES, default=None,
+                        help="the course's default language of messages (default: TORCHGRADE_DEFAULT_LANGUAGE)")
     create.set_defaults(handler=run_course_create)
 
 
@@ -68,9 +71,9 @@ def run_course_create(args) -> int:
     with service_session(settings) as session:
         try:
             course = accounts.create_course(session, ManifestCatalog(settings.reference_dir), args.name, args.title,
-                                            wanted)
+                                            wanted, args.language)
         except ServiceError as exc:
-            return report_error("course create", exc)
+            return report_error("course create", exc, args.lang)
         session.commit()
         print(f"course {course.slug}: {', '.join(a.assignment_id for a in course.assignments)}")
     return 0
@@ -101,7 +104,7 @@ def run_user_add(args) -> int:
             token = enrolment.token or (accounts.reissue_token(session, settings.secret_key, args.name)
                                         if args.new_token else None)
         except ServiceError as exc:
-            return report_error("user add", exc)
+            return report_error("user add", exc, args.lang)
         session.commit()
     where = f" in {args.course}" if args.course else ""
     if token:
@@ -139,7 +142,7 @@ def run_roster_import(args) -> int:
         try:
             enrolments = accounts.import_roster(session, settings.secret_key, text, args.course)
         except ServiceError as exc:
-            return report_error("roster import", exc)
+            return report_error("roster import", exc, args.lang)
         session.commit()
     writer = csv.writer(sys.stdout)
     writer.writerow(["name", "role", "course", "token"])
@@ -165,7 +168,8 @@ def run_demo(args) -> int:
     tokens = {}
     with service_session(settings) as session:
         if session.scalar(select(Course).where(Course.slug == DEMO_COURSE)) is None:
-            accounts.create_course(session, ManifestCatalog(settings.reference_dir), DEMO_COURSE, "Demo course")
+            accounts.create_course(session, ManifestCatalog(settings.reference_dir), DEMO_COURSE, "Demo course",
+                                   language="zh")
         for name, role in DEMO_USERS:
             enrolment = accounts.add_user(session, settings.secret_key, name, role, DEMO_COURSE)
             tokens[name] = enrolment.token or accounts.reissue_token(session, settings.secret_key, name)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, SessionDep, SettingsDep, \
+from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, SessionDep, SettingsDep, speak, \
     SubmitBatcherDep
 from api.routers import errors, json_errors
 from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
-    UserPublic
+    UserPublic, UserUpdate
 from api.security import token_hash
 from api.services import assignments, courses, gradebook, submissions
 from core.errors import Unauthorized
@@ -23,8 +23,20 @@ CourseQuery = Annotated[str | None, Query(description="the course, when several 
 
 @router.get("/me", response_model=UserPublic, responses=errors())
 def me(user: CurrentUser) -> dict:
+    return _me(user)
+
+
+@router.patch("/me", response_model=UserPublic, responses=errors(422))
+def update_me(body: UserUpdate, session: SessionDep, user: CurrentUser) -> dict:
+    """Set your preferred language (messages, feedback): ``{"language": "en"}``; null for none."""
+    user.language = body.language
+    session.commit()
+    return _me(user)
+
+
+def _me(user) -> dict:
     return {"name": user.name, "display_name": user.display_name, "is_admin": user.is_admin,
-            "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships]}
+            "language": user.language, "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships]}
 
 
 @router.get("/assignments", response_model=list[AssignmentPublic], responses=errors())
@@ -77,7 +89,7 @@ def starter(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: 
                         filename=f"{offered.assignment_id}.py")
 
 
-async def submitting_caller(assignment_id: str, settings: SettingsDep, batcher: SubmitBatcherDep,
+async def submitting_caller(request: Request, assignment_id: str, settings: SettingsDep, batcher: SubmitBatcherDep,
                             credentials: BearerDep, course: CourseQuery = None) -> submissions.Caller:
     """The submit route's CurrentUser: token, enrolment, offering and extension in one query."""
     if credentials is None:
@@ -86,6 +98,7 @@ async def submitting_caller(assignment_id: str, settings: SettingsDep, batcher: 
                                            assignment_id, course)
     if caller is None:
         raise Unauthorized(BAD_TOKEN)
+    speak(request, settings, caller.language, caller.course_language)
     return caller
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
 from core.errors import BadRequest, Conflict, NotFound
+from core.i18n import _
 from core.models import Course, CourseAssignment, Membership, Role, User
 from grader.assignments import Catalog
 
@@ -29,17 +30,18 @@ class Enrolment:
 
 
 def create_course(session: Session, catalog: Catalog, slug: str, title: str = "",
-                  assignment_ids: list[str] | None = None) -> Course:
+                  assignment_ids: list[str] | None = None, language: str | None = None) -> Course:
     if not SLUG.match(slug):
-        raise BadRequest(f"course name {slug!r}: use lowercase letters, digits and '-'")
+        raise BadRequest(_("course name {slug!r}: use lowercase letters, digits and '-'", slug=slug))
     if session.scalar(select(Course).where(Course.slug == slug)):
-        raise Conflict(f"course {slug!r} exists already", code="course_exists")
+        raise Conflict(_("course {slug!r} exists already", slug=slug), code="course_exists")
     wanted = assignment_ids if assignment_ids is not None else catalog.ids()
     unknown = sorted(set(wanted) - set(catalog.ids()))
     if unknown:
-        raise NotFound(f"no assignment called {', '.join(unknown)}; known: {', '.join(catalog.ids())}",
+        raise NotFound(_("no assignment called {unknown}; known: {known}", unknown=", ".join(unknown),
+                         known=", ".join(catalog.ids())),
                        code="assignment_not_found")
-    course = Course(slug=slug, title=title or slug)
+    course = Course(slug=slug, title=title or slug, language=language)
     course.assignments = [CourseAssignment(assignment_id=a) for a in wanted]
     session.add(course)
     session.flush()
@@ -49,7 +51,7 @@ def create_course(session: Session, catalog: Catalog, slug: str, title: str = ""
 def course_by_slug(session: Session, slug: str) -> Course:
     course = session.scalar(select(Course).where(Course.slug == slug))
     if course is None:
-        raise NotFound(f"no course called {slug!r}", code="course_not_found")
+        raise NotFound(_("no course called {slug!r}", slug=slug), code="course_not_found")
     return course
 
 
@@ -57,11 +59,11 @@ def add_user(session: Session, secret_key: str, name: str, role: str, course_slu
              display_name: str = "", email: str = "") -> Enrolment:
     """Create the user (with a new token) if needed and enrol them in the course."""
     if role not in ROLES:
-        raise BadRequest(f"role {role!r}: use one of {', '.join(ROLES)}")
+        raise BadRequest(_("role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES)))
     if not USER_NAME.match(name):
-        raise BadRequest(f"user name {name!r}: use letters, digits and . _ @ -")
+        raise BadRequest(_("user name {name!r}: use letters, digits and . _ @ -", name=name))
     if role != "admin" and not course_slug:
-        raise BadRequest(f"a {role} belongs to a course: name it (--course)")
+        raise BadRequest(_("a {role} belongs to a course: name it (--course)", role=role))
     course = course_by_slug(session, course_slug) if course_slug else None
     user = session.scalar(select(User).where(User.name == name))
     token = None
@@ -89,7 +91,7 @@ def _enrol(session: Session, user: User, course: Course, role: Role) -> None:
 def reissue_token(session: Session, secret_key: str, name: str) -> str:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFound(f"no user called {name!r}", code="user_not_found")
+        raise NotFound(_("no user called {name!r}", name=name), code="user_not_found")
     token = new_token()
     user.token_hash = token_hash(token, secret_key)
     return token
@@ -104,8 +106,8 @@ def import_roster(session: Session, secret_key: str, text: str, default_course: 
     ``display_name``, ``email``.  Every row is checked before any is stored."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
-        raise BadRequest("the roster needs a header line with a 'name' column (and optionally role, course, "
-                         "display_name, email)")
+        raise BadRequest(_("the roster needs a header line with a 'name' column (and optionally role, course, "
+                           "display_name, email)"))
     rows = list(reader)
     enrolments = []
     for line, row in enumerate(rows, start=2):
@@ -115,5 +117,5 @@ def import_roster(session: Session, secret_key: str, text: str, default_course: 
                                        (row.get("course") or "").strip() or default_course,
                                        (row.get("display_name") or "").strip(), (row.get("email") or "").strip()))
         except (BadRequest, NotFound) as exc:
-            raise BadRequest(f"roster line {line}: {exc.message}") from None
+            raise BadRequest(_("roster line {line}: {problem}", line=line, problem=exc.message)) from None
     return enrolments

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.services.accounts import course_by_slug
 from core import rules
 from core.errors import BadRequest, Forbidden, NotFound
+from core.i18n import _
 from core.models import Course, CourseAssignment, Extension, Membership, Role, Submission, User
 
 
@@ -27,14 +28,14 @@ def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.R
 def course_for_instructor(session: Session, user: User, slug: str) -> Course:
     course = course_by_slug(session, slug)
     if rules.Right.administer not in rights_in(session, user, course.id):
-        raise Forbidden(f"only the instructors of {slug} may do this", code="not_instructor")
+        raise Forbidden(_("only the instructors of {slug} may do this", slug=slug), code="not_instructor")
     return course
 
 
 def course_for_member(session: Session, user: User, slug: str) -> Course:
     course = course_by_slug(session, slug)
     if rules.Right.member not in rights_in(session, user, course.id):
-        raise Forbidden(f"you are not a member of {slug}", code="not_member")
+        raise Forbidden(_("you are not a member of {slug}", slug=slug), code="not_member")
     return course
 
 
@@ -66,14 +67,16 @@ def course_assignment(session: Session, course: Course, assignment_id: str) -> C
     offered = session.scalar(select(CourseAssignment).where(CourseAssignment.course_id == course.id,
                                                             CourseAssignment.assignment_id == assignment_id))
     if offered is None:
-        raise NotFound(f"{course.slug} offers no assignment called {assignment_id!r}", code="assignment_not_found")
+        raise NotFound(_("{course} offers no assignment called {assignment!r}", course=course.slug,
+                         assignment=assignment_id), code="assignment_not_found")
     return offered
 
 
 def student_in(session: Session, course: Course, name: str) -> User:
     user = session.scalar(select(User).join(Membership).where(User.name == name, Membership.course_id == course.id))
     if user is None:
-        raise NotFound(f"{course.slug} has no member called {name!r}", code="student_not_found")
+        raise NotFound(_("{course} has no member called {name!r}", course=course.slug, name=name),
+                       code="student_not_found")
     return user
 
 
@@ -119,7 +122,7 @@ POLICY_FIELDS = ("due_at", "late_days", "late_penalty_per_day", "attempts_per_da
 def update_policy(offered: CourseAssignment, changes: dict) -> CourseAssignment:
     for field, value in changes.items():
         if field not in POLICY_FIELDS:
-            raise BadRequest(f"unknown policy field {field!r}")
+            raise BadRequest(_("unknown policy field {field!r}", field=field))
         setattr(offered, field, value)
     return offered
 
@@ -137,5 +140,6 @@ def set_extension(session: Session, offered: CourseAssignment, student: User, du
 def remove_extension(session: Session, offered: CourseAssignment, student: User) -> None:
     extension = extension_for(session, offered, student.id)
     if extension is None:
-        raise NotFound(f"{student.name} has no extension for {offered.assignment_id}", code="extension_not_found")
+        raise NotFound(_("{student} has no extension for {assignment}", student=student.name,
+                         assignment=offered.assignment_id), code="extension_not_found")
     session.delete(extension)

@@ -19,6 +19,7 @@ from api.services.submit_batcher import SubmitBatcher
 from core import answers, lifecycle, points, rules
 from core.db import utcnow
 from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
+from core.i18n import _
 from core.lifecycle import Enqueuer
 from core.models import Course, CourseAssignment, Submission, User, WrittenScore
 from core.points import Points
@@ -42,18 +43,19 @@ def check_upload(filename: str, content: bytes, assignment: Assignment, settings
     """The clean file name, or the 4xx that says what is wrong with the upload."""
     name = CONTROL_CHARACTERS.sub("", posixpath.basename(filename.replace("\\", "/"))).strip()[-MAX_FILENAME:]
     if not name:
-        raise InvalidSubmission("the uploaded file has no name", code="missing_filename")
+        raise InvalidSubmission(_("the uploaded file has no name"), code="missing_filename")
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
-        raise UnsupportedFileType(f"{name}: upload a .py file, a .ipynb notebook, a .zip of your project or a .md "
-                                  f"file of written answers")
+        raise UnsupportedFileType(_("{name}: upload a .py file, a .ipynb notebook, a .zip of your project or a "
+                                    ".md file of written answers", name=name))
     cap = upload_cap(name, settings.max_upload_kb << 10, settings.max_notebook_kb << 10)
     if len(content) > cap:
-        raise PayloadTooLarge(f"{name} is {len(content) // 1024} KB; the limit is {cap >> 10} KB")
+        raise PayloadTooLarge(_("{name} is {size} KB; the limit is {limit} KB", name=name, size=len(content) // 1024,
+                                  limit=cap >> 10))
     try:
         load_submission(name, content, assignment.manifest.entry, settings.max_upload_kb << 10,
                         settings.max_notebook_kb << 10)
     except SubmissionError as exc:
-        raise InvalidSubmission(str(exc)) from None
+        raise InvalidSubmission(exc.message) from None
     return name
 
 
@@ -64,6 +66,7 @@ class Target:
     offered_id: int
     course_id: int
     course: str
+    course_language: str | None
     assignment_id: str
     exempt: bool                          # no deadline, no limits (rules.exempt)
     deadline: rules.Deadline              # the caller's (rules.Deadline.of: extension, exemption)
@@ -79,9 +82,16 @@ class Caller:
     """Who submits, and the course assignments of that name their courses offer."""
 
     user_id: int
+    language: str | None                  # the user's preference
     assignment_id: str
     course_slug: str | None
     targets: list[Target]
+
+    @property
+    def course_language(self) -> str | None:
+        """The default of the course they submit to (of their courses offering it, if they agree)."""
+        languages = {target.course_language for target in self.targets}
+        return languages.pop() if len(languages) == 1 else None
 
     def target(self) -> Target:
         return rules.one_offering(self.targets, lambda target: target.course, self.assignment_id, self.course_slug)
@@ -101,14 +111,14 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
     rows = await batcher.caller_rows((token_hash, assignment_id, course_slug))
     if not rows:
         return None
-    return Caller(rows[0].user_id, assignment_id, course_slug,
+    return Caller(rows[0].user_id, rows[0].user_language, assignment_id, course_slug,
                   [_target(row, assignment_id) for row in rows if row.offered_id is not None])
 
 
 def _target(row, assignment_id: str) -> Target:
     """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
     exempt = rules.exempt(row.is_admin, row.role)
-    return Target(row.offered_id, row.course_id, row.slug, assignment_id, exempt,
+    return Target(row.offered_id, row.course_id, row.slug, row.course_language, assignment_id, exempt,
                   rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
                                     exempt=exempt),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
@@ -137,14 +147,14 @@ def get_for(session: Session, user: User, submission_id: int) -> Submission:
     """A submission its owner or an instructor of its course may see; anyone else gets 404."""
     submission = session.get(Submission, submission_id, options=[undefer(Submission.result)])
     if submission is None or not courses.may_see_submission(session, user, submission):
-        raise NotFound(f"no submission {submission_id}", code="submission_not_found")
+        raise NotFound(_("no submission {id}", id=submission_id), code="submission_not_found")
     return submission
 
 
 def for_instructor(session: Session, user: User, submission_id: int) -> Submission:
     submission = get_for(session, user, submission_id)
     if not courses.may_administer(session, user, submission.course_assignment.course_id):
-        raise Forbidden("only an instructor of the course may do this", code="not_instructor")
+        raise Forbidden(_("only an instructor of the course may do this"), code="not_instructor")
     return submission
 
 
@@ -259,8 +269,8 @@ def regrade(session: Session, enqueuer: Enqueuer, submissions: list[Submission])
 def select_for_regrade(session: Session, course: Course, student: str | None,
                        assignment: str | None) -> list[Submission]:
     if not student and not assignment:
-        raise BadRequest("name a student, an assignment or both; to regrade one submission use "
-                         "POST /submissions/{id}/regrade", code="regrade_scope")
+        raise BadRequest(_("name a student, an assignment or both; to regrade one submission use "
+                           "POST /submissions/ID/regrade"), code="regrade_scope")
     if student:
         courses.student_in(session, course, student)
     if assignment:
@@ -272,15 +282,18 @@ def score_written(session: Session, catalog: Catalog, grader_user: User, submiss
                   score: float, comment: str) -> WrittenScore:
     """Score the student's current answer to ``name`` (whichever of their uploads carried it)."""
     if submission.result is None:
-        raise BadRequest(f"submission {submission.id} is not graded yet ({submission.status})", code="not_graded")
+        raise BadRequest(_("submission {id} is not graded yet ({status})", id=submission.id, status=submission.status),
+                         code="not_graded")
     manifest = _manifest(catalog, submission)
     specs = {} if manifest is None else {w.name: w for w in manifest.written}
     current = answers.current(session, [submission.course_assignment_id], [submission.user_id]).get(
         (submission.user_id, submission.course_assignment_id), {})
     if name not in specs or name not in current:
         answered = [n for n in specs if n in current]
-        raise NotFound(f"{submission.user.name} has no written answer {name!r} to score; answered: "
-                       f"{', '.join(answered) or 'none'}", code="answer_not_found")
+        raise NotFound(_("{student} has no written answer {name!r} to score; answered: {answered}",
+                         student=submission.user.name, name=name, answered=", ".join(answered) or "-"),
+                       code="answer_not_found")
     if score > specs[name].points:
-        raise BadRequest(f"{name} is worth at most {specs[name].points:g} points", code="score_too_high")
+        raise BadRequest(_("{name} is worth at most {points:g} points", name=name, points=specs[name].points),
+                         code="score_too_high")
     return answers.score(session, grader_user, current[name], score, comment)

@@ -51,6 +51,7 @@ MATRIX = {
     ("GET", "/readyz"): Rule("public"),
     ("GET", "/metrics"): Rule("public"),
     ("GET", "/api/v1/me"): Rule("user"),
+    ("PATCH", "/api/v1/me"): Rule("user", json={"language": None}),
     ("GET", "/api/v1/courses"): Rule("user"),
     ("GET", "/api/v1/grades"): Rule("user"),
     ("GET", "/api/v1/assignments"): Rule("user"),

@@ -64,15 +64,19 @@ def test_negotiation(preferences, header, expected):
     assert negotiate(*preferences, accept_language=header) == expected
 
 
-def catalogues() -> list[Path]:
-    """Every folder with messages: the engine's and each pack's."""
-    return [REPOSITORY / "grader", *sorted(p for p in (REPOSITORY / "reference").iterdir() if p.is_dir())]
+def catalogues() -> list[tuple[Path, list[Path]]]:
+    """Every catalogue and the folders whose messages it holds: the engine's, the service's, and
+    each pack's."""
+    service = [REPOSITORY / name for name in ("api", "core", "torchgrade", "workers")]
+    packs = sorted(p for p in (REPOSITORY / "reference").iterdir() if p.is_dir())
+    return [(REPOSITORY / "grader", [REPOSITORY / "grader"]), (REPOSITORY / "core", service),
+            *((pack, [pack]) for pack in packs)]
 
 
-def extracted(folder: Path) -> dict[str, str]:
-    """msgid -> where it is said, for every ``_("...")`` in the folder's Python files."""
+def extracted(folders: list[Path]) -> dict[str, str]:
+    """msgid -> where it is said, for every ``_("...")`` in the folders' Python files."""
     found = {}
-    for path in sorted(folder.rglob("*.py")):
+    for path in sorted(p for folder in folders for p in folder.rglob("*.py")):
         if "selftest" in path.parts or "locale" in path.parts:
             continue
         for lineno, message, _, _ in extract_from_file("python", str(path), keywords={"_": None}):
@@ -81,11 +85,20 @@ def extracted(folder: Path) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("folder", catalogues(), ids=lambda p: p.name)
-def test_every_message_has_its_chinese(folder):
-    said = extracted(folder)
-    translated = i18n.translations(folder / "locale", "zh")
+@pytest.mark.parametrize(("owner", "folders"), catalogues(), ids=lambda value: getattr(value, "name", ""))
+def test_every_message_has_its_chinese(owner, folders):
+    said = extracted(folders)
+    translated = i18n.translations(owner / "locale", "zh")
     missing = [f"{where}: {msgid!r}" for msgid, where in said.items() if not translated.get(msgid)]
     assert not missing, "messages without a Chinese translation (add them to locale/zh.po):\n" + "\n".join(missing)
     unused = sorted(set(translated) - set(said))
     assert not unused, f"translations of messages no code says any more: {unused}"
+
+
+def test_the_chinese_keeps_every_placeholder_of_the_english():
+    import string
+
+    for owner, _ in catalogues():
+        for msgid, msgstr in i18n.translations(owner / "locale", "zh").items():
+            fields = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+            assert fields == {name for _, name, _, _ in string.Formatter().parse(msgstr) if name}, (owner, msgid)

@@ -111,7 +111,8 @@ def redis_broker():
 def service_settings(data_dir: Path, references: Path, slot: int, **overrides) -> Settings:
     values = dict(environment="test", data_dir=data_dir, reference_dir=references, sandbox_slot=slot,
                   sweep_interval_s=1.0, sweep_grace_s=1.0, lease_grace_s=5.0, retry_backoff_s=0.5,
-                  retry_backoff_max_s=2.0, sse_poll_s=0.05, broker_poll_interval_s=0.05)
+                  retry_backoff_max_s=2.0, sse_poll_s=0.05, broker_poll_interval_s=0.05,
+                  default_language="en")  # the suite reads English; tests/api/test_languages.py the Chinese
     values.update(overrides)
     return Settings(**values)
 

@@ -1,0 +1,62 @@
+"""Messages in the user's language: their preference, then their course's default, then
+Accept-Language, then the service's default; the same rule on the batched submit path."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from core.models import Course
+from tests.api.conftest import bearer, submit
+
+
+@pytest.fixture
+def chinese_course(sessions, course):
+    with sessions() as session:
+        session.execute(update(Course).where(Course.slug == course["course"]).values(language="zh"))
+        session.commit()
+    yield course
+    with sessions() as session:
+        session.execute(update(Course).where(Course.slug == course["course"]).values(language=None))
+        session.commit()
+
+
+def message(response) -> str:
+    return response.json()["error"]["message"]
+
+
+def test_the_course_default_speaks_chinese_on_every_path(client, chinese_course):
+    student = chinese_course["students"][0]
+    refused = submit(client, chinese_course, student, filename="hw.txt")
+    assert refused.status_code == 415 and "请上传 .py 文件" in message(refused), "the batched submit path"
+    missing = client.get("/api/v1/submissions/2000000000", headers=bearer(chinese_course, student))
+    assert missing.status_code == 404 and message(missing) == "没有编号为 2000000000 的提交", "the ORM path"
+
+
+def test_the_users_preference_comes_before_the_course_and_the_browser(client, chinese_course):
+    student = chinese_course["students"][0]
+    headers = {**bearer(chinese_course, student), "Accept-Language": "zh-CN"}
+    chosen = client.patch("/api/v1/me", json={"language": "en"}, headers=headers)
+    assert chosen.status_code == 200 and chosen.json()["language"] == "en"
+    try:
+        refused = submit(client, chinese_course, student, filename="hw.txt")
+        assert "upload a .py file" in message(refused)
+        missing = client.get("/api/v1/submissions/2000000000", headers=headers)
+        assert message(missing) == "no submission 2000000000"
+    finally:
+        client.patch("/api/v1/me", json={"language": None}, headers=headers)
+
+
+def test_without_a_preference_or_a_course_default_the_browser_decides(client, course):
+    student = course["students"][0]
+    missing = client.get("/api/v1/submissions/2000000000",
+                         headers={**bearer(course, student), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert message(missing) == "没有编号为 2000000000 的提交"
+    anonymous = client.get("/api/v1/me", headers={"Accept-Language": "zh"})
+    assert anonymous.status_code == 401 and "令牌" in message(anonymous)
+
+
+def test_a_language_torchgrade_does_not_speak_is_refused(client, course):
+    response = client.patch("/api/v1/me", json={"language": "fr"}, headers=bearer(course, course["students"][0]))
+    assert response.status_code == 422
+
