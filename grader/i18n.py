@@ -97,8 +97,7 @@ class Text:
                 MISSING.add((str(self.locale_dir), self.msgid))
             else:
                 template = translated
-        values = {name: render(value, language) if isinstance(value, (Text, Joined)) else value
-                  for name, value in self.args}
+        values = {name: value.render(language) if _is_message(value) else value for name, value in self.args}
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):  # a translation that names other fields
@@ -130,6 +129,10 @@ class Joined:
 
 
 Message = Union[Text, Joined, str]
+
+
+def _is_message(value: Any) -> bool:
+    return not isinstance(value, str) and callable(getattr(value, "render", None))
 
 
 def render(message: Message, language: str = SOURCE_LANGUAGE) -> str:

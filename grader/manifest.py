@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from grader.i18n import Message
 from grader.status import Visibility
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -20,6 +22,19 @@ class Strict(BaseModel):
 class Text(Strict):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Said:
+    """A manifest's text (``{zh, en}``) as a message (grader/i18n.py)."""
+
+    text: Text
+
+    def render(self, language: str = "en") -> str:
+        return getattr(self.text, language, None) or self.text.en
+
+    def __str__(self) -> str:
+        return self.text.en
 
 
 class Limits(Strict):
@@ -41,7 +56,12 @@ class CheckSpec(Strict):
     name: str
     points: float = Field(gt=0)
     visibility: Visibility = Visibility.visible
-    description: str = Field(min_length=1, description="what is checked, shown to students")
+    description: Text | str = Field(description="what is checked, shown to students: {zh = ..., en = ...} "
+                                                "(a plain string is English only)")
+
+    def described(self) -> Message:
+        """The description as a message in every language the manifest gives."""
+        return self.description if isinstance(self.description, str) else Said(self.description)
 
     @field_validator("name")
     @classmethod

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from grader.i18n import LANGUAGES, SOURCE_LANGUAGE, Message, _, render
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 
 
@@ -29,6 +32,11 @@ def encodable(value):
     return value
 
 
+class TestText(Model):
+    feedback: str = ""
+    description: str = ""
+
+
 class TestResult(Model):
     name: str
     score: float
@@ -38,6 +46,22 @@ class TestResult(Model):
     visibility: Visibility = Visibility.visible
     description: str = ""
     detail: str = Field("", description="instructor-only: exception messages and tracebacks")
+    translations: dict[str, TestText] = Field(default_factory=dict, description="feedback and description in "
+                                              "other languages than English (zh)")
+
+    @classmethod
+    def said(cls, *, feedback: Message = "", description: Message = "", **fields) -> "TestResult":
+        """A test whose feedback and description are messages: English, and the translations."""
+        return cls(feedback=render(feedback), description=render(description), **fields,
+                   translations={language: TestText(feedback=render(feedback, language),
+                                                    description=render(description, language))
+                                 for language in LANGUAGES if language != SOURCE_LANGUAGE})
+
+    def localized(self, language: str) -> "TestResult":
+        text = self.translations.get(language)
+        update = {"translations": {}} if text is None else \
+            {"feedback": text.feedback, "description": text.description, "translations": {}}
+        return self.model_copy(update=update)
 
 
 class Output(Model):
@@ -61,6 +85,11 @@ class Environment(Model):
     missing_layers: dict[str, str] = Field(default_factory=dict)
 
 
+class ResultText(Model):
+    message: str = ""
+    notes: list[str] = Field(default_factory=list)
+
+
 class GradeResult(Model):
     assignment: str
     submission: str
@@ -70,6 +99,8 @@ class GradeResult(Model):
     pending_max_score: float = Field(0.0, description="points of written answers awaiting an instructor")
     message: str = ""
     notes: list[str] = Field(default_factory=list)
+    translations: dict[str, ResultText] = Field(default_factory=dict, description="message and notes in other "
+                                                "languages than English (zh)")
     tests: list[TestResult] = Field(default_factory=list)
     answers: dict[str, str] = Field(default_factory=dict, description="written answers, for the instructor")
     output: Output = Output()
@@ -79,6 +110,23 @@ class GradeResult(Model):
     sha256: str = ""
     pack_version: str = Field("", description="content hash of the assignment pack that graded it (docs/PACKS.md)")
 
+    @staticmethod
+    def texts(message: Message = "", notes: Sequence[Message] = ()) -> dict:
+        """The fields of a result's message and notes: English, and the translations."""
+        return {"message": render(message), "notes": [render(note) for note in notes],
+                "translations": {language: ResultText(message=render(message, language),
+                                                      notes=[render(note, language) for note in notes])
+                                 for language in LANGUAGES if language != SOURCE_LANGUAGE}}
+
+    def localized(self, language: str) -> "GradeResult":
+        """The result in one language (English where a text has no translation), translations
+        dropped."""
+        text = self.translations.get(language)
+        update = {"tests": [test.localized(language) for test in self.tests], "translations": {}}
+        if text is not None:
+            update.update(message=text.message, notes=text.notes)
+        return self.model_copy(update=update)
+
     def for_student(self, *, show_hidden: bool = False, show_after_due: bool = False) -> "GradeResult":
         """What a student may see: hidden checks as one aggregate until released, no
         instructor details, no output printed while hidden inputs were in play."""
@@ -87,10 +135,11 @@ class GradeResult(Model):
         shown = [t.model_copy(update={"detail": ""}) for t in self.tests if t.visibility in revealed]
         concealed = [t for t in self.tests if t.visibility not in revealed]
         if concealed:
-            shown.append(TestResult(
+            shown.append(TestResult.said(
                 name="hidden checks", score=sum(t.score for t in concealed),
                 max_score=sum(t.max_score for t in concealed), status=_aggregate_status(concealed),
-                feedback=f"{len(concealed)} hidden check(s); their feedback is shown when results are released",
+                feedback=_("{count} hidden check(s); their feedback is shown when results are released",
+                           count=len(concealed)),
                 visibility=Visibility.hidden))
         return self.model_copy(update={"tests": shown, "hidden_output": Output(), "answers": {}})
 
