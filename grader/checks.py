@@ -15,13 +15,14 @@ import hashlib
 from pathlib import Path
 from typing import Callable
 
+from grader.i18n import Message, Text, render
 from grader.status import CheckStatus
 
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     fraction: float
-    feedback: str = ""
+    feedback: Message = ""  # a catalogue message (grader/i18n.py), or plain text for data
 
     def __post_init__(self):
         if not 0.0 <= self.fraction <= 1.0:
@@ -38,15 +39,15 @@ class Verdict:
         return self.fraction >= 1.0
 
 
-def passed(feedback: str = "") -> Verdict:
+def passed(feedback: Message = "") -> Verdict:
     return Verdict(1.0, feedback)
 
 
-def failed(feedback: str) -> Verdict:
+def failed(feedback: Message) -> Verdict:
     return Verdict(0.0, feedback)
 
 
-def partial(fraction: float, feedback: str) -> Verdict:
+def partial(fraction: float, feedback: Message) -> Verdict:
     return Verdict(fraction, feedback)
 
 
@@ -67,7 +68,10 @@ def mean_of(verdicts: list[Verdict], joiner: str = "\n") -> Verdict:
     fraction = sum(v.fraction for v in verdicts) / len(verdicts)
     shortfalls = [v.feedback for v in verdicts if not v.ok and v.feedback]
     notes = shortfalls or [v.feedback for v in verdicts if v.feedback]
-    return Verdict(fraction, joiner.join(dict.fromkeys(notes)))
+    once = {render(note): note for note in notes}  # the same message said once
+    if all(isinstance(note, str) for note in once.values()):
+        return Verdict(fraction, joiner.join(once.values()))
+    return Verdict(fraction, Text.join(joiner, once.values()))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ def me(user: CurrentUser) -> dict:
     return _me(user)
 
 
-@router.patch("/me", response_model=UserPublic, responses=errors(422))
+@router.patch("/me", response_model=UserPublic, responses=errors(400, 422))
 def update_me(body: UserUpdate, session: SessionDep, user: CurrentUser) -> dict:
     """Set your preferred language (messages, feedback): ``{"language": "en"}``; null for none."""
     user.language = body.language
