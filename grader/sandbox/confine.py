@@ -27,7 +27,8 @@ NAMESPACES = {
     "uts_namespace": CLONE_NEWUTS,
 }
 # Every layer a job can have; docs/SANDBOX.md describes each.
-ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlimits", "parent_death_signal")
+ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlimits", "parent_death_signal",
+              "cpu_cgroup", "memory_cgroup")
 
 WORKDIR = "/home/student"
 DATADIR = "/data"
@@ -182,6 +183,14 @@ def set_rlimits(limits: dict, address_space_base: int) -> None:
         values[resource.RLIMIT_AS] = ((limits["memory_mb"] << 20) + address_space_base,) * 2
     for which, value in values.items():
         resource.setrlimit(which, value)
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move this process into the cgroups whose ``cgroup.procs`` files are given ("0" names the
+    writer).  Done before the root is pivoted away from /sys, and before any student code."""
+    for path in procs_files:
+        with open(path, "w") as handle:
+            handle.write("0")
 
 
 def drop_privileges(uid: int) -> None:
