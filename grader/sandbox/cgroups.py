@@ -105,6 +105,20 @@ class Cgroup:
     def set(self, controller: str, name: str, value: str) -> None:
         _write(os.path.join(self.dirs[controller], name), value)
 
+    def limit_memory(self, memory_bytes: int, oom_group: bool = False) -> None:
+        """At most ``memory_bytes`` of memory and no swap; with ``oom_group`` (v2) an OOM kill
+        takes every process of the group."""
+        limit = str(memory_bytes)
+        if self.version == 2:
+            self.set("memory", "memory.max", limit)
+            for name, value in (("memory.swap.max", "0"), ("memory.oom.group", "1" if oom_group else "0")):
+                if os.path.exists(os.path.join(self.dirs["memory"], name)):
+                    self.set("memory", name, value)
+        else:
+            self.set("memory", "memory.limit_in_bytes", limit)
+            if os.path.exists(os.path.join(self.dirs["memory"], "memory.memsw.limit_in_bytes")):
+                self.set("memory", "memory.memsw.limit_in_bytes", limit)
+
     def procs(self, layer: str) -> list[str]:
         """The ``cgroup.procs`` files a process writes itself into to get ``layer``."""
         controllers = NEEDS_V1[layer] if self.version == 1 else (NEEDS_V2[layer],)
@@ -240,24 +254,12 @@ class SlotCgroups:
         group = self.host.group(f"{self.name}/job-{os.getpid()}-{next(_job_numbers)}")
         group.create()
         try:
-            self._set_memory(group, memory_bytes)
+            if self.host.available("memory_cgroup"):
+                group.limit_memory(memory_bytes, oom_group=True)
         except OSError:
             group.remove(wait_s=0)
             raise
         return group
-
-    def _set_memory(self, group: Cgroup, memory_bytes: int) -> None:
-        if self.host.available("memory_cgroup"):
-            limit = str(memory_bytes)
-            if self.host.version == 2:
-                group.set("memory", "memory.max", limit)
-                for name, value in (("memory.swap.max", "0"), ("memory.oom.group", "1")):
-                    if os.path.exists(os.path.join(group.dirs["memory"], name)):
-                        group.set("memory", name, value)
-            else:
-                group.set("memory", "memory.limit_in_bytes", limit)
-                if os.path.exists(os.path.join(group.dirs["memory"], "memory.memsw.limit_in_bytes")):
-                    group.set("memory", "memory.memsw.limit_in_bytes", limit)
 
     def release(self, group: Cgroup | None) -> None:
         """Remove a finished job's group; one still busy (its processes are slow to exit) is
@@ -294,15 +296,7 @@ def limit_worker_memory(slot: int, memory_mb: int, host: Host | None = None) -> 
         host.enable(host.parents["memory"])
         group = host.group(f"{PREFIX}worker-{slot}", ("memory",))
         group.create()
-        limit = str(memory_mb << 20)
-        if host.version == 2:
-            group.set("memory", "memory.max", limit)
-            if os.path.exists(os.path.join(group.dirs["memory"], "memory.swap.max")):
-                group.set("memory", "memory.swap.max", "0")
-        else:
-            group.set("memory", "memory.limit_in_bytes", limit)
-            if os.path.exists(os.path.join(group.dirs["memory"], "memory.memsw.limit_in_bytes")):
-                group.set("memory", "memory.memsw.limit_in_bytes", limit)
+        group.limit_memory(memory_mb << 20)
         for path in group.procs("memory_cgroup"):
             _write(path, "0")
     except OSError as exc:
