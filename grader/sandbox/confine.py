@@ -13,7 +13,7 @@ import resource
 import signal
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x02000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MNT_DETACH = 0x2
@@ -191,6 +191,9 @@ def join_cgroups(procs_files: list[str]) -> None:
     for path in procs_files:
         with open(path, "w") as handle:
             handle.write("0")
+    # A cgroup namespace rooted at the job's groups: /proc/self/cgroup no longer shows the
+    # host's layout (the worker's cgroup and pid).  Best effort: the groups apply either way.
+    _libc.unshare(CLONE_NEWCGROUP)
 
 
 def drop_privileges(uid: int) -> None:

@@ -130,6 +130,7 @@ def test_sixty_busy_loops_in_one_slot_do_not_cost_another_slot_points(two_slot_s
     honest = client.final(client.submit(victim, HONEST, selftest_source(ASSIGNMENT, HONEST)), victim)
     assert loops_running(attacked), "the attack ended before the honest submission was graded: no contention shown"
     assert_honest_full_marks(honest)
+    assert {"cpu_cgroup", "memory_cgroup"} <= set(honest["environment"]["sandbox_layers"])
     attack = client.final(attack_id, attacker)
     assert "busy loops: 60" in attack["output"]["stdout"]
     assert_attack_timed_out(attack)
