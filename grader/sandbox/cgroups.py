@@ -12,8 +12,8 @@ cgroup, else the v1 hierarchies (``cpu``, ``cpuacct``, ``memory``), chosen by wh
     torchgrade-worker-<N>/           the grading process itself (``limit_worker_memory``)
 
 The trusted side creates, reads and removes them (as root); a job moves itself into its group
-before any student code runs (``confine.join_cgroups``).  A library was not used: the two
-layouts are a handful of file writes, and none of the packages on PyPI covers both.
+before any student code runs (``confine.join_cgroups``).  No library: the two layouts are a
+handful of file writes, and the maintained package (cgroupspy) knows v1 only.
 """
 
 from __future__ import annotations
@@ -54,14 +54,16 @@ class Host:
         if os.geteuid() != 0:
             return cls(0, {}, dict.fromkeys(LAYERS, "cgroups need root"))
         v2 = _v2_parent(mounts, paths)
-        if v2 is not None and {"cpu", "memory"} <= _controllers(v2):
+        offered = _controllers(v2) if v2 is not None else set()
+        if {"cpu", "memory"} <= offered:
             return cls(2, dict.fromkeys(("cpu", "cpuacct", "memory"), v2), {})
         parents = {}
         for controller in ("cpu", "cpuacct", "memory"):
             parent = _v1_parent(mounts, paths, controller)
             if parent is not None and os.access(parent, os.W_OK):
                 parents[controller] = parent
-        missing = {layer: f"no writable cgroup hierarchy for {', '.join(c for c in needs if c not in parents)}"
+        v2_note = f" (cgroup v2 at {v2} offers {' '.join(sorted(offered)) or 'no controllers'})" if v2 else ""
+        missing = {layer: f"no writable cgroup hierarchy for {', '.join(c for c in needs if c not in parents)}{v2_note}"
                    for layer, needs in NEEDS_V1.items() if not all(c in parents for c in needs)}
         return cls(1, parents, missing)
 

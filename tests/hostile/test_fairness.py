@@ -18,8 +18,8 @@ import pytest
 
 from grader.sandbox import cgroups
 from tests.hostile.harness import ManifestCatalog, expected_score, references_for_stack, selftest_source
-from tests.workers.stack import (REPOSITORY, environment, migrated, postgres_schema, redis_broker, seed_course,
-                                 service_settings, start_api, start_worker, wait_for)
+from tests.workers.stack import (REPOSITORY, migrated, postgres_schema, redis_broker, seed_course, service_settings,
+                                 start_api, start_worker, wait_for)
 
 SLOTS = (36, 38)  # the first slot of each pair attacks, the next one (37, 39) grades the honest file
 ASSIGNMENT = "w1-logistic-regression"
@@ -189,7 +189,7 @@ def test_sixty_busy_loops_beside_an_honest_cli_run(tmp_path):
         honest = grade_command(honest_slot, tmp_path / HONEST)
         honest_out, honest_err = honest.communicate(timeout=GRADING_TIMEOUT_S)
         assert loops_running(attack_slot), "the attack ended before the honest run: no contention shown"
-        attack_out, attack_err = attack.communicate(timeout=GRADING_TIMEOUT_S)
+        attack_out, _ = attack.communicate(timeout=GRADING_TIMEOUT_S)
     finally:
         if attack.poll() is None:
             attack.kill()
