@@ -98,7 +98,7 @@ def hidden_cases(seed: int) -> list[tuple[Function, float, int]]:
 
 def _call_text(function: Function, x: float, order: int, visible: bool) -> Message:
     if visible:
-        return f"derivatives(f, {x!r}, {order}) for f(x) = {function.formula}"
+        return _("derivatives(f, {x!r}, {order}) for f(x) = {formula}", x=x, order=order, formula=function.formula)
     return _("derivatives(f, x, {order}) for {kind} f", order=order, kind=function.kind)
 
 
