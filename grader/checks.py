@@ -83,6 +83,7 @@ class Context:
     private_dir: Path | None = None
     directory: Path | None = None
     cache_dir: Path | None = None  # for what checks derive once and keep (e.g. a traced reference)
+    source: object = None  # the upload's Python files, parsed (``compare.source.Source``), for readings
 
     def attempt(self, step: Callable[[], Verdict]) -> Verdict:
         """Run one part of a check; the student's exception fails that part only.  Exception

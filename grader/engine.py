@@ -18,6 +18,7 @@ import torch
 
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
+from grader.compare import source as source_reading
 from grader.config import Settings, get_settings
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
@@ -118,6 +119,7 @@ class GradingRun:
         self.output = {"visible": Output(), "hidden": Output()}
         self.answers: dict[str, str] = {}
         self.data = None
+        self.source: source_reading.Source | None = None
         self.timings = Timings()
 
     # ------------------------------------------------------------------ the run
@@ -230,7 +232,7 @@ class GradingRun:
         context = checks.Context(self.manifest.id, spec.name, visible=visible, directory=self.assignment.directory,
                                  data_dir=hidden_data.JOB_DATA_DIR if self.data else None,
                                  private_dir=self.data / "private" if self.data else None,
-                                 cache_dir=self.grader.settings.data_dir / "cache")
+                                 cache_dir=self.grader.settings.data_dir / "cache", source=self._source())
         try:
             verdict = self.assignment.checks[spec.name](self.student, context)
         except StudentError as exc:
@@ -243,6 +245,12 @@ class GradingRun:
         if not isinstance(verdict, checks.Verdict):
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
         return self._test(spec, verdict.status, verdict.feedback, score=round(spec.points * verdict.fraction, 4))
+
+    def _source(self) -> source_reading.Source:
+        """The upload's Python files, parsed once per submission, for checks that read them."""
+        if self.source is None:
+            self.source = source_reading.Source(self.bundle.files, self.manifest.entry)
+        return self.source
 
     def _test(self, spec: CheckSpec, status: CheckStatus, feedback: str, score: float = 0.0,
               detail: str = "") -> TestResult:
