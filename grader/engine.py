@@ -9,7 +9,10 @@ with status ``internal_error`` (the worker retries it), never a silent zero.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
 import traceback
 from typing import Callable
@@ -25,7 +28,7 @@ from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 from grader.status import CheckStatus, SubmissionStatus, Visibility
-from grader.student import Student, StudentError
+from grader.student import Bounds, CheckerOverrun, Student, StudentError
 from grader.submission import Bundle, SubmissionError, load_submission
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,10 @@ class GradingRun:
         self.answers: dict[str, str] = {}
         self.data = None
         self.source: source_reading.Source | None = None
+        self.bounds = Bounds.from_settings(grader.settings)
+        self.decoded = 0            # bytes rebuilt from this submission's values, over all its jobs
+        self.checker_cpu_s = 0.0    # CPU time the checker spent on this submission's checks
+        self.overrun = False
         self.timings = Timings()
 
     # ------------------------------------------------------------------ the run
@@ -187,7 +194,7 @@ class GradingRun:
                       message_mb=limits.message_mb),
             seed=0,
             data_mounts={hidden_data.JOB_DATA_DIR: str(self.data / "mounted")} if self.data else None)
-        student = Student(job, self.manifest.entry)
+        student = Student(job, self.manifest.entry, self.bounds, decoded=self.decoded)
         job.set_deadline(time.monotonic() + limits.check_s)
         student.install(self.bundle.files)
         self.timings.start_s += round(time.monotonic() - started, 4)
@@ -197,8 +204,9 @@ class GradingRun:
         """After the job died in a check, start a fresh one for the checks that remain."""
         self._collect_output(visibility)
         self.student.job.close()
+        self.decoded = self.student.decoded
         self.student = None
-        if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline:
+        if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline or self.overrun:
             return
         self.restarts += 1
         try:
@@ -216,6 +224,9 @@ class GradingRun:
         if not self.bundle.files:
             test = self._test(spec, CheckStatus.skipped, "not run: a Markdown upload holds written answers only; "
                                                          "submit your code (.py, .ipynb or .zip) for this check")
+        elif self.overrun:
+            test = self._test(spec, CheckStatus.skipped, "not run: the grader's own time for this submission was "
+                                                         "used up checking what it returned")
         elif self.student is None:
             test = self._test(spec, CheckStatus.skipped, "not run: the submission used up its time or restarts")
         else:
@@ -233,8 +244,18 @@ class GradingRun:
                                  data_dir=hidden_data.JOB_DATA_DIR if self.data else None,
                                  private_dir=self.data / "private" if self.data else None,
                                  cache_dir=self.grader.settings.data_dir / "cache", source=self._source())
+        budget = self.grader.settings.max_checker_cpu_s - self.checker_cpu_s
+        started = time.process_time()
+        self.student.cpu_deadline = started + budget
         try:
-            verdict = self.assignment.checks[spec.name](self.student, context)
+            with cpu_budget(budget):
+                verdict = self.assignment.checks[spec.name](self.student, context)
+        except CheckerOverrun:
+            self.overrun = True
+            self._restart(spec.visibility)  # the channel may be mid-message: this job is done
+            return self._test(spec, CheckStatus.timeout, (
+                f"the grader spent the {self.grader.settings.max_checker_cpu_s:g} s of CPU time it gives one "
+                f"submission checking what your code returned; return values of the size the exercise asks for"))
         except StudentError as exc:
             status = CheckStatus.memory if exc.kind == "memory" else CheckStatus.error
             return self._test(spec, status, exc.feedback(show_message=visible),
@@ -242,6 +263,10 @@ class GradingRun:
         except JobDied as died:
             self._restart(spec.visibility)
             return self._test(spec, CheckStatus(died.kind), died.detail)
+        finally:
+            self.checker_cpu_s += time.process_time() - started
+            if self.student is not None:
+                self.student.cpu_deadline = None
         if not isinstance(verdict, checks.Verdict):
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
         return self._test(spec, verdict.status, verdict.feedback, score=round(spec.points * verdict.fraction, 4))
@@ -254,8 +279,10 @@ class GradingRun:
 
     def _test(self, spec: CheckSpec, status: CheckStatus, feedback: str, score: float = 0.0,
               detail: str = "") -> TestResult:
-        return TestResult(name=spec.name, score=score, max_score=spec.points, status=status, feedback=feedback,
-                          visibility=spec.visibility, description=spec.description, detail=detail)
+        cap = self.grader.settings.max_feedback_chars
+        return TestResult(name=spec.name, score=score, max_score=spec.points, status=status,
+                          feedback=cut(feedback, cap), visibility=spec.visibility, description=spec.description,
+                          detail=cut(detail, cap))
 
     def _written_answers(self) -> list[TestResult]:
         tests = []
@@ -298,6 +325,7 @@ class GradingRun:
         if status != SubmissionStatus.graded:
             tests = [self._test(spec, CheckStatus.skipped, f"not run: the submission ended with status {status.value}")
                      for spec in self._ordered_checks()]
+        message, tests = bound_feedback(message, tests, self.grader.settings.max_result_feedback_chars)
         self.timings.total_s = round(time.monotonic() - self.started, 4)
         return GradeResult(
             assignment=self.manifest.id, submission=self.filename, status=status,
@@ -312,6 +340,50 @@ class GradingRun:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return self._result(SubmissionStatus.internal_error,
                             message=f"grading failed because of a grader fault, not your code: {detail}")
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text) - limit} more characters cut)"
+    return text[:max(limit - len(note), 0)] + note
+
+
+def bound_feedback(message: str, tests: list[TestResult], limit: int) -> tuple[str, list[TestResult]]:
+    """The message and every check's feedback within ``limit`` characters in all, in order: the
+    message first, then the checks as listed (visible ones come first)."""
+    message = cut(message, limit // 2)
+    left = limit - len(message)
+    bounded = []
+    for test in tests:
+        feedback = cut(test.feedback, max(left, 0)) if len(test.feedback) > left else test.feedback
+        left -= len(feedback)
+        bounded.append(test if feedback == test.feedback else test.model_copy(update={"feedback": feedback}))
+    return message, bounded
+
+
+@contextlib.contextmanager
+def cpu_budget(seconds: float):
+    """Raise ``CheckerOverrun`` in the checker once it has used ``seconds`` more of CPU time.
+    The timer needs the main thread (signals); elsewhere ``Student`` checks the budget before
+    each request, and the bounds on what a value may hold keep the work between requests small."""
+    if seconds <= 0:
+        raise CheckerOverrun()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def overrun(signum, frame):
+        raise CheckerOverrun()
+
+    previous = signal.signal(signal.SIGPROF, overrun)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _import_failure(exc: StudentError, entry: str) -> str:

@@ -205,7 +205,8 @@ def _count_problem(got: list[float], images: torch.Tensor, what: str) -> str | N
 
 
 def _first_difference(got: list[float], want: torch.Tensor, what: str, visible: bool) -> str:
-    index = next(i for i, (g, w) in enumerate(zip(got, want.tolist())) if abs(g - w) > STATS_ATOL + STATS_RTOL * abs(w))
+    index = next((i for i, (g, w) in enumerate(zip(got, want.tolist()))
+                  if not abs(g - w) <= STATS_ATOL + STATS_RTOL * abs(w)), 0)  # NaN is never close
     if visible:
         return f"channel_stats(images): {what}[{index}] is {got[index]:.6g}, expected {want[index].item():.6g}"
     return f"channel_stats(images): {what}[{index}] is wrong"
