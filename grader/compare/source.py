@@ -90,6 +90,11 @@ class Source:
         """Whether any file changes code at run time or imports code the reading cannot see."""
         if not self.readable:
             return Finding(False, "a file of your upload could not be parsed")
+        for name in self.modules:
+            top = name.partition(".")[0]
+            if top in LIBRARIES or top in sys.stdlib_module_names:
+                return Finding(False, f"your upload has a file {name.replace('.', '/')}.py, which takes the place of "
+                                      f"the library {top}")
         for module in self.modules.values():
             for node in ast.walk(module.tree):
                 problem = self._tampering(module, node)
@@ -308,6 +313,11 @@ def returned_call(source: Source, name: str, argument: int = 0) -> str:
 
 
 def _call_chain(expr: ast.expr | None, module: Module, parameter: str, assigned: dict) -> str:
+    root = _root(expr) if expr is not None else None
+    bindings = module.definitions.get(root or "", [])
+    if root in assigned or root == parameter or not bindings or not all(
+            isinstance(b, (ast.Import, ast.ImportFrom)) for b in bindings):
+        return ""  # the module name is rebound (locally or at module level): the call is not the library's
     methods = []
     while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and not expr.args \
             and not expr.keywords and not _dotted(expr.func, module):

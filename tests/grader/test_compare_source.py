@@ -86,10 +86,21 @@ def test_the_call_to_tensor_returns_is_named(code, expected):
     "def to_tensor(arr):\n    return torch.from_numpy(arr)\nimport sys\nsys.modules['grader.sandbox.recipes']\n",
     "import grader.sandbox.recipes\ndef to_tensor(arr):\n    return torch.from_numpy(arr)\n",
     "import helper\ndef to_tensor(arr):\n    return torch.from_numpy(arr)\n",
+    "def to_tensor(arr, torch=__import__('numpy')):\n    return torch.from_numpy(arr)\n",
+    "def to_tensor(arr):\n    torch = np\n    return torch.from_numpy(arr)\n",
+    "class _T:\n    from_numpy = staticmethod(lambda a: a.copy())\ntorch = _T()\n"
+    "def to_tensor(arr):\n    return torch.from_numpy(arr)\n",
 ])
 def test_a_sharing_call_is_not_confirmed_when_the_source_does_something_else(code):
     finding = read(code, lambda s: S.Finding(S.returned_call(s, "to_tensor") == "torch.from_numpy"))
     assert not finding.ok
+
+
+def test_a_file_that_takes_the_place_of_a_library_confirms_nothing():
+    fake = {"torch.py": b"import numpy\nfrom_numpy = numpy.array\n"}
+    finding = read("def to_tensor(arr):\n    return torch.from_numpy(arr)\n",
+                   lambda s: S.Finding(True, S.returned_call(s, "to_tensor")), fake)
+    assert not finding.ok and "takes the place of the library torch" in finding.reason
 
 
 def test_a_definition_in_another_file_of_the_upload_is_followed():
