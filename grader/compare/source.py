@@ -30,6 +30,8 @@ REFLECTIVE_ATTRIBUTES = {
     "__builtins__", "__code__", "__closure__", "__dict__", "__setattr__", "__delattr__", "__getattribute__",
     "__subclasses__", "__bases__", "__mro__", "__class__", "f_globals", "f_locals", "f_back", "tb_frame", "gi_frame",
     "cr_frame", "__torch_function__", "__torch_dispatch__", "_C", "overrides", "library", "_dynamo", "__import__",
+    # loaders that unpickle, and so run, whatever a file names; calls of a method named by a string
+    "load", "loads", "Unpickler", "jit", "package", "hub", "methodcaller", "attrgetter",
 }
 REFLECTIVE_CALLS = {"setattr", "delattr", "eval", "exec", "compile", "__import__", "globals", "locals", "vars",
                     "breakpoint"}
@@ -407,7 +409,15 @@ NEW_TENSOR_FUNCTIONS = {
     "equal", "isclose", "normalize",
 }
 MUTATING_CALLS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "setitem", "__setitem__",
-                  "__delitem__"}
+                  "__delitem__", "at"}
+# Methods that may return a view of the argument but never change it.
+VIEW_METHODS = {
+    "view", "view_as", "reshape", "reshape_as", "permute", "unsqueeze", "squeeze", "expand", "expand_as",
+    "contiguous", "detach", "cpu", "to", "float", "double", "half", "long", "int", "type", "type_as", "transpose",
+    "t", "flatten", "unflatten", "narrow", "select", "unbind", "split", "chunk", "numpy", "movedim", "swapaxes",
+    "diagonal", "unfold", "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "astype", "__getitem__",
+    "__iter__", "__len__", "__array__", "get_device", "is_contiguous", "is_floating_point", "data_ptr",
+}
 STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "push"}
 MAX_DEPTH = 6
 
@@ -548,8 +558,12 @@ class _InPlace:
 
     def call(self, node: ast.Call, aliases: set[str]) -> None:
         func, name = node.func, _called_name(node)
-        if isinstance(func, ast.Attribute) and self.alias(func.value, aliases) and _mutating(name):
-            self.changed(node, f"{ast.unparse(func)}(…) changes the argument in place")
+        if isinstance(func, ast.Attribute) and self.alias(func.value, aliases):
+            if _mutating(name):
+                self.changed(node, f"{ast.unparse(func)}(…) changes the argument in place")
+            if name not in NEW_TENSOR_METHODS | VIEW_METHODS | META_ATTRIBUTES:
+                self.changed(node, f"{ast.unparse(func)}(…) is a method the reading does not know to leave the "
+                                   f"argument unchanged")
         for keyword in node.keywords:
             if keyword.arg == "out" and self.alias(keyword.value, aliases):
                 self.changed(node, f"{ast.unparse(func)}(…, out=…) writes into the argument")
@@ -580,7 +594,11 @@ class _InPlace:
                                              for b in bound)
 
     def library(self, func: ast.expr) -> bool:
-        """A callable of torch, numpy, the standard library or the builtins, not of the upload."""
+        """A callable of torch, numpy, the standard library or the builtins, not of the upload: a
+        dotted name, or what such a callable returns when given nothing of the upload's code
+        (``transforms.Normalize(mean, std)``)."""
+        if any(isinstance(node, ast.expr) and self.function_value(node) for node in ast.walk(func)):
+            return False
         root = _root(func)
         if root is None or root in self.module.definitions and root not in self.module.imports:
             return False

@@ -31,6 +31,16 @@ IN_PLACE = {
  "copy_ via view": ("def normalize(t, mean, std):\n    v = t.view(-1)\n    v.copy_(v * 2)\n    return t\n", False),
  "global": ("_saved = []\ndef normalize(t, mean, std):\n    _saved.append(t)\n    return t - 1\n", False),
  "operator": ("import operator\ndef normalize(t, mean, std):\n    return operator.isub(t, 1)\n", False),
+ "numpy fill": ("def normalize(t, mean, std):\n    t.numpy().fill(0)\n    return t\n", False),
+ "numpy sort": ("def normalize(t, mean, std):\n    a = t.numpy()\n    a.sort()\n    return t\n", False),
+ "ufunc at": ("def normalize(t, mean, std):\n    np.negative.at(t.numpy(), [0])\n    return t\n", False),
+ "loaded callable": ("def normalize(t, mean, std):\n    return torch.load('f.pt')(t, mean, std)\n", False),
+ "partial of a helper": ("import functools\ndef _h(x):\n    x.zero_()\ndef normalize(t, mean, std):\n"
+                         "    return functools.partial(_h)(t)\n", False),
+ "methodcaller": ("import operator\ndef normalize(t, mean, std):\n    operator.methodcaller('fill', 0)(t.numpy())\n"
+                  "    return t\n", False),
+ "a transform object": ("def normalize(t, mean, std):\n    return transforms.Normalize(mean, std)(t)\n", True),
+ "aten op": ("def normalize(t, mean, std):\n    return torch.ops.aten.sub_.Tensor(t, t)\n", False),
 }
 
 TORCHVISION = {
@@ -41,6 +51,7 @@ TORCHVISION = {
  "default": ("def normalize(t, mean, std, _f=transforms.Normalize):\n    return _f(mean, std)(t)\n", False),
  "thread": ("import threading\ndef normalize(t, mean, std):\n    return t\n", False),
  "sysmodules": ("import sys\ndef normalize(t, mean, std):\n    return sys.modules['torchvision'].transforms.Normalize(mean, std)(t)\n", False),
+ "unpickled": ("def normalize(t, mean, std):\n    return torch.load('n.pt')(t, mean, std)\n", False),
  "torch function": ("class M(torch.overrides.TorchFunctionMode):\n    def __torch_function__(self, f, types, args=(), kwargs=None):\n        return f(*args, **(kwargs or {}))\ndef normalize(t, mean, std):\n    return t\n", False),
 }
 
