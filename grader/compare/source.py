@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import sys
 from typing import Iterable, Mapping
 
@@ -88,6 +89,7 @@ class Source:
     def readable(self) -> bool:
         return self.modules.get(self.entry) is not None and all(m is not None for m in self.modules.values())
 
+    @functools.cached_property
     def tampering(self) -> Finding:
         """Whether any file changes code at run time or imports code the reading cannot see."""
         if not self.readable:
@@ -242,7 +244,7 @@ def reading(source: Source | None, read) -> Finding:
     """``read(source)`` after the upload-wide checks; ``Inconclusive`` becomes a finding."""
     if source is None:
         return Finding(False, "the grader has no source to read")
-    tampering = source.tampering()
+    tampering = source.tampering
     if not tampering.ok:
         return tampering
     try:
@@ -420,6 +422,7 @@ VIEW_METHODS = {
 }
 STORING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "push"}
 MAX_DEPTH = 6
+MAX_HELPERS = 64
 
 
 def modifies_argument(source: Source, name: str, argument: int = 0) -> Finding:
@@ -430,7 +433,7 @@ def modifies_argument(source: Source, name: str, argument: int = 0) -> Finding:
     if len(parameters) <= argument:
         return Finding(False, f"{name} takes no argument number {argument + 1}")
     try:
-        _InPlace(source, module, 0).body(function.body, {parameters[argument]})
+        _InPlace(source, module, 0, set()).body(function.body, {parameters[argument]})
     except _Changed as change:
         return Finding(False, str(change))
     return FOUND
@@ -444,8 +447,9 @@ class _InPlace:
     """Follows the names that may refer to the argument (itself, views, iteration over it)
     through one function, statement by statement; branches and loops merge by union."""
 
-    def __init__(self, source: Source, module: Module, depth: int):
+    def __init__(self, source: Source, module: Module, depth: int, read: set):
         self.source, self.module, self.depth = source, module, depth
+        self.read = read  # (helper, parameters that may hold the argument) already read
         self.nested: set[str] = set()
 
     def changed(self, node: ast.AST, what: str):
@@ -458,17 +462,18 @@ class _InPlace:
         return aliases
 
     def statement(self, node: ast.stmt, aliases: set[str]) -> set[str]:
-        if isinstance(node, (ast.If, ast.While)):
+        if isinstance(node, ast.If):
             self.expression(node.test, aliases)
-            first = self.body(node.body, set(aliases))
-            first = self.body(node.body, first) if isinstance(node, ast.While) else first
-            return first | self.body(node.orelse, set(aliases))
-        if isinstance(node, (ast.For, ast.AsyncFor)):
-            self.expression(node.iter, aliases)
-            inner = set(aliases)
-            for _ in range(2):
-                inner = self.bind(node.target, self.alias(node.iter, aliases), inner, node)
-                inner = self.body(node.body, inner)
+            return self.body(node.body, set(aliases)) | self.body(node.orelse, set(aliases))
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            loop = isinstance(node, ast.While)
+            self.expression(node.test if loop else node.iter, aliases)
+            inner, before = set(aliases), None
+            while inner != before:  # until the names that may hold the argument stop growing
+                before = set(inner)
+                if not loop:
+                    inner = self.bind(node.target, self.alias(node.iter, aliases), inner, node)
+                inner = before | self.body(node.body, inner)
             return aliases | inner | self.body(node.orelse, set(aliases))
         if isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
@@ -613,7 +618,12 @@ class _InPlace:
             self.changed(node, f"passes the argument to {name}, which the reading cannot follow")
         parameters = _parameters(function)
         inner = {parameters[i] for i in given if i < len(parameters)} | (given_names & set(parameters))
-        _InPlace(self.source, self.module, self.depth + 1).body(function.body, inner)
+        if (name, frozenset(inner)) in self.read:
+            return
+        if len(self.read) >= MAX_HELPERS:
+            self.changed(node, "calls more helpers with the argument than the reading follows")
+        self.read.add((name, frozenset(inner)))
+        _InPlace(self.source, self.module, self.depth + 1, self.read).body(function.body, inner)
 
     def alias(self, node: ast.expr | None, aliases: set[str]) -> bool:
         """Whether ``node`` may evaluate to the argument or a view of its memory."""
