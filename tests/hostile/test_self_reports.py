@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from grader.config import Settings
 from grader.engine import Grader
 from grader.status import SubmissionStatus
+from tests.grader.test_cli import torchgrade
 from tests.hostile.harness import REFERENCE, expected_score, selftest_source
 
 # Replace the builtins that observe to_tensor in the job with ones that report sharing.
@@ -155,10 +154,7 @@ def test_through_the_cli(tmp_path):
         if ATTACKS[name][0] == "w2-normalize":
             files.append(tmp_path / f"{name}.py")
             files[-1].write_text(attack_source(name))
-    env = dict(os.environ, TORCHGRADE_DATA_DIR=str(tmp_path),
-               TORCHGRADE_SANDBOX_SLOT=str(int(os.environ.get("TORCHGRADE_SANDBOX_SLOT", "0")) + 210))
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "w2-normalize", *map(str, files), "--json"],
-                         capture_output=True, text=True, env=env, timeout=300, cwd=REFERENCE.parent)
+    run = torchgrade("grade", "w2-normalize", *map(str, files), "--json", data_dir=tmp_path)
     results = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(results) == len(files), run.stderr
     for result in results:
