@@ -19,9 +19,11 @@ import ast
 import builtins
 import dataclasses
 import functools
+import re
 import sys
 from typing import Iterable, Mapping
 
+from grader import submission
 from grader.checks import Verdict, failed
 
 LIBRARIES = {"torch", "torchvision", "numpy", "PIL"}
@@ -75,15 +77,20 @@ class Module:
 
 
 class Source:
-    """The Python files of one upload, parsed; ``entry`` is the module the checks import."""
+    """The Python files of one upload, parsed; ``entry`` is the module the checks import.  A
+    notebook's entry is torchgrade's own driver running the cells: its cells are read, in
+    order, as the entry module."""
 
     def __init__(self, files: Mapping[str, bytes], entry: str):
         self.modules: dict[str, Module] = {}
+        self.entry = entry.removesuffix(".py").replace("/", ".")
+        cells = _notebook_cells(files, entry)
         for path, content in files.items():
-            if path.endswith(".py"):
+            if path.endswith(".py") and path not in cells and path != (entry if cells else None):
                 name = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
                 self.modules[name] = _parse(name, content)
-        self.entry = entry.removesuffix(".py").replace("/", ".")
+        if cells:
+            self.modules[self.entry] = _parse(self.entry, b"\n".join(files[cell] for cell in cells))
 
     @property
     def readable(self) -> bool:
@@ -161,6 +168,18 @@ class Source:
                 return self.function(origin[2], origin[0], depth + 1)
         raise Inconclusive(f"{name} is not a single plain def in {home.name}.py (it is bound "
                            f"{len(bound)} time(s), decorated, or assigned)")
+
+
+def _notebook_cells(files: Mapping[str, bytes], entry: str) -> list[str]:
+    """The cell files in the order they run, when ``entry`` is the driver that
+    ``grader.submission`` writes for a notebook; else nothing."""
+    driver, folder = getattr(submission, "NOTEBOOK_DRIVER", None), getattr(submission, "NOTEBOOK_CELLS", None)
+    if driver is None or folder is None:
+        return []
+    numbers = sorted(int(found[1]) for path in files if (found := re.fullmatch(rf"{folder}/cell_(\d+)\.py", path)))
+    if files.get(entry) != driver.format(cells=numbers, folder=folder).encode():
+        return []
+    return [f"{folder}/cell_{number}.py" for number in numbers]
 
 
 def _parse(name: str, content: bytes) -> Module | None:
