@@ -1,7 +1,8 @@
 """What the trusted side makes of the values a job sends back.
 
-A tensor from the job arrives as raw bytes with its dtype and shape; it becomes a
-``StudentTensor``: a fresh, plain ``torch.Tensor`` rebuilt here, plus what the job said
+A tensor from the job arrives as raw bytes with its dtype, shape and (when it is not row-major)
+strides and storage offset; it becomes a ``StudentTensor``: a fresh, plain ``torch.Tensor``
+rebuilt here in that layout, plus what the job said
 about it (its Python type, device, grad_fn).  Those claims are only ever used to give
 feedback on the student's own answer.  Objects that stay in the job come back as ``Handle``.
 """
@@ -90,13 +91,28 @@ def decoder(blobs, caps: wire.Caps, budget: int | None = None) -> wire.Decoder:
 
 def _student_tensor(meta: dict, tensor: torch.Tensor) -> StudentTensor:
     return StudentTensor(
-        tensor=tensor.clone(),
+        tensor=tensor if "stride" in meta else tensor.clone(),  # rebuilt in its layout: already its own memory
         type_name=meta.get("type", "torch.Tensor"),
         device=meta.get("device", "cpu"),
         requires_grad=meta.get("requires_grad", False),
         grad_fn=meta.get("grad_fn"),
         is_leaf=meta.get("is_leaf", True),
     )
+
+
+def noncontiguous(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor``'s values in a layout no row-major code expects: its dimensions stored in
+    reverse order, every other element of the outermost one, from storage offset 1.  Sent to
+    the job as it is (its strides and offset cross the channel), so ``t.view(...)`` on it
+    raises there as it would on a transposed or sliced tensor; ``reshape`` works.  A tensor of
+    at most one element is always contiguous and comes back unchanged."""
+    if tensor.numel() <= 1:
+        return tensor.clone()
+    reversed_shape = list(tensor.shape[::-1])
+    reversed_shape[-1] = 2 * reversed_shape[-1] + 1
+    holder = torch.zeros(reversed_shape, dtype=tensor.dtype)
+    laid_out = holder[..., 1::2].permute(*reversed(range(tensor.dim())))
+    return laid_out.copy_(tensor)
 
 
 def encode(value) -> tuple[object, list]:

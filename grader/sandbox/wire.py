@@ -233,9 +233,27 @@ class Encoder:
             raise TypeError(f"tensors of dtype {meta['dtype']} cannot be returned")
         if base.numel() * base.element_size() + self.blob_total > self.caps.blob_bytes:
             raise ValueError(f"a tensor of shape {meta['shape']} exceeds the output cap")
+        meta.update(self._layout(base))
         flat = base.to("cpu").contiguous().reshape(-1)
         meta["blob"] = self._blob(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
         return {"__tensor__": meta}
+
+    def _layout(self, tensor) -> dict:
+        """``stride`` and ``offset`` of a tensor not laid out row-major from the start of its
+        storage (a transposed or sliced one), so that the other side rebuilds the same layout;
+        nothing for a row-major tensor, or one whose layout cannot be rebuilt within the cap
+        (overlapping elements, as ``expand`` makes: it then arrives row-major)."""
+        shape, stride, offset = list(tensor.shape), list(tensor.stride()), tensor.storage_offset()
+        if not tensor.numel() or (stride == row_major(shape) and offset == 0):
+            return {}
+        for start in (offset, 0):
+            try:
+                storage = storage_elements(shape, stride, start)
+            except ProtocolError:
+                return {}
+            if storage * tensor.element_size() <= self.caps.blob_bytes:
+                return {"stride": stride, "offset": start}
+        return {}
 
     def _numpy(self, value, depth):
         import numpy as np
@@ -386,15 +404,38 @@ class Decoder:
 
         meta = _fields(body, {"dtype": str, "shape": list, "blob": int},
                        optional={"type": str, "device": str, "requires_grad": bool, "grad_fn": (str, type(None)),
-                                 "is_leaf": bool})
+                                 "is_leaf": bool, "stride": list, "offset": int})
         dtype = _dtype(meta["dtype"])
         shape = _shape(meta["shape"])
         numel = math.prod(shape)
-        size = numel * torch.empty((), dtype=dtype).element_size()
-        blob = self._blob(meta["blob"], size)
-        self._spend(size)
-        return self._rebuild(lambda: self.on_tensor(meta, (torch.frombuffer(blob, dtype=dtype) if numel else
-                                                            torch.empty(0, dtype=dtype)).reshape(shape)))
+        element = torch.empty((), dtype=dtype).element_size()
+        blob = self._blob(meta["blob"], numel * element)
+        self._spend(numel * element)
+        storage = self._storage(meta, shape, element)
+
+        def build():
+            values = (torch.frombuffer(blob, dtype=dtype) if numel else torch.empty(0, dtype=dtype)).reshape(shape)
+            if storage is None:
+                return self.on_tensor(meta, values)
+            laid_out = torch.zeros(storage, dtype=dtype).as_strided(shape, meta["stride"], meta["offset"])
+            return self.on_tensor(meta, laid_out.copy_(values))
+
+        return self._rebuild(build)
+
+    def _storage(self, meta: dict, shape: tuple[int, ...], element: int) -> int | None:
+        """The storage (in elements) a tensor sent with its ``stride`` and ``offset`` takes once
+        rebuilt in that layout; None for a row-major one.  The layout must hold each element
+        apart from the others and fit within the message cap; it is paid from the budget."""
+        if "stride" not in meta and "offset" not in meta:
+            return None
+        if "stride" not in meta or "offset" not in meta or not math.prod(shape):
+            raise ProtocolError("a tensor's stride and offset come together, for a non-empty tensor")
+        storage = storage_elements(shape, meta["stride"], meta["offset"])
+        if storage * element > self.caps.blob_bytes:
+            raise ProtocolError(f"a tensor laid out over {storage} elements exceeds the cap of "
+                                f"{self.caps.blob_bytes} bytes")
+        self._spend(storage * element)
+        return storage
 
     def _ndarray(self, body):
         import numpy as np
@@ -464,3 +505,28 @@ def _shape(shape: list) -> tuple[int, ...]:
         raise ProtocolError("a shape of more elements than any value may hold, even an empty one")
     return tuple(shape)
 
+
+
+def row_major(shape: list[int]) -> list[int]:
+    """The strides of a contiguous (row-major) tensor of ``shape``."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return strides[::-1]
+
+
+def storage_elements(shape, stride, offset) -> int:
+    """The elements of storage a non-empty tensor of ``shape`` laid out with ``stride`` from
+    ``offset`` reaches.  Raises ``ProtocolError`` for a layout that is malformed or where two
+    elements share memory (each dimension's stride must pass the extent of the smaller ones)."""
+    if not isinstance(stride, list) or len(stride) != len(shape) \
+            or not all(type(s) is int and 0 <= s <= MAX_ELEMENTS for s in stride) \
+            or type(offset) is not int or not 0 <= offset <= MAX_ELEMENTS:
+        raise ProtocolError("malformed stride or offset")
+    extent = 0  # the furthest element, from the first, of the dimensions seen so far
+    for size, step in sorted((pair for pair in zip(shape, stride) if pair[0] > 1), key=lambda pair: pair[1]):
+        if step <= extent:
+            raise ProtocolError("a tensor's strides make elements overlap")
+        extent += (size - 1) * step
+    return offset + extent + 1

@@ -54,6 +54,80 @@ def test_non_contiguous_and_empty_tensors():
     assert roundtrip(torch.empty(0, 5)).shape == (0, 5)
 
 
+def job_side(value, caps=None):
+    """What the job rebuilds from the checker's arguments (the runner's decoder)."""
+    tree, blobs = wire.encode(value, caps=caps)
+    return wire.Decoder([bytearray(bytes(b)) for b in blobs], caps or wire.Caps()).decode(tree)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.arange(12.).reshape(3, 4).t(),                        # transposed
+    lambda: torch.arange(100.).reshape(10, 10)[2:5, 1::3],              # sliced: gaps and an offset
+    lambda: torch.rand(6, 5, 4).permute(2, 0, 1),                       # an HWC image as CHW
+    lambda: torch.arange(10)[3:],                                       # contiguous from an offset
+    lambda: values.noncontiguous(torch.arange(24.).reshape(2, 3, 4)),
+])
+def test_strides_and_storage_offset_cross_the_channel(make):
+    sent = make()
+    for out in (job_side(sent), roundtrip(sent).tensor):
+        assert torch.equal(out, sent) and out.stride() == sent.stride()
+        assert out.storage_offset() == sent.storage_offset() and out.is_contiguous() == sent.is_contiguous()
+
+
+def test_view_on_a_non_contiguous_input_raises_in_the_job_as_it_would_in_the_course():
+    image = torch.rand(3, 5, 6).transpose(1, 2)  # a [C, H, W] image with its height and width swapped
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        job_side(image).view(3, -1)
+    assert torch.equal(job_side(image).reshape(3, -1), image.reshape(3, -1))
+    assert not job_side(values.noncontiguous(torch.rand(3, 4, 5))).is_contiguous()
+
+
+def test_gaps_of_a_sliced_tensor_are_not_sent():
+    storage = torch.arange(100.)
+    out = job_side(storage[::10])
+    assert out.stride() == (10,) and torch.equal(out, storage[::10])
+    whole = out.as_strided((91,), (1,), 0)  # the storage it was rebuilt in: the gaps hold zeros
+    assert out.untyped_storage().nbytes() == 91 * 4 and torch.count_nonzero(whole) == 9
+
+
+def test_expanded_and_oversized_layouts_arrive_row_major():
+    expanded = torch.arange(3.).view(3, 1).expand(3, 4)
+    out = job_side(expanded)
+    assert out.is_contiguous() and torch.equal(out, expanded)
+    far = torch.zeros(2000)[::1000]  # two elements 1000 apart: a storage over the cap
+    out = job_side(far, caps=wire.Caps(blob_bytes=1000))
+    assert out.is_contiguous() and torch.equal(out, far)
+
+
+@pytest.mark.parametrize(("stride", "offset"), [
+    ([1, 1], 0),                 # two dimensions on the same memory
+    ([0, 1], 0),                 # an expanded dimension
+    ([1], 0),                    # one stride for two dimensions
+    ([3, -1], 0),                # negative
+    ([3, 1], -1),                # negative offset
+    ([3, 1], 2**41),             # an offset past any storage
+    ([2**30, 1], 0),             # a storage over the cap
+    (["3", 1], 0),               # not an int
+])
+def test_inconsistent_strides_are_rejected(stride, offset):
+    tree = {"__tensor__": {"dtype": "uint8", "shape": [2, 3], "blob": 0, "stride": stride, "offset": offset}}
+    with pytest.raises(wire.ProtocolError):
+        values.decode(tree, [bytearray(6)], wire.Caps(blob_bytes=1 << 20))
+
+
+def test_a_stride_without_an_offset_is_rejected():
+    tree = {"__tensor__": {"dtype": "uint8", "shape": [2, 3], "blob": 0, "stride": [1, 2]}}
+    with pytest.raises(wire.ProtocolError, match="together"):
+        values.decode(tree, [bytearray(6)], wire.Caps())
+
+
+def test_a_layout_is_paid_from_the_decoding_budget():
+    tree = {"__tensor__": {"dtype": "uint8", "shape": [2], "blob": 0, "stride": [500], "offset": 0}}
+    with pytest.raises(wire.ProtocolError, match="once rebuilt"):
+        values.decoder([bytearray(2)], wire.Caps(), budget=400).decode(tree)
+    assert values.decoder([bytearray(2)], wire.Caps(), budget=600).decode(tree).tensor.stride() == (500,)
+
+
 def test_numpy_arrays_and_images_roundtrip():
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
     assert np.array_equal(roundtrip(array).array, array)
