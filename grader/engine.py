@@ -10,7 +10,9 @@ with status ``internal_error`` (the worker retries it), never a silent zero.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import re
 import signal
 import threading
 import time
@@ -23,13 +25,13 @@ from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
 from grader.compare import source as source_reading
 from grader.config import EngineSettings, get_settings
-from grader.i18n import SOURCE_LANGUAGE, Message
-from grader.manifest import CheckSpec, Limits
+from grader.i18n import SOURCE_LANGUAGE, Message, Text, _, render
+from grader.manifest import CheckSpec, Limits, Said
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 from grader.status import CheckStatus, SubmissionStatus, Visibility
-from grader.student import Bounds, CheckerOverrun, Student, StudentError
+from grader.student import Bounds, CheckerOverrun, Student, StudentError, UncheckableValue
 from grader.submission import Bundle, SubmissionError, load_submission
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,7 @@ class GradingRun:
         self.checker_cpu_s = 0.0    # CPU time the checker spent on this submission's checks
         self.overrun = False
         self.timings = Timings()
+        self.causes: dict[tuple, Cause] = {}  # the student's exceptions met so far, by where they were raised
 
     # ------------------------------------------------------------------ the run
     def execute(self) -> GradeResult:
@@ -177,12 +180,13 @@ class GradingRun:
         except JobDied as died:
             if self.student is not None:  # what it printed before it died tells the student why
                 self._collect_output(Visibility.visible)
-            return self._result(SubmissionStatus(died.kind), message=f"while importing your code: {died.detail}")
+            return self._result(SubmissionStatus(died.kind),
+                                message=_("while importing your code: {detail}", detail=died.detail))
         if self.manifest.kind == "module" and self.manifest.exports \
                 and not any(self.student.has(name) for name in self.manifest.exports):
-            return self._result(SubmissionStatus.error, message=(
-                f"your module defines none of {', '.join(self.manifest.exports)}; is this the file for "
-                f"{self.manifest.id}?"))
+            return self._result(SubmissionStatus.error, message=_(
+                "your module defines none of {names}; is this the file for {assignment}?",
+                names=", ".join(self.manifest.exports), assignment=self.manifest.id))
         return None
 
     def _start_job(self) -> Student:
@@ -225,13 +229,13 @@ class GradingRun:
     def _run_check(self, spec: CheckSpec) -> TestResult:
         started = time.monotonic()
         if not self.bundle.files:
-            test = self._test(spec, CheckStatus.skipped, "not run: a Markdown upload holds written answers only; "
-                                                         "submit your code (.py, .ipynb or .zip) for this check")
+            test = self._test(spec, CheckStatus.skipped, _("not run: a Markdown upload holds written answers only; "
+                                                           "submit your code (.py, .ipynb or .zip) for this check"))
         elif self.overrun:
-            test = self._test(spec, CheckStatus.skipped, "not run: the grader's own time for this submission was "
-                                                         "used up checking what it returned")
+            test = self._test(spec, CheckStatus.skipped, _("not run: the grader's own time for this submission was "
+                                                           "used up checking what it returned"))
         elif self.student is None:
-            test = self._test(spec, CheckStatus.skipped, "not run: the submission used up its time or restarts")
+            test = self._test(spec, CheckStatus.skipped, _("not run: the submission used up its time or restarts"))
         else:
             self.student.job.set_budget(self.limits.check_s, self.grader.settings.sandbox_wall_backstop, self.deadline)
             test = self._judge(spec)
@@ -250,19 +254,25 @@ class GradingRun:
         budget = self.grader.settings.max_checker_cpu_s - self.checker_cpu_s
         started = time.process_time()
         self.student.cpu_deadline = started + budget
+        first_raised = len(self.student.raised)
         try:
             with cpu_budget(budget):
                 verdict = self.assignment.checks[spec.name](self.student, context)
         except CheckerOverrun:
             self.overrun = True
             self._restart(spec.visibility)  # the channel may be mid-message: this job is done
-            return self._test(spec, CheckStatus.timeout, (
-                f"the grader spent the {self.grader.settings.max_checker_cpu_s:g} s of CPU time it gives one "
-                f"submission checking what your code returned; return values of the size the exercise asks for"))
+            return self._test(spec, CheckStatus.timeout, _(
+                "the grader spent the {seconds:g} s of CPU time it gives one submission checking what your code "
+                "returned; return values of the size the exercise asks for",
+                seconds=self.grader.settings.max_checker_cpu_s))
         except StudentError as exc:
             status = CheckStatus.memory if exc.kind == "memory" else CheckStatus.error
-            return self._test(spec, status, exc.feedback(show_message=visible),
-                              detail=f"{exc.type_name}: {exc.message}\n{exc.traceback}")
+            met = [error for error in self.student.raised[first_raised:] if error is not exc] + [exc]
+            cause = self.causes.get(_cause_key(exc))
+            said_before = cause is not None and cause.shown is not None  # its message too: say where it happened
+            feedback, detail = self._explain(spec, exc.feedback(show_message=visible and not said_before), met,
+                                             scored=False)
+            return self._test(spec, status, feedback, detail=detail)
         except JobDied as died:
             self._restart(spec.visibility)
             return self._test(spec, CheckStatus(died.kind), died.detail)
@@ -272,7 +282,47 @@ class GradingRun:
                 self.student.cpu_deadline = None
         if not isinstance(verdict, checks.Verdict):
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
-        return self._test(spec, verdict.status, verdict.feedback, score=round(spec.points * verdict.fraction, 4))
+        met = self.student.raised[first_raised:] if self.student is not None else []
+        status, feedback, detail = verdict.status, verdict.feedback, ""
+        if met and not verdict.ok:
+            if verdict.fraction <= 0.0:  # nothing earned, and the student's code raised: its error is the cause
+                status = CheckStatus.memory if all(error.kind == "memory" for error in met) else CheckStatus.error
+            feedback, detail = self._explain(spec, feedback, met, scored=verdict.fraction > 0.0)
+        return self._test(spec, status, feedback, score=round(spec.points * verdict.fraction, 4), detail=detail)
+
+    def _explain(self, spec: CheckSpec, feedback: Message, met: list[StudentError],
+                 scored: bool) -> tuple[Message, str]:
+        """A check's feedback and instructor detail when the student's code raised in it.  One
+        cause (an exception raised at one place) is explained once: its traceback in the first
+        visible check it affects, a pointer to that check in the others.  A stub (every error
+        a ``NotImplementedError``, nothing earned) is said to be one, in place of the check's
+        own lines about it."""
+        causes: dict[tuple, StudentError] = {}
+        for error in met:
+            causes.setdefault(_cause_key(error), error)
+        visible = spec.visibility == Visibility.visible
+        stub = not scored and all(error.type_name == "NotImplementedError" for error in causes.values())
+        parts: list[Message] = [] if stub else [feedback]
+        details = []
+        for key, error in causes.items():
+            traced = bool(error.traceback.strip()) and not isinstance(error, UncheckableValue)
+            cause = self.causes.get(key) if traced else None
+            if cause is None:
+                details.append(f"{error.type_name}: {error.message}\n{error.traceback}".rstrip())
+            else:
+                details.append(f"{error.type_name}: the same exception as in check {cause.first}")
+            if stub:
+                parts.append(_stub_feedback(error, cause))
+            elif cause is not None and cause.shown:
+                parts.append(_("the same error as in check {check}: its message and traceback are shown there",
+                               check=cause.shown))
+            elif traced and visible:
+                parts.append(_("where your code raised it:\n{traceback}", traceback=error.traceback.rstrip()))
+            if traced:
+                cause = self.causes.setdefault(key, Cause(first=spec.name))
+                if cause.shown is None and (visible or stub):
+                    cause.shown = spec.name
+        return Text.join("\n", [part for part in parts if part]), "\n".join(details)
 
     def _source(self) -> source_reading.Source:
         """The upload's Python files, parsed once per submission, for checks that read them."""
@@ -293,15 +343,15 @@ class GradingRun:
             answer = self._answer(written.name)
             if answer:
                 self.answers[written.name] = answer
-                tests.append(TestResult(name=written.name, score=0.0, max_score=written.points,
-                                        status=CheckStatus.pending, description=written.prompt.en,
-                                        feedback="written answer received; an instructor will score it"))
+                tests.append(TestResult.said(name=written.name, score=0.0, max_score=written.points,
+                                             status=CheckStatus.pending, description=Said(written.prompt),
+                                             feedback=_("written answer received; an instructor will score it")))
             else:
-                tests.append(TestResult(name=written.name, score=0.0, max_score=written.points,
-                                        status=CheckStatus.failed, description=written.prompt.en,
-                                        feedback=f"no answer found: define {written.name} = \"\"\"...\"\"\" in "
-                                                 f"your module, or upload a Markdown file with a '## "
-                                                 f"{written.name}' heading"))
+                tests.append(TestResult.said(
+                    name=written.name, score=0.0, max_score=written.points, status=CheckStatus.failed,
+                    description=Said(written.prompt),
+                    feedback=_("no answer found: define {name} = \"\"\"...\"\"\" in your module, or upload a "
+                               "Markdown file with a '## {name}' heading", name=written.name)))
         return tests
 
     def _answer(self, name: str) -> str:
@@ -326,7 +376,8 @@ class GradingRun:
     def _result(self, status: SubmissionStatus, tests: list[TestResult] = (), message: Message = "") -> GradeResult:
         tests = list(tests)
         if status != SubmissionStatus.graded:
-            tests = [self._test(spec, CheckStatus.skipped, f"not run: the submission ended with status {status.value}")
+            tests = [self._test(spec, CheckStatus.skipped,
+                                _("not run: the submission ended with status {status}", status=status.value))
                      for spec in self._ordered_checks()]
         self.timings.total_s = round(time.monotonic() - self.started, 4)
         result = GradeResult(
@@ -343,36 +394,65 @@ class GradingRun:
         log.exception("internal error grading %s for %s", self.filename, self.manifest.id)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return self._result(SubmissionStatus.internal_error,
-                            message=f"grading failed because of a grader fault, not your code: {detail}")
+                            message=_("grading failed because of a grader fault, not your code: {detail}",
+                                      detail=detail))
 
 
-def cut(text: str, limit: int) -> str:
-    """``text`` within ``limit`` characters, saying how much was cut."""
+@dataclasses.dataclass
+class Cause:
+    """An exception of the student's code, raised at one place, as the checks met it."""
+
+    first: str                # the first check it affected (its traceback is in that check's detail)
+    shown: str | None = None  # the check whose feedback explains it to the student
+
+
+def _cause_key(error: StudentError) -> tuple:
+    """What makes two exceptions one cause: the same type raised through the same frames (the
+    message may differ with the input)."""
+    if error.traceback.strip():
+        return error.type_name, error.traceback.strip()
+    return error.type_name, error.kind, error.what, error.message
+
+
+def _stub_feedback(error: StudentError, cause: Cause | None) -> Text:
+    """A ``NotImplementedError``: the part of the starter not written yet."""
+    frames = re.findall(r", line \d+, in ([\w.<>]+)\n", error.traceback)
+    function = frames[-1] if frames and not frames[-1].startswith("<") else error.what
+    if cause is not None and cause.shown:
+        return _("{function} is not implemented yet (see check {check})", function=function, check=cause.shown)
+    if error.line and error.file:
+        return _("{function} is not implemented yet: it still raises NotImplementedError (line {line} of {file})",
+                 function=function, line=error.line, file=error.file)
+    return _("{function} is not implemented yet: it still raises NotImplementedError", function=function)
+
+
+def cut(text: str, limit: int, language: str = SOURCE_LANGUAGE) -> str:
+    """``text`` within ``limit`` characters, saying (in ``language``) how much was cut."""
     if len(text) <= limit:
         return text
-    note = f"… ({len(text) - limit} more characters cut)"
+    note = render(_("… ({count} more characters cut)", count=len(text) - limit), language)
     return text[:max(limit - len(note), 0)] + note
 
 
 def cut_feedback(test: TestResult, limit: int) -> TestResult:
     """A check's feedback, in every language, within ``limit`` characters."""
-    return _with_feedback(test, lambda feedback, language: cut(feedback, limit))
+    return _with_feedback(test, lambda feedback, language: cut(feedback, limit, language))
 
 
 def bound_feedback(result: GradeResult, limit: int) -> GradeResult:
     """The message and every check's feedback within ``limit`` characters in all, in each
     language, in order: the message first, then the checks as listed (visible ones come first)."""
-    budgets = {language: limit - len(cut(message, limit // 2)) for language, message in
+    budgets = {language: limit - len(cut(message, limit // 2, language)) for language, message in
                [(SOURCE_LANGUAGE, result.message), *((k, v.message) for k, v in result.translations.items())]}
     tests = []
     for test in result.tests:
         def bounded(feedback: str, language: str) -> str:
             left = max(budgets.get(language, limit), 0)
-            kept = cut(feedback, left) if len(feedback) > left else feedback
+            kept = cut(feedback, left, language) if len(feedback) > left else feedback
             budgets[language] = left - len(kept)
             return kept
         tests.append(_with_feedback(test, bounded))
-    translations = {language: text.model_copy(update={"message": cut(text.message, limit // 2)})
+    translations = {language: text.model_copy(update={"message": cut(text.message, limit // 2, language)})
                     for language, text in result.translations.items()}
     return result.model_copy(update={"message": cut(result.message, limit // 2), "tests": tests,
                                      "translations": translations})
@@ -408,12 +488,12 @@ def cpu_budget(seconds: float):
         signal.signal(signal.SIGPROF, previous)
 
 
-def _import_failure(exc: StudentError, entry: str) -> str:
+def _import_failure(exc: StudentError, entry: str) -> Message:
     """Import-time failures are shown in full: no hidden input has been sent yet."""
-    message = exc.feedback(show_message=True)
+    parts: list[Message] = [exc.feedback(show_message=True)]
     if exc.traceback.strip():
-        message += "\n" + exc.traceback.rstrip()
+        parts.append(exc.traceback.rstrip())
     if exc.type_name == "ModuleNotFoundError":
-        message += ("\nOnly torch, torchvision, numpy, PIL and the standard library are available, plus the "
-                    f"files of your upload (a .zip can hold helper modules next to {entry}).")
-    return message
+        parts.append(_("Only torch, torchvision, numpy, PIL and the standard library are available, plus the files "
+                       "of your upload (a .zip can hold helper modules next to {entry}).", entry=entry))
+    return Text.join("\n", parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -88,6 +89,19 @@ class MainRun:
     error: StudentError | None = None
 
 
+def _noted(method):
+    """Remember each exception of the student's code a request meets (also one replayed from
+    the cache), so the engine can tell which checks one cause affects."""
+    @functools.wraps(method)
+    def noting(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StudentError as exc:
+            self.raised.append(exc)
+            raise
+    return noting
+
+
 class Student:
     """Requests to one job.  Calls without side effects are memoised per submission."""
 
@@ -102,6 +116,7 @@ class Student:
         self.replies = 0         # answers given to checks; a check that raises after one may have met a bad value
         self.last_size = 0
         self.cpu_deadline: float | None = None  # process CPU time past which the checker stops (engine)
+        self.raised: list[StudentError] = []  # the student's exceptions met by checks, in order (engine)
 
     # ------------------------------------------------------------------ setup
     def install(self, files: dict[str, bytes]) -> None:
@@ -117,6 +132,7 @@ class Student:
         self.names = [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
         return self.names
 
+    @_noted
     def run_main(self, timeout_s: float | None = None) -> int:
         reply, _ = self._request({"op": "run_main", "path": self.entry_module},
                                  what=f"running {self.entry_module}", timeout_s=timeout_s)
@@ -143,10 +159,12 @@ class Student:
         if not self.has(name):
             raise StudentError(name, "NameError", f"your module does not define {name}", kind="missing")
 
+    @_noted
     def get(self, name: str):
         self.require(name)
         return self._value({"op": "get", "name": name}, what=name)
 
+    @_noted
     def call(self, name: str, *args, seed: int | dict = 0, no_grad: bool = False, timeout_s: float | None = None,
              cache: bool = True, **kwargs):
         """Call ``name`` from the student's module with ``args``; torch, numpy and random are
@@ -154,6 +172,7 @@ class Student:
         self.require(name)
         return self._invoke({"op": "call", "name": name}, name, args, kwargs, seed, no_grad, timeout_s, cache)
 
+    @_noted
     def call_method(self, handle: values.Handle, method: str | None, *args, seed: int = 0, no_grad: bool = False,
                     timeout_s: float | None = None, what: str | None = None, **kwargs):
         """Call ``handle.method(*args)`` (or ``handle(*args)`` when ``method`` is None)."""
@@ -161,6 +180,7 @@ class Student:
         return self._invoke({"op": "call", "handle": handle.id, "method": method}, what, args, kwargs, seed,
                             no_grad, timeout_s, cache=False)
 
+    @_noted
     def builtin(self, name: str, *args, seed: int = 0, timeout_s: float | None = None, what: str | None = None):
         """Run one of the sandbox's helper routines (``sandbox.recipes``) on the student's objects."""
         tree, blobs = values.encode(list(args))

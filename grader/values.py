@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from grader.i18n import Text, _
 from grader.sandbox import wire
 
 
@@ -34,16 +35,24 @@ class StudentTensor:
     def dtype(self) -> torch.dtype:
         return self.tensor.dtype
 
+    def described(self) -> Text:
+        return _("a tensor of shape {shape} and dtype {dtype}", shape=list(self.shape),
+                 dtype=str(self.dtype).removeprefix("torch."))
+
     def describe(self) -> str:
-        return f"a tensor of shape {list(self.shape)} and dtype {str(self.dtype).removeprefix('torch.')}"
+        return str(self.described())
 
 
 @dataclasses.dataclass(frozen=True)
 class StudentArray:
     array: np.ndarray
 
+    def described(self) -> Text:
+        return _("a numpy array of shape {shape} and dtype {dtype}", shape=list(self.array.shape),
+                 dtype=str(self.array.dtype))
+
     def describe(self) -> str:
-        return f"a numpy array of shape {list(self.array.shape)} and dtype {self.array.dtype}"
+        return str(self.described())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +66,12 @@ class Handle:
     def __wire__(self, encoder: wire.Encoder) -> dict:
         return {"__handle__": {"id": self.id}}
 
+    def described(self) -> Text:
+        name = self.type_name.rsplit(".", 1)[-1]
+        return _("a {type}", type=name) if name else _("an object")
+
     def describe(self) -> str:
-        return f"a {self.type_name.rsplit('.', 1)[-1] or 'object'}"
+        return str(self.described())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,10 +137,16 @@ def _refuse(value):
     raise TypeError(f"the checker cannot send a {type(value).__name__}")
 
 
-def describe(value) -> str:
-    """A short, student-facing description of a returned value's kind."""
-    if hasattr(value, "describe"):
-        return value.describe()
+def described(value) -> Text | str:
+    """A short, student-facing description of a returned value's kind, as a message (for
+    ``_("... {value}", value=described(value))``)."""
+    if hasattr(value, "described"):
+        return value.described()
     if value is None:
         return "None"
-    return f"a {type(value).__name__}"
+    return _("a {type}", type=type(value).__name__)
+
+
+def describe(value) -> str:
+    """``described(value)`` in English, for text that is not a catalogue message yet."""
+    return str(described(value))

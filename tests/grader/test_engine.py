@@ -189,3 +189,79 @@ def test_production_refuses_to_run_without_every_layer(tmp_path):
     settings = EngineSettings(environment="production", data_dir=tmp_path, sandbox_gpu=True, sandbox_slot=300)
     with pytest.raises(SandboxError, match="net_namespace"):
         Grader(settings).start()
+
+
+STUB_CHECKS = """
+    from grader.checks import mean_of
+
+    @check("caught")
+    def caught(student, ctx):  # the student's exception caught part by part (Context.attempt)
+        return mean_of([ctx.attempt(lambda x=x: passed() if student.call("answer", x) == 2 * x else failed("no"))
+                        for x in (1, 2)])
+
+    @check("raised")
+    def raised(student, ctx):  # ... or let through to the engine
+        return passed() if student.call("answer", 3) == 6 else failed("no")
+
+    @check("later")
+    def later(student, ctx):
+        return passed() if student.call("answer", 4) == 8 else failed("no")
+"""
+
+
+def test_a_stub_is_one_error_with_one_explanation_in_every_check_it_affects(demo):
+    grade = demo(STUB_CHECKS, [("caught", "visible"), ("raised", "visible"), ("later", "hidden")])
+    result = grade("def answer(x):\n    '''Twice x.'''\n    raise NotImplementedError\n")
+    tests = by_name(result)
+    assert {test.status for test in tests.values()} == {CheckStatus.error}
+    assert tests["caught"].feedback == ("answer is not implemented yet: it still raises NotImplementedError "
+                                        "(line 3 of submission.py)")
+    assert tests["raised"].feedback == tests["later"].feedback == "answer is not implemented yet (see check caught)"
+    assert tests["caught"].translations["zh"].feedback.startswith("answer 还没有实现")
+    assert "line 3, in answer" in tests["caught"].detail
+    assert [test.detail for test in (tests["raised"], tests["later"])] == [
+        "NotImplementedError: the same exception as in check caught"] * 2
+
+
+def test_one_cause_shows_its_traceback_once_and_the_other_checks_point_to_it(demo):
+    grade = demo(STUB_CHECKS, [("caught", "visible"), ("raised", "visible"), ("later", "hidden")])
+    result = grade("def helper(x):\n    return {}[x]\n\ndef answer(x):\n    return helper(x)\n")
+    tests = by_name(result)
+    assert {test.status for test in tests.values()} == {CheckStatus.error}  # the same cause, caught or not
+    first = tests["caught"].feedback
+    assert first.count("line 2, in helper") == 1 and "line 5, in answer" in first and "KeyError" in first
+    for name in ("raised", "later"):
+        feedback = tests[name].feedback
+        assert "in helper" not in feedback and "KeyError" in feedback and "line 2 of submission.py" in feedback
+        assert feedback.endswith("the same error as in check caught: its message and traceback are shown there")
+        assert tests[name].detail == "KeyError: the same exception as in check caught"
+    assert "line 2, in helper" in tests["caught"].detail
+    assert "与检查项 caught 中的错误相同" in tests["later"].translations["zh"].feedback
+
+
+def test_a_check_not_yet_shown_shows_no_traceback_and_a_partial_keeps_its_status(demo):
+    grade = demo(STUB_CHECKS, [("raised", "visible"), ("caught", "after_due_date"), ("later", "hidden")])
+    result = grade("def answer(x):\n    if x in (1, 4):\n        raise ValueError(f'no {x}')\n    return 2 * x\n")
+    tests = by_name(result)
+    assert tests["raised"].status == CheckStatus.passed and tests["raised"].detail == ""
+    assert tests["caught"].status == CheckStatus.partial and tests["caught"].score == 0.5
+    assert "in answer" not in tests["caught"].feedback and "line 3, in answer" in tests["caught"].detail
+    assert tests["later"].status == CheckStatus.error and "in answer" not in tests["later"].feedback
+    assert "see check" not in tests["later"].feedback and "ValueError" in tests["later"].feedback
+    assert tests["later"].detail == "ValueError: the same exception as in check caught"
+
+
+def test_an_exception_a_passing_check_expects_is_not_explained(demo):
+    grade = demo("""
+        from grader.student import StudentError
+
+        @check("refuses")
+        def refuses(student, ctx):
+            try:
+                student.call("answer", -1)
+            except StudentError as exc:
+                return passed() if exc.type_name == "ValueError" else failed("another exception")
+            return failed("answer(-1) should raise ValueError")
+    """, [("refuses", "visible")])
+    test = by_name(grade("def answer(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n"))["refuses"]
+    assert (test.status, test.feedback, test.detail) == (CheckStatus.passed, "", "")
