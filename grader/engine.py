@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 VISIBILITY_ORDER = {Visibility.visible: 0, Visibility.after_due_date: 1, Visibility.hidden: 2}
 MAX_RESTARTS = 8
+VIEW_ERROR = "view size is not compatible with input tensor's size and stride"  # torch's, on .view of a strided tensor
 CAPPED_LIMITS = {"wall_s": "max_wall_s", "check_s": "max_wall_s", "cpu_s": "max_cpu_s", "memory_mb": "max_memory_mb",
                  "processes": "max_processes", "file_size_mb": "max_file_size_mb", "tmp_mb": "max_tmp_mb",
                  "output_kb": "max_output_kb", "message_mb": "max_message_mb"}
@@ -322,6 +323,10 @@ class GradingRun:
                 cause = self.causes.setdefault(key, Cause(first=spec.name))
                 if cause.shown is None and (visible or stub):
                     cause.shown = spec.name
+        if any(VIEW_ERROR in error.message for error in causes.values()):
+            parts.append(_("your code called .view() on a tensor that is not contiguous in memory (a transposed, "
+                           "permuted or sliced tensor, e.g. an HWC image permuted to CHW), which .view() cannot "
+                           "reshape; use .reshape() (or .contiguous().view())"))
         return Text.join("\n", [part for part in parts if part]), "\n".join(details)
 
     def _source(self) -> source_reading.Source:

@@ -15,7 +15,7 @@ from torchvision import transforms
 from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
 from grader.compare import numbers, source, tensors
 from grader.student import StudentError
-from grader.values import StudentArray, StudentTensor, describe
+from grader.values import StudentArray, StudentTensor, describe, noncontiguous
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -96,6 +96,21 @@ def normalize_hidden(student, ctx):
     lines = dict.fromkeys(line for line in combined.feedback.splitlines() if line != CHANNEL_HINT)
     hint = [CHANNEL_HINT] if CHANNEL_HINT in combined.feedback else []
     return Verdict(combined.fraction, "\n".join([*lines, *hint]))
+
+
+def _noncontiguous_cases(seed: int) -> list[tuple]:
+    """Images that are not contiguous in memory, sent as they are: a [C, H, W] image with its
+    height and width swapped (``transpose(1, 2)``), and one laid out in no row-major order
+    (``noncontiguous``).  ``t.view(C, -1)`` raises on both; ``reshape`` and broadcasting work."""
+    return [
+        (_random((3, 5, 6), seed).transpose(1, 2), IMAGENET_MEAN, IMAGENET_STD),
+        (noncontiguous(_random((2, 7, 4), seed + 1)), (0.5, 0.25), (0.2, 0.4)),
+    ]
+
+
+@check("normalize_noncontiguous")
+def normalize_noncontiguous(student, ctx):
+    return mean_of([_normalize_case(student, ctx, *case) for case in _noncontiguous_cases(ctx.seed)])
 
 
 # ---------------------------------------------------------------------------- observed in the job
