@@ -416,7 +416,7 @@ def _cause_key(error: StudentError) -> tuple:
     message may differ with the input)."""
     if error.traceback.strip():
         return error.type_name, error.traceback.strip()
-    return error.type_name, error.kind, error.what, error.message
+    return error.type_name, error.kind, render(error.what), error.message
 
 
 def _stub_feedback(error: StudentError, cause: Cause | None) -> Text:
