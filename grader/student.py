@@ -149,6 +149,8 @@ class Student:
             except StudentError as exc:
                 code, error = None, exc
             self.cache["__main__"] = MainRun(code, *self.job.output_since(start), error)
+        elif self.cache["__main__"].error is not None:  # met again by this check
+            self.raised.append(self.cache["__main__"].error)
         return self.cache["__main__"]
 
     # ------------------------------------------------------------------ values
