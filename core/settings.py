@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from core.clock import DEFAULT_TIME_ZONE, known
 from grader.config import EngineSettings
 
 DEVELOPMENT_SECRET = "development-only-secret"
@@ -21,6 +22,8 @@ DEVELOPMENT_SECRET = "development-only-secret"
 
 class Settings(EngineSettings):
     secret_key: str = Field(DEVELOPMENT_SECRET, description="signs tokens; must be set in production")
+    default_time_zone: str = Field(DEFAULT_TIME_ZONE, description="IANA time zone of a course that names none: "
+                                   "deadlines are entered and shown in it")
     default_language: Literal["zh", "en"] = Field("zh", description="the language of messages for a user with no "
                                                  "preference in a course with no default, before Accept-Language")
 
@@ -59,6 +62,12 @@ class Settings(EngineSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'torchgrade.sqlite3'}"
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}"
+        return self
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> "Settings":
+        if not known(self.default_time_zone):
+            raise ValueError(f"TORCHGRADE_DEFAULT_TIME_ZONE: no time zone called {self.default_time_zone!r}")
         return self
 
     @model_validator(mode="after")
