@@ -71,7 +71,7 @@ def pictures(value) -> list[Picture]:
     if isinstance(value, StudentTensor):
         tensor, kind = value.tensor, "tensor"
     elif isinstance(value, StudentArray) and value.array.dtype.kind in "uif":
-        tensor, kind = torch.from_numpy(np.ascontiguousarray(value.array)), "array"
+        tensor, kind = torch.from_numpy(np.array(value.array)), "array"
     else:
         return []
     if tensor.dtype == torch.bool or tensor.is_complex() or tensor.numel() == 0 or tensor.dim() not in (2, 3):
