@@ -36,7 +36,7 @@ class EngineSettings(BaseSettings):
     sandbox_wall_backstop: float = Field(3.0, ge=1, description="a check is judged by the job's CPU time (its "
                                          "cgroup): check_s CPU seconds, and check_s times this in wall-clock "
                                          "seconds for a job that sleeps, waits or is starved; never past wall_s")
-    sandbox_worker_memory_mb: int = Field(0, ge=0, description="memory limit of each grading process, in its own "
+    sandbox_worker_memory_mb: int = Field(4096, ge=0, description="memory limit of each grading process, in its own "
                                           "cgroup (grader.sandbox.cgroups.limit_worker_memory); 0: none")
 
     # Operator caps: per-assignment limits are clamped to these.
