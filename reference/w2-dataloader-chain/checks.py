@@ -21,6 +21,10 @@ CLASS_AND_FUNCTION_ZH = re.compile(
 NEXT_CALL = re.compile(r"^next\s*\((?P<inner>.+)\)$")
 TRAILING_CALL = re.compile(r"\s*\(.*\)$")
 EXAMPLE = '["DataLoader.__iter__", ..., "RMBDataset.__getitem__"]'
+# The traced chain has about fifteen steps: a longer list or entry is not read (each entry costs
+# regular expressions and a comparison against every traced step).
+MAX_ENTRIES = 200
+MAX_ENTRY_CHARS = 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +54,15 @@ def read_chain(student, ctx) -> Chain | Verdict:
                       f"string of {len(value)} characters. Split it into the steps, in call order.")
     if not isinstance(value, (list, tuple)):
         return failed(f"CALL_CHAIN must be a list of strings such as {EXAMPLE}, but it is {describe(value)}")
+    if len(value) > MAX_ENTRIES:
+        return failed(f"CALL_CHAIN has {len(value)} entries; the chain from the loop to __getitem__ has about "
+                      f"fifteen steps: list each step once, in call order (at most {MAX_ENTRIES} entries are read)")
     for index, item in enumerate(value):
         if not isinstance(item, str):
             return failed(f"CALL_CHAIN[{index}] is {describe(item)}; every entry must be a string "
+                          f"'Class.function'")
+        if len(item) > MAX_ENTRY_CHARS:
+            return failed(f"CALL_CHAIN[{index}] is {len(item)} characters long; an entry names one step, "
                           f"'Class.function'")
     written = [item.strip() for item in value if item.strip() and not STARTING_LINE.search(item)]
     if not written:
