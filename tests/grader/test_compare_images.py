@@ -77,9 +77,9 @@ REPRESENTATIONS = {
     "HWC uint8 array": lambda image: StudentArray(np.asarray(image)),
     "HWC float array in [0, 1]": lambda image: StudentArray(np.asarray(image, dtype=np.float32) / 255),
     "HWC float array in [0, 255]": lambda image: StudentArray(np.asarray(image, dtype=np.float64)),
-    "CHW uint8 tensor": lambda image: StudentTensor(torch.from_numpy(np.asarray(image)).permute(2, 0, 1)),
+    "CHW uint8 tensor": lambda image: StudentTensor(torch.from_numpy(np.array(image)).permute(2, 0, 1)),
     "CHW float tensor (ToTensor)": lambda image: StudentTensor(resize_to_tensor(*image.size[::-1])(image)),
-    "CHW int64 tensor": lambda image: StudentTensor(torch.from_numpy(np.asarray(image)).permute(2, 0, 1).long()),
+    "CHW int64 tensor": lambda image: StudentTensor(torch.from_numpy(np.array(image)).permute(2, 0, 1).long()),
 }
 
 
