@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
@@ -35,42 +35,45 @@ def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep,
 
 
 @router.get("/{submission_id}/events", responses={
-    **json_errors(404), 200: {"content": {"text/event-stream": {}}, "description":
-                         "server-sent events: queued, running, check (one per check), done"}})
+    **json_errors(404, 429), 200: {"content": {"text/event-stream": {}}, "description":
+                              "server-sent events: queued, running, check (one per check), done"}})
 async def events(submission_id: int, request: Request, session: SessionDep, user: CurrentUser,
-                 settings: SettingsDep,
                  last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID, description="resume after this event")]
                  = None):
-    """A live progress stream.  Ends with the ``done`` event."""
+    """A live progress stream.  Ends with the ``done`` event.  429 (with Retry-After) when the
+    caller, or the server in all, holds as many streams as allowed."""
     revealed = await run_in_threadpool(progress.revealed_to, session, user, submission_id)
-    await run_in_threadpool(session.close)  # the stream polls with short sessions; hold no connection
-    return EventSourceResponse(_stream(request, submission_id, revealed, last_event_id or 0, settings.sse_poll_s),
-                               ping=15)
+    await run_in_threadpool(session.close)  # the stream reads with short sessions; hold no connection
+    streams: progress.Streams = request.app.state.streams
+    lease = streams.admit(user.id)
+    return EventSourceResponse(_stream(streams, submission_id, revealed, last_event_id or 0, lease), ping=15,
+                               background=BackgroundTask(lease.close))  # a HEAD request never starts the stream
 
 
-def _in_session(request: Request, service, *args):
-    with request.app.state.sessions() as session:
-        return service(session, *args)
-
-
-async def _stream(request: Request, submission_id: int, revealed, after: int, poll_s: float):
+async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int, lease: progress.Lease):
+    """Reads when the notifier wakes it (or every ``sse_recheck_s``); waiting holds no thread and
+    no connection.  sse-starlette cancels it the moment the client disconnects."""
     announced_queued = False
-    while not await request.is_disconnected():
-        state, found = await run_in_threadpool(_in_session, request, progress.poll, submission_id, after)
-        if state is None:
-            return
-        if state == SubmissionStatus.queued and not found and not announced_queued:
-            announced_queued = True
-            yield _sse(progress_events.Queued())
-        for each in found:
-            after = each.id
-            yield _sse(progress_events.shown(each.event, revealed), each.id)
-            if isinstance(each.event, progress_events.Done):
-                return
-        if state.final and not found:
-            yield _sse(progress_events.Done(status=state))
-            return
-        await asyncio.sleep(poll_s)
+    try:
+        with streams.notifier.watching(submission_id) as wake:
+            while True:
+                state, found = await streams.poll(submission_id, after)
+                if state is None:
+                    return
+                if state == SubmissionStatus.queued and not found and not announced_queued:
+                    announced_queued = True
+                    yield _sse(progress_events.Queued())
+                for each in found:
+                    after = each.id
+                    yield _sse(progress_events.shown(each.event, revealed), each.id)
+                    if isinstance(each.event, progress_events.Done):
+                        return
+                if state.final and not found:
+                    yield _sse(progress_events.Done(status=state))
+                    return
+                await wake.wait(streams.recheck_s)
+    finally:
+        lease.close()
 
 
 def _sse(event, event_id: int | None = None) -> dict:
