@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep
@@ -46,34 +45,45 @@ async def events(submission_id: int, request: Request, session: SessionDep, user
     await run_in_threadpool(session.close)  # the stream reads with short sessions; hold no connection
     streams: progress.Streams = request.app.state.streams
     lease = streams.admit(user.id)
-    return EventSourceResponse(_stream(streams, submission_id, revealed, last_event_id or 0, lease), ping=15,
-                               background=BackgroundTask(lease.close))  # a HEAD request never starts the stream
+    return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0), lease, ping=15)
 
 
-async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int, lease: progress.Lease):
+class LeasedStream(EventSourceResponse):
+    """An event stream that gives its place back however it ends: done, the client gone (even
+    before the first byte), a failed send, the server shutting down."""
+
+    def __init__(self, content, lease: progress.Lease, **options):
+        super().__init__(content, **options)
+        self.lease = lease
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.lease.close()
+
+
+async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int):
     """Reads when the notifier wakes it (or every ``sse_recheck_s``); waiting holds no thread and
     no connection.  sse-starlette cancels it the moment the client disconnects."""
     announced_queued = False
-    try:
-        with streams.notifier.watching(submission_id) as wake:
-            while True:
-                state, found = await streams.poll(submission_id, after)
-                if state is None:
+    with streams.notifier.watching(submission_id) as wake:
+        while True:
+            state, found = await streams.poll(submission_id, after)
+            if state is None:
+                return
+            if state == SubmissionStatus.queued and not found and not announced_queued:
+                announced_queued = True
+                yield _sse(progress_events.Queued())
+            for each in found:
+                after = each.id
+                yield _sse(progress_events.shown(each.event, revealed), each.id)
+                if isinstance(each.event, progress_events.Done):
                     return
-                if state == SubmissionStatus.queued and not found and not announced_queued:
-                    announced_queued = True
-                    yield _sse(progress_events.Queued())
-                for each in found:
-                    after = each.id
-                    yield _sse(progress_events.shown(each.event, revealed), each.id)
-                    if isinstance(each.event, progress_events.Done):
-                        return
-                if state.final and not found:
-                    yield _sse(progress_events.Done(status=state))
-                    return
-                await wake.wait(streams.recheck_s)
-    finally:
-        lease.close()
+            if state.final and not found:
+                yield _sse(progress_events.Done(status=state))
+                return
+            await wake.wait(streams.recheck_s)
 
 
 def _sse(event, event_id: int | None = None) -> dict:
