@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep
+from api.deps import (BearerDep, CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep,
+                      current_user)
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
@@ -36,16 +36,23 @@ def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep,
 @router.get("/{submission_id}/events", responses={
     **json_errors(404, 429), 200: {"content": {"text/event-stream": {}}, "description":
                               "server-sent events: queued, running, check (one per check), done"}})
-async def events(submission_id: int, request: Request, session: SessionDep, user: CurrentUser,
+async def events(submission_id: int, request: Request, credentials: BearerDep, settings: SettingsDep,
                  last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID, description="resume after this event")]
                  = None):
     """A live progress stream.  Ends with the ``done`` event.  429 (with Retry-After) when the
     caller, or the server in all, holds as many streams as allowed."""
-    revealed = await run_in_threadpool(progress.revealed_to, session, user, submission_id)
-    await run_in_threadpool(session.close)  # the stream reads with short sessions; hold no connection
     streams: progress.Streams = request.app.state.streams
-    lease = streams.admit(user.id)
+    # The caller and what it may see, in one short session in one of the streams' own threads: a
+    # flood of streams never takes the threads or the connections that serve other requests.
+    user_id, revealed = await streams.in_thread(_viewer, streams.sessions, settings, credentials, submission_id)
+    lease = streams.admit(user_id)
     return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0), lease, ping=15)
+
+
+def _viewer(sessions, settings, credentials, submission_id: int) -> tuple[int, set | None]:
+    with sessions() as session:
+        user = current_user(session, settings, credentials)
+        return user.id, progress.revealed_to(session, user, submission_id)
 
 
 class LeasedStream(EventSourceResponse):

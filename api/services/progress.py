@@ -112,9 +112,12 @@ class Streams:
         if self.by_user[user_id] <= 0:
             del self.by_user[user_id]
 
+    async def in_thread(self, function, *args):
+        """``function(*args)`` in one of the streams' own threads, never one that serves other requests."""
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.reads)
+
     async def poll(self, submission_id: int, after_id: int) -> tuple[SubmissionStatus | None, list[Progress]]:
-        """``poll`` in one of the streams' own threads (never one that serves other requests)."""
-        return await anyio.to_thread.run_sync(self._poll, submission_id, after_id, limiter=self.reads)
+        return await self.in_thread(self._poll, submission_id, after_id)
 
     def _poll(self, submission_id: int, after_id: int) -> tuple[SubmissionStatus | None, list[Progress]]:
         with self.sessions() as session:
