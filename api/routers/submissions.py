@@ -44,14 +44,14 @@ async def events(submission_id: int, request: Request, credentials: BearerDep, s
     streams: progress.Streams = request.app.state.streams
     # The caller and what it may see, in one short session in one of the streams' own threads: a
     # flood of streams never takes the threads or the connections that serve other requests.
-    user_id, revealed = await streams.in_thread(_viewer, streams.sessions, settings, credentials, submission_id)
+    user_id, revealed = await streams.in_thread(_viewer, request, settings, credentials, submission_id)
     lease = streams.admit(user_id)
     return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0), lease, ping=15)
 
 
-def _viewer(sessions, settings, credentials, submission_id: int) -> tuple[int, set | None]:
-    with sessions() as session:
-        user = current_user(session, settings, credentials)
+def _viewer(request: Request, settings, credentials, submission_id: int) -> tuple[int, set | None]:
+    with request.app.state.sessions() as session:
+        user = current_user(request, session, settings, credentials)
         return user.id, progress.revealed_to(session, user, submission_id)
 
 

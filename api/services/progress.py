@@ -16,9 +16,11 @@ from api.services import courses, submissions
 from core import events
 from core.db import utcnow
 from core.errors import ServiceError
+from core.i18n import _
 from core.notify import Notifier
 from core.settings import Settings
 from core.models import Submission, SubmissionEvent, User
+from grader.i18n import Message
 from grader.status import SubmissionStatus, Visibility
 
 
@@ -60,7 +62,7 @@ RETRY_AFTER_S = 10
 class TooManyStreams(ServiceError):
     status_code, code = 429, "too_many_streams"
 
-    def __init__(self, message: str, code: str):
+    def __init__(self, message: Message, code: str):
         super().__init__(message, code=code, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
@@ -96,12 +98,13 @@ class Streams:
         """A place for one more stream of the user, or ``TooManyStreams``."""
         if self.by_user[user_id] >= self.max_per_user:
             self.refused["user"] += 1
-            raise TooManyStreams(f"you have {self.by_user[user_id]} progress streams open, the most one person may "
-                                 f"hold; close one and try again", code="too_many_streams")
+            raise TooManyStreams(_("you have {count} progress streams open, the most one person may hold; close one "
+                                   "and try again", count=self.by_user[user_id]), code="too_many_streams")
         if self.open >= self.max_total:
             self.refused["total"] += 1
-            raise TooManyStreams(f"the server holds {self.open} progress streams, all it allows; try again shortly "
-                                 f"(the submission's status is also at GET /submissions/{{id}})", code="streams_full")
+            raise TooManyStreams(_("the server holds {count} progress streams, all it allows; try again shortly (GET "
+                                   "/submissions/ID also says how the submission stands)", count=self.open),
+                                 code="streams_full")
         self.by_user[user_id] += 1
         self.open += 1
         return Lease(self, user_id)
