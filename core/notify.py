@@ -129,6 +129,8 @@ class PostgresNotifier(Notifier):
             except (psycopg.Error, OSError) as error:
                 log.warning("progress notifications: %s; streams fall back to their re-check until reconnected",
                             error)
+            except Exception:  # a bug here must not end the notifier: streams would wait for their re-check
+                log.exception("progress notifications failed; listening again")
             self.listening.clear()
             await asyncio.sleep(self.reconnect_s)
 
@@ -157,7 +159,10 @@ class PollingNotifier(Notifier):
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            await self.poll()
+            try:
+                await self.poll()
+            except Exception:  # a bug here must not end the poller: streams would wait for their re-check
+                log.exception("progress poller failed; polling again")
 
     async def poll(self) -> None:
         watched = self.watched()
@@ -169,7 +174,7 @@ class PollingNotifier(Notifier):
         except SQLAlchemyError as error:
             log.warning("progress poller: %s", error)
             return
-        changed = [submission_id for submission_id in watched if latest.get(submission_id) != self.seen.get(submission_id)]
+        changed = [each for each in watched if latest.get(each) != self.seen.get(each)]
         self.seen = latest
         self.wake(changed)
 
