@@ -38,8 +38,9 @@ class Settings(EngineSettings):
     api_url: str = Field("", description="public base URL for Location headers; default: a path, /api/v1/...")
     sse_poll_s: float = Field(0.25, gt=0, description="SQLite: how often the API's one progress poller looks for new "
                               "events of every watched submission (PostgreSQL wakes streams by LISTEN/NOTIFY)")
-    sse_recheck_s: float = Field(10.0, gt=0, description="a waiting progress stream also looks for news this often, "
-                                 "in case a wake-up was lost (the notifier's connection dropped)")
+    sse_recheck_s: float = Field(30.0, gt=0, description="a waiting progress stream also looks for news about this "
+                                 "often (give or take a quarter), in case a wake-up was lost or the submission was "
+                                 "deleted")
     sse_max_streams_per_user: int = Field(8, ge=1, description="open progress streams one user may hold per API "
                                           "process; one more is refused (429)")
     sse_max_streams: int = Field(1000, ge=1, description="open progress streams in all per API process; one more is "

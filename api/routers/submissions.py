@@ -90,7 +90,7 @@ async def _stream(streams: progress.Streams, submission_id: int, revealed, after
             if state.final and not found:
                 yield _sse(progress_events.Done(status=state))
                 return
-            await wake.wait(streams.recheck_s)
+            await wake.wait(streams.recheck_after())
 
 
 def _sse(event, event_id: int | None = None) -> dict:

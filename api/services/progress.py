@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import random
 
 import anyio
 
@@ -108,6 +109,10 @@ class Streams:
         self.by_user[user_id] += 1
         self.open += 1
         return Lease(self, user_id)
+
+    def recheck_after(self) -> float:
+        """``sse_recheck_s``, give or take a quarter: streams opened together do not all read at once."""
+        return self.recheck_s * random.uniform(0.75, 1.25)
 
     def closed(self, user_id: int) -> None:
         self.open -= 1
