@@ -11,6 +11,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from api.deps import (BearerDep, CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep,
                       current_user)
+from api.errors import language
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
@@ -46,7 +47,8 @@ async def events(submission_id: int, request: Request, credentials: BearerDep, s
     # flood of streams never takes the threads or the connections that serve other requests.
     user_id, revealed = await streams.in_thread(_viewer, request, settings, credentials, submission_id)
     lease = streams.admit(user_id)
-    return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0), lease, ping=15)
+    return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0, language(request)), lease,
+                        ping=15)
 
 
 def _viewer(request: Request, settings, credentials, submission_id: int) -> tuple[int, set | None]:
@@ -70,7 +72,7 @@ class LeasedStream(EventSourceResponse):
             self.lease.close()
 
 
-async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int):
+async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int, viewer_language: str):
     """Reads when the notifier wakes it (or every ``sse_recheck_s``); waiting holds no thread and
     no connection.  sse-starlette cancels it the moment the client disconnects."""
     announced_queued = False
@@ -84,7 +86,7 @@ async def _stream(streams: progress.Streams, submission_id: int, revealed, after
                 yield _sse(progress_events.Queued())
             for each in found:
                 after = each.id
-                yield _sse(progress_events.shown(each.event, revealed), each.id)
+                yield _sse(progress_events.shown(each.event, revealed, viewer_language), each.id)
                 if isinstance(each.event, progress_events.Done):
                     return
             if state.final and not found:
