@@ -19,12 +19,13 @@ import torch
 from scipy import stats
 
 from grader.checks import Verdict, failed, passed
+from grader.i18n import Message, _
 
 DEFAULT_FALSE_FAIL_RATE = 1e-6
 MIN_SAMPLES = 200
 
 
-def normal_fit(samples: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, *, what: str,
+def normal_fit(samples: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, *, what: Message,
                false_fail_rate: float = DEFAULT_FALSE_FAIL_RATE) -> Verdict:
     x = samples.to(torch.float64).reshape(-1)
     mean = torch.broadcast_to(mean.to(torch.float64), samples.shape).reshape(-1)
@@ -32,28 +33,31 @@ def normal_fit(samples: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, *, 
     if x.numel() < MIN_SAMPLES:
         raise ValueError(f"normal_fit needs at least {MIN_SAMPLES} samples")
     if not bool(torch.isfinite(x).all()):
-        return failed(f"{what} contains NaN or infinite values")
+        return failed(_("{what} contains NaN or infinite values", what=what))
     if bool((x == mean).all()):
-        return failed(f"{what} equals the mean everywhere: the samples were copied from the mean, not drawn")
+        return failed(_("{what} equals the mean everywhere: the samples were copied from the mean, not drawn",
+                        what=what))
     if bool((x == x[0]).all()):
-        return failed(f"{what} is constant ({float(x[0]):.4g}); samples should be drawn at random")
+        return failed(_("{what} is constant ({value:.4g}); samples should be drawn at random", what=what,
+                        value=float(x[0])))
     z = ((x - mean) / std).numpy()
     return _standard_normal(z, what, false_fail_rate / 3)
 
 
-def _standard_normal(z, what: str, alpha: float) -> Verdict:
+def _standard_normal(z, what: Message, alpha: float) -> Verdict:
     n = len(z)
     mean_p = 2 * stats.norm.sf(abs(z.mean()) * math.sqrt(n))
     if mean_p < alpha:
-        return failed(f"{what}: samples are centred {z.mean():+.3g} standard deviations away from the mean "
-                      f"they should have")
+        return failed(_("{what}: samples are centred {shift:+.3g} standard deviations away from the mean they "
+                        "should have", what=what, shift=float(z.mean())))
     variance = z.var(ddof=1)
     chi = (n - 1) * variance
     variance_p = 2 * min(stats.chi2.sf(chi, n - 1), stats.chi2.cdf(chi, n - 1))
     if variance_p < alpha:
-        return failed(f"{what}: samples spread {math.sqrt(variance):.3g} times as wide as the std they should "
-                      f"have (is std used as a variance, or the other way round?)")
+        return failed(_("{what}: samples spread {ratio:.3g} times as wide as the std they should have (is std "
+                        "used as a variance, or the other way round?)", what=what, ratio=math.sqrt(variance)))
     ks_p = stats.kstest(z, "norm").pvalue
     if ks_p < alpha:
-        return failed(f"{what}: samples do not look normally distributed (Kolmogorov-Smirnov p = {ks_p:.2g})")
+        return failed(_("{what}: samples do not look normally distributed (Kolmogorov-Smirnov p = {p:.2g})",
+                        what=what, p=float(ks_p)))
     return passed()
