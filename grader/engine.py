@@ -19,7 +19,7 @@ import torch
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
 from grader.config import EngineSettings, get_settings
-from grader.i18n import render
+from grader.i18n import Message, render
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
@@ -246,10 +246,10 @@ class GradingRun:
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
         return self._test(spec, verdict.status, verdict.feedback, score=round(spec.points * verdict.fraction, 4))
 
-    def _test(self, spec: CheckSpec, status: CheckStatus, feedback: str, score: float = 0.0,
+    def _test(self, spec: CheckSpec, status: CheckStatus, feedback: Message, score: float = 0.0,
               detail: str = "") -> TestResult:
-        return TestResult(name=spec.name, score=score, max_score=spec.points, status=status, feedback=feedback,
-                          visibility=spec.visibility, description=spec.description, detail=detail)
+        return TestResult.said(name=spec.name, score=score, max_score=spec.points, status=status, feedback=feedback,
+                               visibility=spec.visibility, description=spec.described(), detail=detail)
 
     def _written_answers(self) -> list[TestResult]:
         tests = []

@@ -93,7 +93,7 @@ def _mean_over_arrays(verdicts: list[Verdict]) -> Verdict:
     lines = shortfalls[:SHOWN_FAILURES]
     if len(shortfalls) > SHOWN_FAILURES:
         lines.append(f"… and {len(shortfalls) - SHOWN_FAILURES} more arrays like these")
-    if any(COPY_FINDING in line for line in shortfalls):
+    if any(COPY_FINDING in str(line) for line in shortfalls):  # comparator feedback is a message
         lines.append(COPY_ADVICE)
     return Verdict(fraction, "\n".join(lines))
 
