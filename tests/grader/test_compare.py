@@ -105,3 +105,19 @@ def test_wrong_samplers_fail_with_a_reason(wrong, message):
     verdict = normal_case(wrong)
     assert not verdict.ok and message in str(verdict.feedback)
     assert render(verdict.feedback, "zh").startswith("samples") and message not in render(verdict.feedback, "zh")
+
+
+def test_a_sampler_that_repeats_one_draw_is_named_even_where_the_pooled_tests_pass():
+    generator = torch.Generator().manual_seed(0)
+    mean, std = torch.rand(8, 1, generator=generator) * 4 - 2, torch.rand(1, 500, generator=generator) + 0.2
+    right = torch.normal(mean.expand(8, 500), std.expand(8, 500), generator=generator)
+    assert distributions.normal_fit(right, mean, std, what="x").ok
+    for noise, dim in ((torch.randn(std.shape, generator=generator), 0), (torch.randn(mean.shape, generator=generator), 1)):
+        verdict = distributions.normal_fit(mean + std * noise, mean, std, what="x")
+        assert not verdict.ok and f"repeat one random draw along dimension {dim}" in str(verdict.feedback)
+        assert f"沿第 {dim} 维重复使用同一次随机抽样" in render(verdict.feedback, "zh")
+
+
+def test_one_draw_for_every_element_is_named():
+    verdict = normal_case(lambda mean, std, g: mean + std * torch.randn(1, generator=g, dtype=torch.float64))
+    assert not verdict.ok and "every sample uses one and the same random draw" in str(verdict.feedback)
