@@ -10,6 +10,8 @@ import httpx
 from rich.console import Console
 
 from core import events
+from core.i18n import _
+from grader.i18n import render as say
 from grader.report import render
 from grader.results import GradeResult
 
@@ -21,31 +23,36 @@ RESULT_FIELDS = ("status", "max_score", "pending_max_score", "message", "notes",
 
 
 def submit_and_follow(server: str, token: str, assignment: str, path: Path, course: str | None,
-                      as_json: bool) -> int:
+                      as_json: bool, language: str = "en") -> int:
     console = Console(stderr=as_json)
     try:
         content = path.read_bytes()
     except OSError as exc:
-        console.print(f"[red]cannot read {path}: {exc.strerror}[/red]")
+        unreadable = _("cannot read {path}: {why}", path=str(path), why=exc.strerror)
+        console.print(f"[red]{say(unreadable, language)}[/red]")
         return EXIT_FAILED
-    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
+    with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
         try:
             response = client.post(f"/api/v1/assignments/{assignment}/submissions",
                                    files={"file": (path.name, content)}, params={"course": course} if course else None)
             if response.status_code != 202:
-                console.print(f"[red]not accepted ({response.status_code}): {_error_message(response)}[/red]")
+                refused = _("not accepted ({status}): {why}", status=response.status_code, why=_error_message(response))
+                console.print(f"[red]{say(refused, language)}[/red]")
                 return EXIT_FAILED
             accepted = response.json()
-            console.print(f"submitted {path.name} to {accepted['assignment']} as #{accepted['id']}")
-            follow(client, accepted["events_url"], console)
+            console.print(say(_("submitted {file} to {assignment} as #{id}", file=path.name,
+                                assignment=accepted["assignment"], id=accepted["id"]), language))
+            follow(client, accepted["events_url"], console, language)
             shown = wait_for_result(client, accepted["url"])
         except httpx.HTTPError as exc:
-            console.print(f"[red]cannot reach {server}: {exc}[/red]")
+            unreachable = _("cannot reach {server}: {why}", server=server, why=str(exc))
+            console.print(f"[red]{say(unreachable, language)}[/red]")
             return EXIT_FAILED
     if as_json:
         print(json.dumps(shown, indent=2, ensure_ascii=False))
     else:
-        show(shown, console)
+        show(shown, console, language)
     return EXIT_GRADED if shown["status"] == "graded" else EXIT_NOT_GRADED
 
 
@@ -56,16 +63,17 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:500]
 
 
-def follow(client: httpx.Client, url: str, console: Console) -> None:
+def follow(client: httpx.Client, url: str, console: Console, language: str = "en") -> None:
     """Print progress events until ``done`` (or the stream breaks: the result is fetched anyway)."""
     try:
         with client.stream("GET", url, timeout=httpx.Timeout(30, read=FOLLOW_TIMEOUT_S)) as stream:
             for kind, data in sse_events(stream.iter_lines()):
-                console.print(progress_line(kind, data))
+                console.print(progress_line(kind, data, language))
                 if kind == "done":
                     return
     except httpx.HTTPError as exc:
-        console.print(f"[dim]progress stream interrupted ({exc}); waiting for the result[/dim]")
+        interrupted = _("progress stream interrupted ({why}); waiting for the result", why=str(exc))
+        console.print(f"[dim]{say(interrupted, language)}[/dim]")
 
 
 def sse_events(lines):
@@ -81,21 +89,22 @@ def sse_events(lines):
             data.append(line[5:].strip())
 
 
-def progress_line(kind: str, data: dict) -> str:
+def progress_line(kind: str, data: dict, language: str = "en") -> str:
     try:
         event = events.parse(kind, data)
     except ValueError:
         return f"{kind}: {data}"
     if isinstance(event, events.Queued):
-        return "queued, waiting for a worker"
+        return say(_("queued, waiting for a worker"), language)
     if isinstance(event, events.Running):
-        return "grading" + (f" again (attempt {event.attempt})" if event.attempt > 1 else "")
+        return say(_("grading again (attempt {attempt})", attempt=event.attempt) if event.attempt > 1
+                   else _("grading"), language)
     if isinstance(event, events.ConcealedCheck):
-        return f"  [{event.index}/{event.total}] a hidden check finished"
+        return f"  [{event.index}/{event.total}] " + say(_("a hidden check finished"), language)
     if isinstance(event, events.Check):
         mark = {"passed": "[green]✓[/green]", "partial": "[yellow]~[/yellow]"}.get(event.status, "[red]✗[/red]")
         return f"  [{event.index}/{event.total}] {mark} {event.name} {event.score:g}/{event.max_score:g}"
-    return f"done: {event.status}"
+    return say(_("done: {status}", status=event.status.value), language)
 
 
 def wait_for_result(client: httpx.Client, url: str) -> dict:
@@ -109,13 +118,14 @@ def wait_for_result(client: httpx.Client, url: str) -> dict:
         time.sleep(POLL_S)
 
 
-def show(shown: dict, console: Console) -> None:
+def show(shown: dict, console: Console, language: str = "en") -> None:
     if shown["status"] in ("queued", "running"):
-        console.print(f"still {shown['status']}; look again later: torchgrade's API at /api/v1/submissions/{shown['id']}")
+        console.print(say(_("still {status}; look again later: torchgrade's API at /api/v1/submissions/{id}",
+                            status=shown["status"], id=shown["id"]), language))
         return
     fields = {k: shown[k] for k in RESULT_FIELDS if k in shown}
     render(GradeResult(assignment=shown["assignment"], submission=shown["filename"], score=shown["score"] or 0.0,
-                       **fields), console)
+                       **fields), console, language)
     if shown.get("days_late"):
-        console.print(f"{shown['days_late']} day(s) late: {shown['late_penalty']:.0%} off, "
-                      f"{shown['adjusted_score']:g} points count")
+        console.print(say(_("{days} day(s) late: {penalty:.0%} off, {points:g} points count", days=shown["days_late"],
+                            penalty=shown["late_penalty"], points=shown["adjusted_score"]), language))

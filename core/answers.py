@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from core import points
 from core.db import utcnow
+from core.i18n import _
 from core.models import Answer, Submission, User, WrittenScore
-from grader.manifest import Manifest, WrittenSpec
+from grader.manifest import Manifest, Said, WrittenSpec
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus
 
 INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-PENDING = "written answer received; an instructor will score it"
+PENDING = _("written answer received; an instructor will score it")
 ANSWERS_ONLY = ".md"  # an upload of this kind carries answers, never a code attempt
 
 
@@ -101,20 +102,18 @@ def written(manifest: Manifest, answers: dict[str, Current],
 
 def as_test(spec: WrittenSpec, answer: Current, shown_in: int | None = None) -> TestResult:
     """A current answer as an entry of ``tests``: pending, or scored with the instructor's comment."""
-    carried = "" if answer.submission_id in (None, shown_in) else f" (answered in submission {answer.submission_id})"
-    test = TestResult(name=spec.name, score=0.0, max_score=spec.points, status=CheckStatus.pending,
-                      description=spec.prompt.en, feedback=PENDING + carried)
-    if answer.score is None:
-        return test
-    status = CheckStatus.passed if answer.score >= spec.points else \
-        CheckStatus.partial if answer.score > 0 else CheckStatus.failed
-    return test.model_copy(update={"score": answer.score, "status": status,
-                                   "feedback": (answer.comment or "scored by an instructor") + carried})
+    said = PENDING if answer.score is None else answer.comment or _("scored by an instructor")
+    if answer.submission_id not in (None, shown_in):
+        said = _("{said} (answered in submission {id})", said=said, id=answer.submission_id)
+    status = CheckStatus.pending if answer.score is None else CheckStatus.passed if answer.score >= spec.points \
+        else CheckStatus.partial if answer.score > 0 else CheckStatus.failed
+    return TestResult.said(name=spec.name, score=answer.score or 0.0, max_score=spec.points, status=status,
+                           description=Said(spec.prompt), feedback=said)
 
 
 def unanswered(spec: WrittenSpec) -> TestResult:
-    return TestResult(name=spec.name, score=0.0, max_score=spec.points, status=CheckStatus.failed,
-                      description=spec.prompt.en, feedback="no answer")
+    return TestResult.said(name=spec.name, score=0.0, max_score=spec.points, status=CheckStatus.failed,
+                           description=Said(spec.prompt), feedback=_("no answer"))
 
 
 def score(session: Session, grader_user: User, answer: Current, score: float, comment: str) -> WrittenScore:

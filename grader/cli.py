@@ -8,6 +8,7 @@ service's):
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from grader.assignments import Catalog, UnknownAssignment
 from grader.config import get_settings
+from grader.i18n import LANGUAGES
 from grader.status import SubmissionStatus
 
 EXIT_FAULT = 2
@@ -25,6 +27,8 @@ def add_grade(subparsers) -> None:
     parser.add_argument("assignment", help="assignment id, e.g. w1-normal-modes")
     parser.add_argument("files", nargs="+", type=Path, help=".py, .ipynb, .zip or .md files")
     parser.add_argument("--json", action="store_true", help="one JSON result per line, in argument order")
+    parser.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                        help="language of the feedback (as torchgrade --lang)")
     parser.set_defaults(handler=run_grade)
 
 
@@ -53,9 +57,9 @@ def run_grade(args) -> int:
             if result.status == SubmissionStatus.internal_error:
                 exit_code = EXIT_FAULT
             if args.json:
-                print(result.model_dump_json(), flush=True)
+                print(result.localized(args.lang).model_dump_json(), flush=True)
             else:
-                render(result, console)
+                render(result, console, args.lang)
     return exit_code
 
 

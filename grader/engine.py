@@ -19,7 +19,7 @@ import torch
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
 from grader.config import EngineSettings, get_settings
-from grader.i18n import Message, render
+from grader.i18n import Message
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
@@ -287,7 +287,7 @@ class GradingRun:
         self.output[key] = Output(stdout=current.stdout + stdout, stderr=current.stderr + stderr,
                                   truncated=self.student.job.stdout.dropped + self.student.job.stderr.dropped > 0)
 
-    def _result(self, status: SubmissionStatus, tests: list[TestResult] = (), message: str = "") -> GradeResult:
+    def _result(self, status: SubmissionStatus, tests: list[TestResult] = (), message: Message = "") -> GradeResult:
         tests = list(tests)
         if status != SubmissionStatus.graded:
             tests = [self._test(spec, CheckStatus.skipped, f"not run: the submission ended with status {status.value}")
@@ -296,9 +296,8 @@ class GradingRun:
         return GradeResult(
             assignment=self.manifest.id, submission=self.filename, status=status,
             score=round(sum(t.score for t in tests), 4), max_score=self.manifest.max_score,
-            pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), message=message,
-            notes=[render(note) for note in self.bundle.notes] if self.bundle else [], tests=tests,
-            answers=self.answers,
+            pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), tests=tests,
+            **GradeResult.texts(message, self.bundle.notes if self.bundle else []), answers=self.answers,
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
             environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",
             pack_version=self.assignment.version)

@@ -318,7 +318,7 @@ def run_submit(args) -> int:
     if not args.token:
         print("torchgrade submit: give your token with --token or TORCHGRADE_TOKEN", file=sys.stderr)
         return EXIT_USAGE
-    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json)
+    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
 SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_submit]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
@@ -22,13 +22,14 @@ router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 
 @router.get("/{submission_id}", response_model=SubmissionDetail | SubmissionPublic, responses=errors(404))
-def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> dict:
+def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                   language: LanguageDep) -> dict:
     """Status and result.  Students see their own, with hidden checks aggregated until the
     instructor releases results; instructors see everything (SubmissionDetail), and whether
     the pack changed since it was graded."""
     submission = submissions.get_for(session, user, submission_id)
     instructor = courses.sees_all(session, user, submission.course_assignment.course_id)
-    shown = submissions.view(session, catalog, submission, instructor=instructor)
+    shown = submissions.view(session, catalog, submission, instructor=instructor, language=language)
     return SubmissionDetail(**shown, **gradebook.pack_flags(catalog, submission)) if instructor \
         else SubmissionPublic(**shown)
 

@@ -27,6 +27,7 @@ from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog, UnknownAssignment
 from grader.manifest import Manifest
+from grader.i18n import SOURCE_LANGUAGE
 from grader.results import GradeResult
 from grader.status import SubmissionStatus
 from grader.submission import SubmissionError, load_submission, upload_cap
@@ -231,8 +232,10 @@ def with_answers(result: GradeResult, manifest: Manifest | None, current: dict[s
     return result.model_copy(update={"tests": tests})
 
 
-def view(session: Session, catalog: Catalog, submission: Submission, *, instructor: bool) -> dict:
-    """Everything the API shows about one submission, with visibility applied for students."""
+def view(session: Session, catalog: Catalog, submission: Submission, *, instructor: bool,
+         language: str = SOURCE_LANGUAGE) -> dict:
+    """Everything the API shows about one submission, with visibility applied for students, its
+    texts in ``language``."""
     offered = submission.course_assignment
     deadline = courses.deadline_for(session, offered, submission.user_id)
     manifest = _manifest(catalog, submission)
@@ -242,6 +245,8 @@ def view(session: Session, catalog: Catalog, submission: Submission, *, instruct
         with_answers(GradeResult.model_validate(submission.result), manifest, current, submission.id)
     if result is not None and not instructor:
         result = result.for_student(show_hidden=offered.results_released, show_after_due=deadline.passed(utcnow()))
+    if result is not None:
+        result = result.localized(language)
     shown = {
         "id": submission.id, "course": offered.course.slug, "assignment": offered.assignment_id,
         "student": submission.user.name, "filename": submission.filename, "status": submission.status,

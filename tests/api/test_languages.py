@@ -60,3 +60,32 @@ def test_a_language_torchgrade_does_not_speak_is_refused(client, course):
     response = client.patch("/api/v1/me", json={"language": "fr"}, headers=bearer(course, course["students"][0]))
     assert response.status_code == 422
 
+
+
+def test_a_result_is_shown_in_the_viewers_language(client, chinese_course, sessions):
+    """The stored result carries every language; each viewer reads theirs."""
+    from core import lifecycle
+    from grader.i18n import _
+    from grader.results import GradeResult, TestResult
+    from grader.status import CheckStatus, SubmissionStatus
+
+    student = chinese_course["students"][0]
+    submission_id = submit(client, chinese_course, student).json()["id"]
+    claimed = lifecycle.claim(sessions, submission_id, lambda assignment: 60.0, "test-host:1")
+    hidden = TestResult.said(name="answer_hidden", score=0, max_score=3, status=CheckStatus.failed,
+                             visibility="hidden", feedback="secret")
+    result = GradeResult(assignment="w0-service", submission="hw.py", status=SubmissionStatus.graded, max_score=3,
+                         tests=[hidden], **GradeResult.texts(notes=[_("{name} is empty", name="hw.py")]))
+    assert lifecycle.record(sessions, claimed, result, 0.1, 0.0)
+    shown = client.get(f"/api/v1/submissions/{submission_id}", headers=bearer(chinese_course, student)).json()
+    assert shown["notes"] == ["hw.py 是空文件"]
+    assert shown["tests"][0]["feedback"] == "另有 1 项隐藏检查；公布成绩后可以看到它们的反馈"
+    staff = client.get(f"/api/v1/submissions/{submission_id}",
+                       headers={**bearer(chinese_course, "instructor"), "Accept-Language": "en"}).json()
+    assert staff["notes"] == ["hw.py 是空文件"], "the course's default comes before the browser"
+    client.patch("/api/v1/me", json={"language": "en"}, headers=bearer(chinese_course, "instructor"))
+    try:
+        staff = client.get(f"/api/v1/submissions/{submission_id}", headers=bearer(chinese_course, "instructor")).json()
+        assert staff["notes"] == ["hw.py is empty"] and staff["tests"][0]["feedback"] == "secret"
+    finally:
+        client.patch("/api/v1/me", json={"language": None}, headers=bearer(chinese_course, "instructor"))
