@@ -65,7 +65,7 @@ def _repeated_draw(z: torch.Tensor, what: Message) -> Verdict:
         if size > 1 and float(z.std(dim=dim).mean()) < SHARED_SPREAD:
             return failed(_("{what}: the samples repeat one random draw along dimension {dim}; draw noise of the "
                             "output's whole shape {shape}, not of one input's shape", what=what, dim=dim,
-                            shape=list(z.shape)))
+                            shape=str(list(z.shape))))
     return passed()
 
 

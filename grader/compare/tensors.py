@@ -34,9 +34,9 @@ def on_device(value: StudentTensor, device: str, *, what: Message) -> Verdict:
 
 
 def shape_matches(value: StudentTensor, shape, *, what: Message, why: Message = "") -> Verdict:
-    expected, got = list(shape), list(value.shape)
-    if got == expected:
+    if list(value.shape) == list(shape):
         return passed()
+    expected, got = str(list(shape)), str(list(value.shape))  # as text: a message's arguments stay hashable
     if why:
         return failed(_("{what} has shape {got}, expected {expected} ({why})", what=what, got=got, expected=expected,
                         why=why))
@@ -57,7 +57,7 @@ def no_nan(value: StudentTensor, expected: torch.Tensor, *, what: Message) -> Ve
     unexpected = torch.isnan(value.tensor) & ~torch.isnan(expected) if value.tensor.is_floating_point() \
         else torch.zeros(value.shape, dtype=torch.bool)
     if unexpected.any():
-        index = [int(i) for i in unexpected.nonzero()[0]]
+        index = str([int(i) for i in unexpected.nonzero()[0]])
         return failed(_("{what} has NaN at index {index} (and {more} more) where a number was expected",
                         what=what, index=index, more=int(unexpected.sum()) - 1))
     return passed()
@@ -74,7 +74,7 @@ def values_close(value: StudentTensor, expected: torch.Tensor, *, what: Message,
         return passed()
     index = tuple(int(i) for i in (~close).nonzero()[0])
     return failed(_("{what} at index {index} is {got:.6g}, expected {expected:.6g} ({wrong} of {total} elements "
-                    "differ beyond rtol={rtol:g}, atol={atol:g})", what=what, index=list(index),
+                    "differ beyond rtol={rtol:g}, atol={atol:g})", what=what, index=str(list(index)),
                     got=float(got[index]), expected=float(want[index]), wrong=int((~close).sum()),
                     total=close.numel(), rtol=rtol, atol=atol))
 

@@ -44,6 +44,12 @@ def test_tensor_feedback_is_said_in_chinese_too(value, english, chinese):
     assert english in render(feedback, "en") and chinese in render(feedback, "zh")
 
 
+def test_tensor_feedback_can_be_told_apart_by_hashing_as_packs_do():
+    problems = [tensors.tensor_matches(value, EXPECTED).feedback for value in
+                (student(EXPECTED.flatten()), student(EXPECTED.flatten()), student(torch.tensor([[1.0, math.nan], [3.0, 4.0]])))]
+    assert len(dict.fromkeys(problems)) == 2
+
+
 def test_what_and_why_may_be_catalogue_messages_and_render_in_the_same_language():
     why = Text("it follows the input's dtype", (), ENGINE_LOCALE)  # no such message: said in English everywhere
     verdict = tensors.dtype_matches(student(EXPECTED.double()), torch.float32, what=_("the result"), why=why)
