@@ -28,6 +28,16 @@ class EngineSettings(BaseSettings):
     sandbox_gpu: bool = Field(False, description="let jobs use the GPU (no network namespace, no address-space limit)")
     sandbox_allow_missing_layers: set[str] = Field(
         default_factory=set, description="layers production may run without, e.g. net_namespace on GPU hosts")
+    sandbox_cpu_weight: int = Field(100, ge=1, le=10000, description="CPU weight of each slot's cgroup (v2 "
+                                    "cpu.weight; v1 cpu.shares = weight * 10.24): slots share the CPU in proportion, "
+                                    "however many processes their jobs fork")
+    sandbox_cpu_cores: float = Field(0.0, ge=0, description="CPU quota of each slot's cgroup, in cores (cpu.max / "
+                                     "cpu.cfs_quota_us); 0: no quota, the weight alone shares the CPU")
+    sandbox_wall_backstop: float = Field(3.0, ge=1, description="a check is judged by the job's CPU time (its "
+                                         "cgroup): check_s CPU seconds, and check_s times this in wall-clock "
+                                         "seconds for a job that sleeps, waits or is starved; never past wall_s")
+    sandbox_worker_memory_mb: int = Field(4096, ge=0, description="memory limit of each grading process, in its own "
+                                          "cgroup (grader.sandbox.cgroups.limit_worker_memory); 0: none")
 
     # Operator caps: per-assignment limits are clamped to these.
     max_wall_s: float = Field(600.0, gt=0)

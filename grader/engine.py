@@ -49,7 +49,8 @@ def sandbox_config(settings: EngineSettings) -> SandboxConfig:
     required = frozenset(confine.ALL_LAYERS) - settings.sandbox_allow_missing_layers if settings.production \
         else frozenset()
     return SandboxConfig(slot=settings.sandbox_slot, uid_base=settings.sandbox_uid_base, required_layers=required,
-                         gpu=settings.sandbox_gpu, forbidden_paths=(str(settings.reference_dir), str(settings.data_dir)))
+                         gpu=settings.sandbox_gpu, forbidden_paths=(str(settings.reference_dir), str(settings.data_dir)),
+                         cpu_weight=settings.sandbox_cpu_weight, cpu_cores=settings.sandbox_cpu_cores)
 
 
 class Grader:
@@ -188,7 +189,7 @@ class GradingRun:
             seed=0,
             data_mounts={hidden_data.JOB_DATA_DIR: str(self.data / "mounted")} if self.data else None)
         student = Student(job, self.manifest.entry)
-        job.set_deadline(time.monotonic() + limits.check_s)
+        job.set_budget(limits.check_s, self.grader.settings.sandbox_wall_backstop, self.deadline)
         student.install(self.bundle.files)
         self.timings.start_s += round(time.monotonic() - started, 4)
         return student
@@ -219,7 +220,7 @@ class GradingRun:
         elif self.student is None:
             test = self._test(spec, CheckStatus.skipped, "not run: the submission used up its time or restarts")
         else:
-            self.student.job.set_deadline(min(self.deadline, started + self.limits.check_s))
+            self.student.job.set_budget(self.limits.check_s, self.grader.settings.sandbox_wall_backstop, self.deadline)
             test = self._judge(spec)
             if self.student is not None:
                 self._collect_output(spec.visibility)

@@ -41,9 +41,12 @@ class Limits(Strict):
     """Per-submission limits; the engine clamps each to the operator's cap."""
 
     wall_s: float = Field(60.0, gt=0, description="wall-clock budget for the whole submission")
-    check_s: float = Field(30.0, gt=0, description="wall-clock budget for one check (import included)")
-    cpu_s: float = Field(60.0, gt=0, description="CPU seconds for one job process (RLIMIT_CPU)")
-    memory_mb: int = Field(2048, gt=0, description="address space on top of the warm interpreter's")
+    check_s: float = Field(30.0, gt=0, description="CPU seconds of the job for one check (import included); "
+                                                   "without a CPU cgroup, wall-clock seconds")
+    cpu_s: float = Field(60.0, gt=0, description="CPU seconds for one job: all its processes (its cgroup), and "
+                                                 "each process (RLIMIT_CPU)")
+    memory_mb: int = Field(2048, gt=0, description="memory of one job (its cgroup) and address space of each of "
+                                                   "its processes, on top of the warm interpreter's")
     processes: int = Field(64, gt=0, description="processes and threads of the job's uid (RLIMIT_NPROC)")
     file_size_mb: int = Field(64, gt=0, description="largest file the job may write (RLIMIT_FSIZE)")
     open_files: int = Field(256, gt=0)

@@ -13,6 +13,7 @@ from core.db import engine_for
 from core.settings import Settings
 from grader.assignments import AssignmentError
 from grader.engine import Grader
+from grader.sandbox import cgroups
 from grader.sandbox.host import SandboxError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def start(settings: Settings, main_pid: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     engine_for(settings.database_url).dispose(close=False)
     mine = slot_settings(settings)
+    limit_memory(mine)
     try:
         _grader = Grader(mine).start()
         _grader.catalog.all()  # import every pack's checks now, not during a student's first grading
@@ -46,6 +48,18 @@ def start(settings: Settings, main_pid: int) -> None:
         log.error("sandbox did not start on slot %s (the first task retries): %s", mine.sandbox_slot, exc)
     except AssignmentError as exc:  # packs are reloaded when they change: fixing it is enough
         log.error("a pack is broken; its submissions wait until it is fixed: %s", exc)
+
+
+def limit_memory(settings: Settings) -> None:
+    """The grading process (the trusted checker) under its own memory limit, before it warms a
+    sandbox (its zygote moves to the slot's group)."""
+    if not settings.sandbox_worker_memory_mb:
+        return
+    why = cgroups.limit_worker_memory(settings.sandbox_slot, settings.sandbox_worker_memory_mb)
+    if why is None:
+        log.info("grading process limited to %s MB of memory", settings.sandbox_worker_memory_mb)
+    else:
+        log.warning("grading process runs without a memory limit: %s", why)
 
 
 def grader(settings: Settings) -> Grader:

@@ -13,7 +13,7 @@ import resource
 import signal
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x02000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MNT_DETACH = 0x2
@@ -27,7 +27,8 @@ NAMESPACES = {
     "uts_namespace": CLONE_NEWUTS,
 }
 # Every layer a job can have; docs/SANDBOX.md describes each.
-ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlimits", "parent_death_signal")
+ALL_LAYERS = (*NAMESPACES, "readonly_root", "unprivileged_uid", "seccomp", "rlimits", "parent_death_signal",
+              "cpu_cgroup", "memory_cgroup")
 
 WORKDIR = "/home/student"
 DATADIR = "/data"
@@ -182,6 +183,17 @@ def set_rlimits(limits: dict, address_space_base: int) -> None:
         values[resource.RLIMIT_AS] = ((limits["memory_mb"] << 20) + address_space_base,) * 2
     for which, value in values.items():
         resource.setrlimit(which, value)
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move this process into the cgroups whose ``cgroup.procs`` files are given ("0" names the
+    writer).  Done before the root is pivoted away from /sys, and before any student code."""
+    for path in procs_files:
+        with open(path, "w") as handle:
+            handle.write("0")
+    # A cgroup namespace rooted at the job's groups: /proc/self/cgroup no longer shows the
+    # host's layout (the worker's cgroup and pid).  Best effort: the groups apply either way.
+    _libc.unshare(CLONE_NEWCGROUP)
 
 
 def drop_privileges(uid: int) -> None:

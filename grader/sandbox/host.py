@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.sandbox import confine, wire
+from grader.sandbox import cgroups, confine, wire
 from grader.sandbox.zygote import EXIT_SETUP_FAILED
 
 ZYGOTE_ENV = {
@@ -38,6 +38,7 @@ ZYGOTE_START_TIMEOUT_S = 180
 CODE_ROOT = str(Path(__file__).resolve().parents[2])
 READY_TIMEOUT_S = 30
 EOF_GRACE_S = 2.0
+CPU_POLL_S = 0.05  # how often a waiting request reads the job's CPU time and OOM kills
 
 
 class SandboxError(Exception):
@@ -82,6 +83,9 @@ class SandboxConfig:
     required_layers: frozenset[str] = frozenset(confine.ALL_LAYERS)
     gpu: bool = False
     forbidden_paths: tuple[str, ...] = ()
+    cgroups: bool = True
+    cpu_weight: int = 100   # the slot's CPU weight (cgroup v2 units; v1 cpu.shares = weight * 10.24)
+    cpu_cores: float = 0.0  # the slot's CPU quota in cores; 0: none
 
     @property
     def uid(self) -> int:
@@ -118,10 +122,18 @@ class Sandbox:
         self.control: socket.socket | None = None
         self.info: dict = {}
         self.layers: dict[str, str | None] = {}
+        self.cgroups: cgroups.SlotCgroups | None = None
+        self.zygote_anon_bytes = 0
+
+    def _slot_cgroups(self) -> cgroups.SlotCgroups:
+        host = None if self.config.cgroups else \
+            cgroups.Host(0, {}, dict.fromkeys(cgroups.LAYERS, "not enabled in this configuration"))
+        return cgroups.SlotCgroups(self.config.slot, self.config.cpu_weight, self.config.cpu_cores, host).setup()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "Sandbox":
         self._check_paths()
+        self.cgroups = self._slot_cgroups()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(ZYGOTE_ENV, **{k: os.environ[k] for k in ZYGOTE_ENV_PASSTHROUGH if k in os.environ})
         env["PYTHONPATH"] = CODE_ROOT  # the zygote runs the very grader package this process imported
@@ -135,6 +147,7 @@ class Sandbox:
             "namespaces": self.config.namespaces,
             "readonly_paths": readonly_paths(),
             "devices": gpu_devices() if self.config.gpu else [],
+            "cgroup_procs": self.cgroups.zygote_procs(),
         }).encode())
         ours.settimeout(ZYGOTE_START_TIMEOUT_S)
         try:
@@ -145,6 +158,7 @@ class Sandbox:
         if not self.info.get("ready"):
             self.close()
             raise SandboxError("the sandbox zygote did not start")
+        self.zygote_anon_bytes = anonymous_memory(self.process.pid)
         self.layers = self._probe_layers()
         return self
 
@@ -171,6 +185,9 @@ class Sandbox:
             self.process.kill()
             self.process.wait()
             self.process = None
+        if self.cgroups is not None:
+            self.cgroups.close()
+            self.cgroups = None
 
     def __enter__(self) -> "Sandbox":
         return self.start()
@@ -188,15 +205,25 @@ class Sandbox:
         channel, child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        # The job's memory cgroup counts what it allocates and the zygote's pages it copies on
+        # write, at most the zygote's anonymous memory: that much comes on top of memory_mb.
+        group, error = None, None
+        try:
+            group = self.cgroups.job((limits.memory_mb << 20) + self.zygote_anon_bytes)
+        except OSError as exc:
+            error = f"cannot create the job's cgroup: {exc.strerror or exc}"
         spec = {"limits": limits.for_zygote(self.config.gpu), "caps": vars(limits.caps()), "seed": seed,
-                "data_mounts": data_mounts or {}}
+                "data_mounts": data_mounts or {}, "cgroups": self.cgroups.placement(group, error)}
         try:
             pid = self._control({"op": "spawn", "spec": spec}, [child_channel.fileno(), out_w, err_w])["pid"]
+        except BaseException:
+            self.cgroups.release(group)
+            raise
         finally:
             for fd in (out_w, err_w):
                 os.close(fd)
             child_channel.close()
-        job = Job(self, pid, channel, out_r, err_r, limits)
+        job = Job(self, pid, channel, out_r, err_r, limits, group)
         job.wait_ready()
         missing = {k: v for k, v in job.missing_layers().items() if k in self.config.required_layers}
         if enforce_layers and missing:
@@ -225,6 +252,15 @@ class Sandbox:
             if not reply:
                 raise SandboxError("the sandbox zygote exited")
             return json.loads(reply)
+
+
+def anonymous_memory(pid: int) -> int:
+    """A process's anonymous resident memory (what a forked child may copy on write)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next((int(line.split()[1]) << 10 for line in handle if line.startswith("RssAnon:")), 0)
+    except OSError:
+        return 0
 
 
 def missing_layers(layers: dict[str, str | None]) -> dict[str, str]:
@@ -260,9 +296,13 @@ class Job:
     """One confined process running one submission; requests go one at a time."""
 
     def __init__(self, sandbox: Sandbox, pid: int, channel: socket.socket, stdout_fd: int, stderr_fd: int,
-                 limits: JobLimits):
+                 limits: JobLimits, cgroup: cgroups.Cgroup | None = None):
         self.sandbox = sandbox
         self.pid = pid
+        self.cgroup = cgroup
+        self.cpu_clock = False   # the job's CPU time is read from its cgroup (all its processes)
+        self.oom_watch = False   # an OOM kill in its memory cgroup ends it with the memory verdict
+        self.cpu_deadline: float | None = None  # CPU seconds (the cgroup's clock) past which requests time out
         self.channel = channel
         self.limits = limits
         self.caps = limits.caps()
@@ -279,7 +319,9 @@ class Job:
         self.layers: dict[str, str | None] = {}
         self.closed = False
         self.exit_status: int | None = None
-        self.cpu_s = 0.0
+        self.cpu_s = 0.0         # the job's process, as the zygote measured it when reaping it
+        self.group_cpu_s = 0.0   # every process of the job, from its cgroup (when it has one)
+        self.oom_kills = 0
 
     def __enter__(self) -> "Job":
         return self
@@ -287,9 +329,19 @@ class Job:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def set_deadline(self, deadline: float) -> None:
-        """Requests fail with a timeout past ``deadline`` (never past the job's own budget)."""
-        self.deadline = min(deadline, self.started + self.limits.wall_s)
+    def set_budget(self, cpu_s: float, backstop: float = 1.0, not_after: float = float("inf")) -> None:
+        """Budget the next requests: they time out once the job has used ``cpu_s`` more CPU
+        seconds (all its processes, read from its cgroup), or ``cpu_s * backstop`` seconds of
+        wall clock have passed (a sleeping, waiting or starved job), and never past
+        ``not_after`` or the job's own wall-clock budget.  Without a cgroup to read the CPU
+        time from, the wall clock judges at ``cpu_s``."""
+        now = time.monotonic()
+        if self.cpu_clock:
+            self.cpu_deadline = self._group_cpu() + cpu_s
+            wall = now + cpu_s * backstop
+        else:
+            self.cpu_deadline, wall = None, now + cpu_s
+        self.deadline = min(wall, not_after, self.started + self.limits.wall_s)
 
     # ------------------------------------------------------------------ protocol
     def wait_ready(self) -> None:
@@ -301,6 +353,9 @@ class Job:
                 raise SandboxError("the job could not be confined (building its root failed)") from None
             raise SandboxError(f"the job did not start: {died.detail}") from None
         self.layers = header.get("layers", {})
+        self.cpu_clock = self.cgroup is not None and "cpu_cgroup" in self.layers and self.layers["cpu_cgroup"] is None
+        self.oom_watch = self.cgroup is not None and "memory_cgroup" in self.layers \
+            and self.layers["memory_cgroup"] is None
 
     def missing_layers(self) -> dict[str, str]:
         return missing_layers(self.layers)
@@ -317,26 +372,51 @@ class Job:
         return self._await(deadline)
 
     def _died_while_sending(self, deadline: float):
-        if time.monotonic() >= deadline:
-            self.kill()
-            raise JobDied("timeout", "the time limit was reached")
+        self._check_limits(deadline)
         return self._ended()
 
     def _await(self, deadline: float) -> tuple[dict, list]:
         self.channel.setblocking(False)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                raise JobDied("timeout", "the time limit was reached")
-            for key, _ in self.selector.select(remaining):
+            remaining = self._check_limits(deadline)
+            for key, _ in self.selector.select(min(remaining, CPU_POLL_S) if self.cpu_clock or self.oom_watch
+                                               else remaining):
                 if key.fileobj is self.channel:
                     message = self._read_channel()
                     if message is not None:
                         self._drain_streams()
+                        self._check_memory()  # a process killed for memory while it answered
                         return message
                 else:
                     self._read_stream(key.fd)
+
+    def _check_limits(self, deadline: float) -> float:
+        """Kill the job and raise ``JobDied`` when it ran out of time (its CPU time, or the wall
+        clock) or had a process killed for memory; else return the wall-clock time left."""
+        self._check_memory()
+        if self.cpu_clock:
+            used = self._group_cpu()
+            if used >= self.limits.cpu_s or (self.cpu_deadline is not None and used >= self.cpu_deadline):
+                self.kill()
+                raise JobDied("timeout", "the CPU time limit was reached")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill()
+            if self.cpu_clock:
+                raise JobDied("timeout", f"the time limit was reached: the wall clock ran out while the submission "
+                                         f"used {self.group_cpu_s:.1f} s of CPU (was it waiting or sleeping?)")
+            raise JobDied("timeout", "the time limit was reached")
+        return remaining
+
+    def _check_memory(self) -> None:
+        if self.oom_watch and self.cgroup.oom_kills():
+            self.kill()
+            raise JobDied(*describe_exit(self.exit_status, oom_killed=True))
+
+    def _group_cpu(self) -> float:
+        if not self.closed:
+            self.group_cpu_s = self.cgroup.cpu_s()
+        return self.group_cpu_s
 
     def _read_channel(self):
         try:
@@ -373,7 +453,7 @@ class Job:
         """The channel closed: the job's process is gone.  Find out how it ended."""
         self._drain_streams()
         status, cpu_s = self._finish(wait=True)
-        raise JobDied(*describe_exit(status, cpu_s >= self.limits.cpu_s))
+        raise JobDied(*describe_exit(status, max(cpu_s, self.group_cpu_s) >= self.limits.cpu_s, self.oom_kills > 0))
 
     # ------------------------------------------------------------------ output and end
     def output_position(self) -> tuple[int, int]:
@@ -395,11 +475,27 @@ class Job:
             try:
                 self.exit_status, self.cpu_s = self.sandbox.finish(self.pid, EOF_GRACE_S, wait)
             finally:
+                self._release_cgroup()
                 self._release()
         return self.exit_status, self.cpu_s
 
     def close(self) -> None:
         self._finish(wait=False)
+
+    def _release_cgroup(self) -> None:
+        """Read the job's last CPU time and OOM kills from its cgroup, then remove it."""
+        if self.cgroup is None:
+            return
+        try:
+            if self.cpu_clock:
+                self.group_cpu_s = self.cgroup.cpu_s()
+            if self.oom_watch:
+                self.oom_kills = self.cgroup.oom_kills()
+        except OSError:
+            pass
+        finally:
+            if self.sandbox.cgroups is not None:
+                self.sandbox.cgroups.release(self.cgroup)
 
     def _release(self) -> None:
         self.selector.close()
@@ -412,13 +508,16 @@ class Job:
         return time.monotonic() - self.started
 
 
-def describe_exit(status: int | None, cpu_limit_reached: bool = False) -> tuple[str, str]:
+def describe_exit(status: int | None, cpu_limit_reached: bool = False, oom_killed: bool = False) -> tuple[str, str]:
     """Map the job's wait status to a verdict kind and a sentence for the student.
 
     The job is PID 1 of its namespace, where the kernel drops SIGXCPU: the CPU limit shows
-    as SIGKILL at the hard limit, recognised by the CPU time the job used."""
+    as SIGKILL at the hard limit, recognised by the CPU time the job used.  A process of the
+    job killed by the kernel's OOM killer (its memory cgroup counts them) is the memory limit."""
     if cpu_limit_reached:
         return "timeout", "the CPU time limit was reached"
+    if oom_killed:
+        return "memory", "the memory limit was reached: the kernel killed the submission's process for using too much"
     if status is None:
         return "crashed", "the submission's process ended unexpectedly"
     if os.WIFEXITED(status):

@@ -20,6 +20,7 @@ and only then runs student code.  The next spare is forked while the zygote wait
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -259,6 +260,8 @@ def _prepare_root(config: dict) -> confine.RootBuilder:
 
 def _confine(spec: dict, fds: list[int], outcome: dict, applied: set, builder) -> dict:
     layers: dict[str, str | None] = dict(outcome)
+    for layer, placement in spec["cgroups"].items():  # first: what follows is charged to the job
+        layers[layer] = placement["error"] if "error" in placement else _join(placement["procs"])
     address_space = confine.address_space_bytes()
     _move_fds(fds)
     if builder is not None:
@@ -296,6 +299,10 @@ def _reset_process_state(spec: dict) -> None:
     os.chdir(spec["workdir"])
     sys.argv = ["submission"]
     runner.seed_everything(spec["seed"])
+
+
+def _join(procs_files: list[str]) -> str | None:
+    return _try(lambda: confine.join_cgroups(procs_files))
 
 
 def _try(step) -> str | None:
@@ -338,6 +345,8 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     watch = HangUpWatch(control).start()
     config = json.loads(control.recv(1 << 20))
+    with contextlib.suppress(OSError):  # the slot's cgroup, before the imports it is charged for
+        confine.join_cgroups(config.get("cgroup_procs", []))
     warm_up()
     watch.stop()
     zygote = Zygote(control, config)

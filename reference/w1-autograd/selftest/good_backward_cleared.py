@@ -8,7 +8,10 @@ def derivatives(f, x, order):
     result = []
     for _ in range(order):
         x.grad = None
-        y.backward(create_graph=True)
-        y = x.grad
+        if y.requires_grad:
+            y.backward(create_graph=True)
+            y = x.grad
+        else:  # a constant derivative: the next ones are 0
+            y = torch.zeros_like(x)
         result.append(y.detach().clone())
     return result

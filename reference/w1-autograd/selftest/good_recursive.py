@@ -5,6 +5,8 @@ import torch
 def _nth(y, x, n):
     if n == 0:
         return []
+    if not y.requires_grad:  # a constant: its derivatives are all 0
+        return [0.0] * n
     grad = torch.autograd.grad(outputs=y, inputs=x, create_graph=True)[0]
     return [float(grad)] + _nth(grad, x, n - 1)
 
