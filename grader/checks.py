@@ -12,11 +12,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
+import traceback
 from pathlib import Path
 from typing import Callable
 
 from grader.i18n import Message, Text, render
 from grader.status import CheckStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Context:
     private_dir: Path | None = None
     directory: Path | None = None
     cache_dir: Path | None = None  # for what checks derive once and keep (e.g. a traced reference)
+    source: object = None  # the upload's Python files, parsed (``compare.source.Source``), for readings
 
     def attempt(self, step: Callable[[], Verdict]) -> Verdict:
         """Run one part of a check; the student's exception fails that part only.  Exception
@@ -105,13 +110,43 @@ class Context:
         return int.from_bytes(digest[:4], "big")
 
 
+# What a check may raise on a value it did not expect (NaN, an empty list, a shape, a type):
+# after the student's code has answered, these are the student's failure.  NameError,
+# ImportError, SyntaxError, NotImplementedError and AssertionError never come from a value:
+# they stay grader faults (``internal_error``), as does anything raised before any answer.
+VALUE_ERRORS = (ArithmeticError, ValueError, TypeError, IndexError, KeyError, StopIteration, RuntimeError,
+                MemoryError, RecursionError, AttributeError, BufferError, UnicodeError)
+GRADER_ERRORS = (NameError, ImportError, SyntaxError, NotImplementedError, AssertionError)
+
+
 def check(name: str):
     """Mark a function (or a bound method) as the check called ``name`` in the manifest."""
     def mark(function):
         @functools.wraps(function)
         def run(student, ctx) -> Verdict:
-            return function(student, ctx)
+            answered = getattr(student, "replies", 0)
+            try:
+                return function(student, ctx)
+            except VALUE_ERRORS as exc:
+                if isinstance(exc, GRADER_ERRORS) or getattr(student, "replies", 0) == answered:
+                    raise
+                raise _uncheckable(name, exc) from exc
 
         run.__check_name__ = name
         return run
     return mark
+
+
+def _uncheckable(name: str, exc: BaseException):
+    """The student's verdict for a check that raised on their value; the checker's frames go to
+    the log and (file, line and function only: no source line of a check) to instructors."""
+    from grader.student import UncheckableValue
+
+    log.warning("check %s could not judge a returned value", name, exc_info=exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = "".join(f"  {Path(f.filename).name}:{f.lineno} in {f.name}\n" for f in frames[-6:])
+    try:
+        message = str(exc)[:2000]
+    except Exception:  # a message built from a student's value may itself fail
+        message = ""
+    return UncheckableValue(f"check {name}", type(exc).__name__, message, traceback=where)

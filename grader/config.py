@@ -52,6 +52,22 @@ class EngineSettings(BaseSettings):
     max_notebook_kb: int = Field(16384, gt=0, description="largest accepted notebook: its outputs (plots, "
                                  "printed tensors) are stripped, then its code must fit max_upload_kb")
 
+    # Bounds on the trusted side: what one submission may make the checker spend (SANDBOX.md).
+    max_checker_cpu_s: float = Field(60.0, gt=0, description="CPU seconds the checker itself (checks, comparisons, "
+                                     "reference computations) may spend on one submission; past it the running check "
+                                     "is a timeout and the rest are not run")
+    max_value_items: int = Field(100_000, gt=0, description="items (list entries, dict pairs, tagged values) read "
+                                 "from one value the job sends back; more is a failed check")
+    max_decoded_mb: int = Field(1024, gt=0, description="bytes the values of one submission may take in the checker "
+                                "once rebuilt (counted after expansion: a mode '1' image takes 8 times its wire size)")
+    max_cache_mb: int = Field(256, gt=0, description="bytes of one submission's values the checker keeps to answer "
+                              "repeated calls; past it calls are sent to the job again")
+    max_feedback_chars: int = Field(4000, gt=0, description="characters of feedback (and of the instructors' detail) "
+                                    "kept per check")
+    max_result_feedback_chars: int = Field(32000, gt=0, description="characters of feedback kept for a whole result, "
+                                           "message included; checks listed last are cut first")
+
+
     @property
     def production(self) -> bool:
         return self.environment == "production"

@@ -9,7 +9,10 @@ with status ``internal_error`` (the worker retries it), never a silent zero.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
 import traceback
 from typing import Callable
@@ -18,14 +21,15 @@ import torch
 
 from grader import checks, hidden_data
 from grader.assignments import Assignment, Catalog
+from grader.compare import source as source_reading
 from grader.config import EngineSettings, get_settings
-from grader.i18n import Message
+from grader.i18n import SOURCE_LANGUAGE, Message
 from grader.manifest import CheckSpec, Limits
 from grader.results import Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 from grader.status import CheckStatus, SubmissionStatus, Visibility
-from grader.student import Student, StudentError
+from grader.student import Bounds, CheckerOverrun, Student, StudentError
 from grader.submission import Bundle, SubmissionError, load_submission
 
 log = logging.getLogger(__name__)
@@ -120,6 +124,11 @@ class GradingRun:
         self.output = {"visible": Output(), "hidden": Output()}
         self.answers: dict[str, str] = {}
         self.data = None
+        self.source: source_reading.Source | None = None
+        self.bounds = Bounds.from_settings(grader.settings)
+        self.decoded = 0            # bytes rebuilt from this submission's values, over all its jobs
+        self.checker_cpu_s = 0.0    # CPU time the checker spent on this submission's checks
+        self.overrun = False
         self.timings = Timings()
 
     # ------------------------------------------------------------------ the run
@@ -188,7 +197,7 @@ class GradingRun:
                       message_mb=limits.message_mb),
             seed=0,
             data_mounts={hidden_data.JOB_DATA_DIR: str(self.data / "mounted")} if self.data else None)
-        student = Student(job, self.manifest.entry)
+        student = Student(job, self.manifest.entry, self.bounds, decoded=self.decoded)
         job.set_budget(limits.check_s, self.grader.settings.sandbox_wall_backstop, self.deadline)
         student.install(self.bundle.files)
         self.timings.start_s += round(time.monotonic() - started, 4)
@@ -198,8 +207,9 @@ class GradingRun:
         """After the job died in a check, start a fresh one for the checks that remain."""
         self._collect_output(visibility)
         self.student.job.close()
+        self.decoded = self.student.decoded
         self.student = None
-        if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline:
+        if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline or self.overrun:
             return
         self.restarts += 1
         try:
@@ -217,6 +227,9 @@ class GradingRun:
         if not self.bundle.files:
             test = self._test(spec, CheckStatus.skipped, "not run: a Markdown upload holds written answers only; "
                                                          "submit your code (.py, .ipynb or .zip) for this check")
+        elif self.overrun:
+            test = self._test(spec, CheckStatus.skipped, "not run: the grader's own time for this submission was "
+                                                         "used up checking what it returned")
         elif self.student is None:
             test = self._test(spec, CheckStatus.skipped, "not run: the submission used up its time or restarts")
         else:
@@ -233,9 +246,19 @@ class GradingRun:
         context = checks.Context(self.manifest.id, spec.name, visible=visible, directory=self.assignment.directory,
                                  data_dir=hidden_data.JOB_DATA_DIR if self.data else None,
                                  private_dir=self.data / "private" if self.data else None,
-                                 cache_dir=self.grader.settings.data_dir / "cache")
+                                 cache_dir=self.grader.settings.data_dir / "cache", source=self._source())
+        budget = self.grader.settings.max_checker_cpu_s - self.checker_cpu_s
+        started = time.process_time()
+        self.student.cpu_deadline = started + budget
         try:
-            verdict = self.assignment.checks[spec.name](self.student, context)
+            with cpu_budget(budget):
+                verdict = self.assignment.checks[spec.name](self.student, context)
+        except CheckerOverrun:
+            self.overrun = True
+            self._restart(spec.visibility)  # the channel may be mid-message: this job is done
+            return self._test(spec, CheckStatus.timeout, (
+                f"the grader spent the {self.grader.settings.max_checker_cpu_s:g} s of CPU time it gives one "
+                f"submission checking what your code returned; return values of the size the exercise asks for"))
         except StudentError as exc:
             status = CheckStatus.memory if exc.kind == "memory" else CheckStatus.error
             return self._test(spec, status, exc.feedback(show_message=visible),
@@ -243,14 +266,26 @@ class GradingRun:
         except JobDied as died:
             self._restart(spec.visibility)
             return self._test(spec, CheckStatus(died.kind), died.detail)
+        finally:
+            self.checker_cpu_s += time.process_time() - started
+            if self.student is not None:
+                self.student.cpu_deadline = None
         if not isinstance(verdict, checks.Verdict):
             raise TypeError(f"check {spec.name} returned {type(verdict).__name__}, not a Verdict")
         return self._test(spec, verdict.status, verdict.feedback, score=round(spec.points * verdict.fraction, 4))
 
+    def _source(self) -> source_reading.Source:
+        """The upload's Python files, parsed once per submission, for checks that read them."""
+        if self.source is None:
+            self.source = source_reading.Source(self.bundle.files, self.manifest.entry)
+        return self.source
+
     def _test(self, spec: CheckSpec, status: CheckStatus, feedback: Message, score: float = 0.0,
               detail: str = "") -> TestResult:
-        return TestResult.said(name=spec.name, score=score, max_score=spec.points, status=status, feedback=feedback,
-                               visibility=spec.visibility, description=spec.described(), detail=detail)
+        cap = self.grader.settings.max_feedback_chars
+        test = TestResult.said(name=spec.name, score=score, max_score=spec.points, status=status, feedback=feedback,
+                               visibility=spec.visibility, description=spec.described(), detail=cut(detail, cap))
+        return cut_feedback(test, cap)
 
     def _written_answers(self) -> list[TestResult]:
         tests = []
@@ -294,7 +329,7 @@ class GradingRun:
             tests = [self._test(spec, CheckStatus.skipped, f"not run: the submission ended with status {status.value}")
                      for spec in self._ordered_checks()]
         self.timings.total_s = round(time.monotonic() - self.started, 4)
-        return GradeResult(
+        result = GradeResult(
             assignment=self.manifest.id, submission=self.filename, status=status,
             score=round(sum(t.score for t in tests), 4), max_score=self.manifest.max_score,
             pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), tests=tests,
@@ -302,12 +337,75 @@ class GradingRun:
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
             environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",
             pack_version=self.assignment.version)
+        return bound_feedback(result, self.grader.settings.max_result_feedback_chars)
 
     def _internal_error(self, exc: BaseException) -> GradeResult:
         log.exception("internal error grading %s for %s", self.filename, self.manifest.id)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return self._result(SubmissionStatus.internal_error,
                             message=f"grading failed because of a grader fault, not your code: {detail}")
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text) - limit} more characters cut)"
+    return text[:max(limit - len(note), 0)] + note
+
+
+def cut_feedback(test: TestResult, limit: int) -> TestResult:
+    """A check's feedback, in every language, within ``limit`` characters."""
+    return _with_feedback(test, lambda feedback, language: cut(feedback, limit))
+
+
+def bound_feedback(result: GradeResult, limit: int) -> GradeResult:
+    """The message and every check's feedback within ``limit`` characters in all, in each
+    language, in order: the message first, then the checks as listed (visible ones come first)."""
+    budgets = {language: limit - len(cut(message, limit // 2)) for language, message in
+               [(SOURCE_LANGUAGE, result.message), *((k, v.message) for k, v in result.translations.items())]}
+    tests = []
+    for test in result.tests:
+        def bounded(feedback: str, language: str) -> str:
+            left = max(budgets.get(language, limit), 0)
+            kept = cut(feedback, left) if len(feedback) > left else feedback
+            budgets[language] = left - len(kept)
+            return kept
+        tests.append(_with_feedback(test, bounded))
+    translations = {language: text.model_copy(update={"message": cut(text.message, limit // 2)})
+                    for language, text in result.translations.items()}
+    return result.model_copy(update={"message": cut(result.message, limit // 2), "tests": tests,
+                                     "translations": translations})
+
+
+def _with_feedback(test: TestResult, change) -> TestResult:
+    """``test`` with ``change(feedback, language)`` applied to its feedback in each language."""
+    translations = {language: text.model_copy(update={"feedback": change(text.feedback, language)})
+                    for language, text in test.translations.items()}
+    return test.model_copy(update={"feedback": change(test.feedback, SOURCE_LANGUAGE), "translations": translations})
+
+
+@contextlib.contextmanager
+def cpu_budget(seconds: float):
+    """Raise ``CheckerOverrun`` in the checker once it has used ``seconds`` more of CPU time.
+    The timer needs the main thread (signals); elsewhere ``Student`` checks the budget before
+    each request, and the bounds on what a value may hold keep the work between requests small."""
+    if seconds <= 0:
+        raise CheckerOverrun()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def overrun(signum, frame):
+        raise CheckerOverrun()
+
+    previous = signal.signal(signal.SIGPROF, overrun)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _import_failure(exc: StudentError, entry: str) -> str:

@@ -11,12 +11,13 @@ import builtins
 import dataclasses
 import hashlib
 import json
+import time
 
 from grader.sandbox import wire
 from grader.sandbox.host import Job, JobDied
 from grader import values
 
-__all__ = ["Student", "StudentError", "JobDied", "MainRun"]
+__all__ = ["Student", "StudentError", "UncheckableValue", "CheckerOverrun", "JobDied", "MainRun", "Bounds"]
 
 BUILTIN_EXCEPTIONS = {name for name, obj in vars(builtins).items()
                       if isinstance(obj, type) and issubclass(obj, BaseException)}
@@ -48,6 +49,35 @@ class StudentError(Exception):
         return text
 
 
+class CheckerOverrun(BaseException):
+    """The checker spent the CPU time it may spend on one submission.  A ``BaseException`` so
+    that no ``except Exception`` in a check swallows it."""
+
+
+@dataclasses.dataclass
+class UncheckableValue(StudentError):
+    """A check raised on a value the student's code returned (a NaN where it needed a number,
+    a shape it did not expect): a verdict for the student, not a grader fault."""
+
+    def feedback(self, show_message: bool = True) -> str:
+        text = f"the grader could not judge what your code returned: checking it raised {self.type_name}"
+        return text + (f" ({_first_lines(self.message, 1, 200)})" if show_message and self.message else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """What the checker takes in from one submission (settings ``max_value_items``,
+    ``max_decoded_mb``, ``max_cache_mb``)."""
+
+    items: int = 100_000
+    decoded_bytes: int = 1 << 30
+    cache_bytes: int = 256 << 20
+
+    @classmethod
+    def from_settings(cls, settings) -> "Bounds":
+        return cls(settings.max_value_items, settings.max_decoded_mb << 20, settings.max_cache_mb << 20)
+
+
 @dataclasses.dataclass(frozen=True)
 class MainRun:
     """One run of the entry file as ``__main__``: how it ended and what it printed."""
@@ -61,11 +91,17 @@ class MainRun:
 class Student:
     """Requests to one job.  Calls without side effects are memoised per submission."""
 
-    def __init__(self, job: Job, entry_module: str):
+    def __init__(self, job: Job, entry_module: str, bounds: Bounds = Bounds(), decoded: int = 0):
         self.job = job
         self.entry_module = entry_module
+        self.bounds = bounds
         self.names: list[str] = []
         self.cache: dict[str, object] = {}
+        self.cache_bytes = 0
+        self.decoded = decoded   # bytes rebuilt from this submission's replies, across its jobs
+        self.replies = 0         # answers given to checks; a check that raises after one may have met a bad value
+        self.last_size = 0
+        self.cpu_deadline: float | None = None  # process CPU time past which the checker stops (engine)
 
     # ------------------------------------------------------------------ setup
     def install(self, files: dict[str, bytes]) -> None:
@@ -136,24 +172,38 @@ class Student:
         header = dict(header, args=tree[0], kwargs=tree[1], seed=seed, no_grad=no_grad)
         key = _cache_key(header, blobs) if cache else None
         if key is not None and key in self.cache:
+            self.replies += 1
             return _replay(self.cache[key])
         try:
             result = self._value(header, blobs, what=f"{what}(...)", timeout_s=timeout_s)
         except StudentError as exc:  # the same call would raise again: remember that too
             result = exc
-        if key is not None:
+        size = 0 if isinstance(result, StudentError) else self.last_size
+        if key is not None and self.cache_bytes + size <= self.bounds.cache_bytes:
             self.cache[key] = result
+            self.cache_bytes += size
         return _replay(result)
 
     def _value(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
         reply, reply_blobs = self._request(header, blobs, what=what, timeout_s=timeout_s)
+        caps = self.job.caps
+        caps = wire.Caps(caps.header_bytes, caps.blob_bytes, caps.depth, min(caps.items, self.bounds.items),
+                         caps.text_chars)
+        decoder = values.decoder(reply_blobs, caps, budget=self.bounds.decoded_bytes - self.decoded)
         try:
-            return values.decode(reply.get("value"), reply_blobs, self.job.caps)
+            value = decoder.decode(reply.get("value"))
         except wire.ProtocolError as exc:
             raise StudentError(what, "ValueError", f"returned a value that cannot be checked ({exc})") from None
+        finally:
+            self.decoded += decoder.decoded
+        self.last_size = decoder.decoded
+        return value
 
     def _request(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
+        if self.cpu_deadline is not None and time.process_time() > self.cpu_deadline:
+            raise CheckerOverrun()
         reply, reply_blobs = self.job.request(header, list(blobs), timeout_s)
+        self.replies += 1
         error = reply.get("error")
         if error is not None:
             raise _student_error(what, error)

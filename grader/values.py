@@ -73,12 +73,19 @@ class Recipe:
 
 def decode(node, blobs, caps: wire.Caps):
     """Validate and rebuild a value from the job.  Raises ``wire.ProtocolError``."""
+    return decoder(blobs, caps).decode(node)
+
+
+def decoder(blobs, caps: wire.Caps, budget: int | None = None) -> wire.Decoder:
+    """A decoder that rebuilds the job's values as checker-side types; ``budget`` bounds the
+    bytes they take once rebuilt (``Decoder.decoded`` tells what they took)."""
     return wire.Decoder(
         blobs, caps,
         on_tensor=_student_tensor,
         on_array=lambda meta, array: StudentArray(array),
         on_handle=lambda meta: Handle(meta["id"], meta.get("type", ""), meta.get("callable", False)),
-    ).decode(node)
+        budget=budget,
+    )
 
 
 def _student_tensor(meta: dict, tensor: torch.Tensor) -> StudentTensor:

@@ -56,7 +56,8 @@ def predict(model, inputs):
 
 
 # Whether a tensor shares an array's memory can only be seen inside the job (w1-from-numpy):
-# what crosses to the checker is a copy.  These report facts; the checker judges them.
+# what crosses to the checker is a copy.  What these report is the student's process speaking:
+# the checker may take points away on it, never give them (it reads the source for that).
 @builtin("to_tensor_facts")
 def to_tensor_facts(to_tensor, array) -> dict:
     """``to_tensor(array)``: what came back and whether a write through either side is seen
@@ -85,20 +86,14 @@ def _other_than(value) -> int:
     return 0 if value != 0 else 1
 
 
-@builtin("data_addresses_facts")
-def data_addresses_facts(data_addresses, array) -> list[dict]:
-    """``data_addresses(array, t)`` for a tensor sharing the array's memory and for a copy,
-    each answer next to the true data addresses and the Python object ids."""
+@builtin("data_addresses_answers")
+def data_addresses_answers(data_addresses, array) -> list:
+    """``data_addresses(array, t)`` for a tensor sharing the array's memory, for a copy, and for
+    a view that starts one row later: the checker knows how the true addresses relate."""
     import torch
 
-    shared, copy = torch.from_numpy(array), torch.tensor(array)
-    return [_addresses_answer(data_addresses, array, tensor) for tensor in (shared, copy)]
-
-
-def _addresses_answer(data_addresses, array, tensor) -> dict:
-    return {"answer": data_addresses(array, tensor),
-            "data": (array.__array_interface__["data"][0], tensor.data_ptr()),
-            "ids": (id(array), id(tensor))}
+    shared = torch.from_numpy(array)
+    return [data_addresses(array, tensor) for tensor in (shared, torch.tensor(array), shared[1])]
 
 
 # Functions of one tensor for autograd exercises (w1-autograd); their parameters are the

@@ -30,6 +30,16 @@ TENSOR_DTYPES = (
 # Image modes that may cross, with their bytes per pixel (mode "1" packs 8 pixels a byte).
 IMAGE_MODES = {"1": 0, "L": 1, "P": 1, "RGB": 3, "RGBA": 4, "CMYK": 4, "YCbCr": 3, "LA": 2, "I": 4, "F": 4,
                "I;16": 2}
+# What PIL holds in memory per pixel of each mode: mode "1" takes a byte per pixel (8 times its
+# wire size), three-band modes are padded to four.
+IMAGE_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "RGB": 4, "RGBA": 4, "CMYK": 4, "YCbCr": 4, "LA": 4, "I": 4, "F": 4,
+                     "I;16": 2}
+MAX_DIMENSION = 2**31 - 1       # one dimension of a tensor, an array or an image
+MAX_ELEMENTS = 2**40            # the product of a shape's non-zero dimensions
+MAX_IMAGE_SIDE = 2**24          # PIL keeps sizes in C ints: (2**31, 0) overflows there
+MAX_IMAGE_PIXELS = 2**28
+# What a library may raise while rebuilding a validated value (a shape it still refuses).
+REBUILD_ERRORS = (ValueError, TypeError, RuntimeError, OverflowError, MemoryError, BufferError)
 
 
 class ProtocolError(Exception):
@@ -273,11 +283,13 @@ class Decoder:
     """
 
     def __init__(self, blobs, caps: Caps | None = None, on_tensor=None, on_array=None, on_image=None,
-                 on_handle=None, on_recipe=None):
+                 on_handle=None, on_recipe=None, budget: int | None = None):
         self.blobs = blobs
         self.used: set[int] = set()
         self.caps = caps or Caps()
         self.items = 0
+        self.budget = budget  # bytes the rebuilt value may take in memory (after expansion), None: no limit
+        self.decoded = 0
         self.on_tensor = on_tensor or (lambda meta, tensor: tensor)
         self.on_array = on_array or (lambda meta, array: array)
         self.on_image = on_image or (lambda meta, image: image)
@@ -295,6 +307,7 @@ class Decoder:
         if isinstance(node, str):
             if len(node) > self.caps.text_chars:
                 raise ProtocolError("string exceeds the cap")
+            self._spend(len(node))
             return node
         if isinstance(node, list):
             return [self.decode(item, depth + 1) for item in node]
@@ -348,6 +361,17 @@ class Decoder:
             raise ProtocolError("malformed dict")
         return {_hashable(k): v for k, v in pairs}
 
+    def _spend(self, size: int) -> None:
+        self.decoded += size
+        if self.budget is not None and self.decoded > self.budget:
+            raise ProtocolError(f"the value takes more than {self.budget} bytes once rebuilt")
+
+    def _rebuild(self, build):
+        try:
+            return build()
+        except REBUILD_ERRORS as exc:
+            raise ProtocolError(f"the value could not be rebuilt ({type(exc).__name__})") from None
+
     def _blob(self, index, expected_size: int) -> bytearray:
         if type(index) is not int or not 0 <= index < len(self.blobs) or index in self.used:
             raise ProtocolError("bad blob reference")
@@ -366,9 +390,11 @@ class Decoder:
         dtype = _dtype(meta["dtype"])
         shape = _shape(meta["shape"])
         numel = math.prod(shape)
-        blob = self._blob(meta["blob"], numel * torch.empty((), dtype=dtype).element_size())
-        flat = torch.frombuffer(blob, dtype=dtype) if numel else torch.empty(0, dtype=dtype)
-        return self.on_tensor(meta, flat.reshape(shape))
+        size = numel * torch.empty((), dtype=dtype).element_size()
+        blob = self._blob(meta["blob"], size)
+        self._spend(size)
+        return self._rebuild(lambda: self.on_tensor(meta, (torch.frombuffer(blob, dtype=dtype) if numel else
+                                                            torch.empty(0, dtype=dtype)).reshape(shape)))
 
     def _ndarray(self, body):
         import numpy as np
@@ -379,7 +405,8 @@ class Decoder:
         shape = _shape(meta["shape"])
         dtype = np.dtype(meta["dtype"])
         blob = self._blob(meta["blob"], math.prod(shape) * dtype.itemsize)
-        return self.on_array(meta, np.frombuffer(blob, dtype=dtype).reshape(shape).copy())
+        self._spend(len(blob))
+        return self._rebuild(lambda: self.on_array(meta, np.frombuffer(blob, dtype=dtype).reshape(shape).copy()))
 
     def _image(self, body):
         from PIL import Image
@@ -390,9 +417,12 @@ class Decoder:
         if len(meta["size"]) != 2:
             raise ProtocolError("image size is not allowed")
         width, height = _shape(meta["size"])
+        if max(width, height) > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+            raise ProtocolError(f"an image of {width}×{height} pixels is not allowed")
         row_bytes = (width + 7) // 8 if meta["mode"] == "1" else width * IMAGE_MODES[meta["mode"]]
         data = self._blob(meta["blob"], row_bytes * height)
-        return self.on_image(meta, Image.frombytes(meta["mode"], (width, height), bytes(data)))
+        self._spend(width * height * IMAGE_PIXEL_BYTES[meta["mode"]])
+        return self._rebuild(lambda: self.on_image(meta, Image.frombytes(meta["mode"], (width, height), bytes(data))))
 
 
 def _hashable(value):
@@ -428,7 +458,9 @@ def _dtype(name: str):
 
 
 def _shape(shape: list) -> tuple[int, ...]:
-    if len(shape) > 16 or not all(type(d) is int and 0 <= d < 2**40 for d in shape):
+    if len(shape) > 16 or not all(type(d) is int and 0 <= d <= MAX_DIMENSION for d in shape):
         raise ProtocolError("malformed shape")
+    if math.prod(d for d in shape if d) > MAX_ELEMENTS:
+        raise ProtocolError("a shape of more elements than any value may hold, even an empty one")
     return tuple(shape)
 

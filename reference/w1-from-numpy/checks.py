@@ -1,13 +1,20 @@
 """Checks for w1-from-numpy.  Shared memory can only be seen inside the job (what crosses to
-the checker is a copy), so builtins from ``sandbox.recipes`` hand the student's functions an
-array there and report plain facts: what came back, whether a write through either side
-reached the other, the true data addresses and the object ids.  The verdicts are made here."""
+the checker is a copy), and the job is the student's process: it may replace whatever observes
+it there.  So the points for sharing rest on a reading of the source (``to_tensor`` returns
+``torch.from_numpy(arr)`` or ``torch.as_tensor(arr)``), and the builtin ``to_tensor_facts``,
+which writes through the tensor and the array inside the job, may only take them away.
+``data_addresses`` is judged by relations the checker knows: equal addresses for a tensor that
+shares the array's memory, different ones for a copy, a row's bytes apart for a view that starts
+one row later, provided the source replaces nothing that answers in the job; the object-id
+answer is recognised in the source.  The verdicts are made here."""
+
+import re
 
 import numpy as np
 import torch
 
 from grader.checks import Verdict, check, failed, first_failure, mean_of, partial, passed
-from grader.compare import tensors
+from grader.compare import source, tensors
 from grader.i18n import Text
 from grader.values import describe
 
@@ -47,6 +54,33 @@ def _article(dtype: str) -> str:
 
 def _to_tensor_facts(student, array: np.ndarray, what: str) -> dict:
     return student.builtin("to_tensor_facts", student.get("to_tensor"), array, what=what)
+
+
+# The calls to_tensor may return, and the array dtypes for which each shares the array's memory;
+# a conversion after it (torch.from_numpy(arr).float()) shares only when it changes nothing.
+SHARING_CALLS = {"torch.from_numpy": set(DTYPES), "torch.as_tensor": set(DTYPES), "torch.asarray": set(DTYPES),
+                 "torch.Tensor": {"float32"}, "torch.FloatTensor": {"float32"}}
+CONVERSIONS = {"float": "float32", "double": "float64", "long": "int64", "byte": "uint8"}
+
+
+def _sharing_dtypes(ctx) -> set[str] | Verdict:
+    """The array dtypes for which the source shows to_tensor sharing memory, or why none."""
+    finding = source.reading(ctx.source, lambda s: source.Finding(True, source.returned_call(s, "to_tensor")))
+    call, _, conversions = finding.reason.partition("()")
+    methods = re.findall(r"\.(\w+)\(\)", conversions)
+    if finding.ok and call in SHARING_CALLS and all(m in CONVERSIONS for m in methods):
+        return SHARING_CALLS[call].intersection(*({CONVERSIONS[m]} for m in methods))
+    if finding.ok:
+        finding = source.Finding(False, f"to_tensor returns {finding.reason}, which is not a call known to share")
+    return failed(f"{source.verdict(finding, 'that to_tensor shares the array memory').feedback}\n{COPY_ADVICE}")
+
+
+def _shared_in_source(dtypes: set[str] | Verdict, array: np.ndarray, what: str) -> Verdict:
+    if isinstance(dtypes, Verdict):
+        return dtypes
+    if str(array.dtype) in dtypes:
+        return passed()
+    return failed(f"{what} {COPY_FINDING}: your to_tensor converts a {array.dtype} array, which copies it")
 
 
 def _returned_tensor(facts: dict, what: str) -> Verdict:
@@ -112,8 +146,11 @@ def dtype_and_shape(student, ctx):
 
 @check("shares_memory")
 def shares_memory(student, ctx):
+    dtypes = _sharing_dtypes(ctx)
+
     def judge(facts, array, what):
-        return first_failure(lambda: _returned_tensor(facts, what), lambda: _shares_memory(facts, what))
+        return first_failure(lambda: _returned_tensor(facts, what), lambda: _shares_memory(facts, what),
+                             lambda: _shared_in_source(dtypes, array, what))
 
     return _mean_over_arrays([_judge_to_tensor(student, ctx, _visible_array(dtype), judge) for dtype in DTYPES])
 
@@ -129,37 +166,54 @@ def _describe_answer(answer) -> str:
     return describe(answer)
 
 
-def _judge_addresses(facts: dict, what: str, relation: str) -> Verdict:
-    answer = facts["answer"]
+ADDRESS_HINT = ("expected (arr.__array_interface__['data'][0], t.data_ptr()), which are {relation}. id() of any "
+                "object (arr, t, t.data) tells where that Python object lives, not where its data is")
+# (what the checker asked for, how the two addresses must relate, the sentence for the student)
+ADDRESS_CASES = (
+    ("data_addresses(arr, torch.from_numpy(arr))", lambda a, t, row: a == t,
+     "equal here: the tensor uses the array's memory"),
+    ("data_addresses(arr, torch.tensor(arr))", lambda a, t, row: a != t,
+     "different here: torch.tensor(arr) copies the data"),
+    ("data_addresses(arr, torch.from_numpy(arr)[1])", lambda a, t, row: t - a == row,
+     "one row's bytes apart here: the tensor is a view that starts at the array's second row"),
+)
+IDS_IN_SOURCE = ({"id(a)"}, {"id(b)"})
+
+
+def _judge_addresses(answer, what: str, relation, sentence: str, row_bytes: int) -> Verdict:
     if not _is_two_ints(answer):
         return failed(f"{what} should return a tuple of two ints, but it returned {_describe_answer(answer)}")
-    if tuple(answer) == facts["data"]:
+    if relation(*answer, row_bytes):
         return passed()
-    if tuple(answer) == facts["ids"]:
-        return partial(IDS_CREDIT, IDS_EXPLANATION)
     return failed(f"{what} returned {tuple(answer)}, which are not the addresses of the two data buffers; "
-                  f"expected (arr.__array_interface__['data'][0], t.data_ptr()), which are {relation}. id() of any "
-                  f"object (arr, t, t.data) tells where that Python object lives, not where its data is")
+                  + ADDRESS_HINT.format(relation=sentence))
 
 
 @check("data_addresses")
 def data_addresses(student, ctx):
-    shared, copied = student.builtin("data_addresses_facts", student.get("data_addresses"), _visible_array("float32"),
-                                     what="data_addresses(arr, t)")
-    return mean_of([
-        _judge_addresses(shared, "data_addresses(arr, torch.from_numpy(arr))",
-                         "equal here: the tensor uses the array's memory"),
-        _judge_addresses(copied, "data_addresses(arr, torch.tensor(arr))",
-                         "different here: torch.tensor(arr) copies the data"),
-    ])
+    array = _visible_array("float32")
+    answers = student.builtin("data_addresses_answers", student.get("data_addresses"), array,
+                              what="data_addresses(arr, t)")
+    if not (isinstance(answers, list) and len(answers) == len(ADDRESS_CASES)):
+        return failed("data_addresses(arr, t) could not be called on the three tensors it is checked with")
+    verdict = first_failure(*[lambda case=case, answer=answer: _judge_addresses(answer, *case, array.strides[0])
+                              for answer, case in zip(answers, ADDRESS_CASES)])
+    if verdict.ok:  # the answers came through a builtin in the job: only if nothing there was replaced
+        untouched = source.reading(ctx.source, lambda s: source.FOUND)
+        return source.verdict(untouched, "that these answers come from your data_addresses") or verdict
+    object_ids = source.reading(ctx.source, lambda s: source.returns_pair(s, "data_addresses", *IDS_IN_SOURCE))
+    return partial(IDS_CREDIT, IDS_EXPLANATION) if object_ids.ok else verdict
 
 
 @check("other_shapes")
 def other_shapes(student, ctx):
     rng = np.random.default_rng(ctx.seed)
 
+    dtypes = _sharing_dtypes(ctx)
+
     def judge(facts, array, what):
-        return first_failure(lambda: _matches_array(facts, array, what), lambda: _shares_memory(facts, what))
+        return first_failure(lambda: _matches_array(facts, array, what), lambda: _shares_memory(facts, what),
+                             lambda: _shared_in_source(dtypes, array, what))
 
     arrays = [_hidden_array(dtype, shape, rng) for shape in HIDDEN_SHAPES for dtype in DTYPES]
     return _mean_over_arrays([_judge_to_tensor(student, ctx, array, judge) for array in arrays])

@@ -24,6 +24,10 @@ CLASS_AND_FUNCTION_ZH = re.compile(
 NEXT_CALL = re.compile(r"^next\s*\((?P<inner>.+)\)$")
 TRAILING_CALL = re.compile(r"\s*\(.*\)$")
 EXAMPLE = '["DataLoader.__iter__", ..., "RMBDataset.__getitem__"]'
+# The traced chain has about fifteen steps: a longer list or entry is not read (each entry costs
+# regular expressions and a comparison against every traced step).
+MAX_ENTRIES = 200
+MAX_ENTRY_CHARS = 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +59,17 @@ def read_chain(student, ctx) -> Chain | Verdict:
     if not isinstance(value, (list, tuple)):
         return failed(_("CALL_CHAIN must be a list of strings such as {example}, but it is {value}", example=EXAMPLE,
                         value=describe(value)))
+    if len(value) > MAX_ENTRIES:
+        return failed(_("CALL_CHAIN has {count} entries; the chain from the loop to __getitem__ has about fifteen "
+                        "steps: list each step once, in call order (at most {limit} entries are read)",
+                        count=len(value), limit=MAX_ENTRIES))
     for index, item in enumerate(value):
         if not isinstance(item, str):
             return failed(_("CALL_CHAIN[{index}] is {value}; every entry must be a string 'Class.function'",
                             index=index, value=describe(item)))
+        if len(item) > MAX_ENTRY_CHARS:
+            return failed(_("CALL_CHAIN[{index}] is {length} characters long; an entry names one step, "
+                            "'Class.function'", index=index, length=len(item)))
     written = [item.strip() for item in value if item.strip() and not STARTING_LINE.search(item)]
     if not written:
         return failed(_("CALL_CHAIN holds no steps; list them in call order, e.g. {example}", example=EXAMPLE))
@@ -170,7 +181,7 @@ def out_of_order(chain: Chain, anchors: list[str], matched: list[str]) -> list[M
 
 
 def why_not_a_step(entry: Entry, trace: dict) -> Message:
-    owner, dot, function = entry.name.rpartition(".")
+    owner, _dot, function = entry.name.rpartition(".")
     if entry.name in trace["later"]:
         return _("{written} runs only after RMBDataset.__getitem__ has returned", written=entry.written)
     known = _data_classes()

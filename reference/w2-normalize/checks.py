@@ -1,6 +1,9 @@
 """Checks for w2-normalize: normalize(t, mean, std) against torchvision.transforms.Normalize
-itself, observed inside the job (builtin ``call_observed``) for in-place changes to t and for
-torchvision code running; channel_stats against per-channel statistics of the whole data set."""
+itself; channel_stats against per-channel statistics of the whole data set.  Whether normalize
+changes t in place and whether torchvision code runs while it works can only be seen inside the
+job, which is the student's process: the points rest on a reading of the source
+(``compare.source``), and what the builtin ``call_observed`` sees in the job may only take
+them away."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import torch
 from torchvision import transforms
 
 from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
-from grader.compare import numbers, tensors
+from grader.compare import numbers, source, tensors
 from grader.student import StudentError
 from grader.values import StudentArray, StudentTensor, describe
 
@@ -122,7 +125,8 @@ def does_not_modify_input(student, ctx):
     unchanged = isinstance(after, StudentTensor) and after.dtype == OBSERVED_INPUT.dtype \
         and after.shape == tuple(OBSERVED_INPUT.shape) and torch.equal(after.tensor, OBSERVED_INPUT)
     if unchanged:
-        return passed()
+        finding = source.reading(ctx.source, lambda s: source.modifies_argument(s, "normalize", 0))
+        return source.verdict(finding, "that normalize leaves t unchanged") or passed()
     return failed("normalize(t, mean, std) changed its input t (in-place operations such as t.sub_(...), "
                   "t.div_(...) or t[c] = ... on t itself); work on a copy (t.clone()) or use operations that "
                   "return a new tensor")
@@ -135,7 +139,8 @@ def without_torchvision(student, ctx):
         return observed
     used = observed["packages"].get("torchvision")
     if used is None:
-        return passed()
+        finding = source.reading(ctx.source, lambda s: source.uses_module(s, "normalize", "torchvision"))
+        return source.verdict(finding, "that normalize runs no torchvision code") or passed()
     return failed(f"normalize(t, mean, std) ran torchvision code ({used}); the exercise is to write what "
                   f"transforms.Normalize does with tensor operations: (t - mean) / std per channel")
 
@@ -200,7 +205,8 @@ def _count_problem(got: list[float], images: torch.Tensor, what: str) -> str | N
 
 
 def _first_difference(got: list[float], want: torch.Tensor, what: str, visible: bool) -> str:
-    index = next(i for i, (g, w) in enumerate(zip(got, want.tolist())) if abs(g - w) > STATS_ATOL + STATS_RTOL * abs(w))
+    index = next((i for i, (g, w) in enumerate(zip(got, want.tolist()))
+                  if not abs(g - w) <= STATS_ATOL + STATS_RTOL * abs(w)), 0)  # NaN is never close
     if visible:
         return f"channel_stats(images): {what}[{index}] is {got[index]:.6g}, expected {want[index].item():.6g}"
     return f"channel_stats(images): {what}[{index}] is wrong"

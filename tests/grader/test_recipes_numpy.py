@@ -1,5 +1,6 @@
 """The builtins that observe numpy/torch memory sharing inside a job (w1-from-numpy),
-exercised directly: they only report facts."""
+exercised directly: they only report facts and answers, which the checker may use to take
+points away, never to give them."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def test_a_non_tensor_answer_is_reported_by_type():
     assert recipes.run_builtin("to_tensor_facts", [lambda a: a.tolist(), np.zeros(3)]) == {"type": "builtins.list"}
 
 
-def test_addresses_answers_sit_next_to_the_true_addresses_and_ids():
+def test_addresses_answers_are_the_students_answers_for_a_shared_a_copied_and_an_offset_tensor():
     def answer(array, tensor):
         return array.__array_interface__["data"][0], tensor.data_ptr()
 
-    shared, copy = recipes.run_builtin("data_addresses_facts", [answer, np.arange(3.0)])
-    assert shared["answer"] == shared["data"] and shared["data"][0] == shared["data"][1]
-    assert copy["answer"] == copy["data"] and copy["data"][0] != copy["data"][1]
-    assert shared["ids"][0] != shared["ids"][1]
+    array = np.arange(6.0).reshape(2, 3)
+    shared, copy, offset = recipes.run_builtin("data_addresses_answers", [answer, array])
+    assert shared[0] == shared[1] and copy[0] != copy[1]
+    assert offset[1] - offset[0] == array.strides[0]

@@ -74,6 +74,25 @@ def good_file(assignment: str) -> str:
     return next(c["file"] for c in cases if c["file"].startswith("good") and c["file"].endswith(".py"))
 
 
+# Checks whose points rest on a reading of the source (docs/SANDBOX.md, "Outcomes only the job
+# can see"): an attack that imports ctypes or threading, patches a module or imports dynamically
+# makes the reading refuse, and loses these points without gaining any.
+READING_CHECKS = {"w1-from-numpy": ("shares_memory", "other_shapes", "data_addresses"),
+                  "w2-normalize": ("does_not_modify_input", "without_torchvision")}
+
+
+def refused_readings(shown, assignment: str) -> float:
+    """The points of ``assignment``'s reading checks that ``shown`` lost, each refused with the
+    line of the upload named."""
+    lost = 0.0
+    for name in READING_CHECKS.get(assignment, ()):
+        test = shown.test(name)
+        assert test["score"] == 0.0 and "by reading your source" in test["feedback"], test
+        assert "line " in test["feedback"]
+        lost += test["max_score"]
+    return lost
+
+
 # Every attack may call _probe(label, action): it prints "label: <what action returned>" (the
 # exfiltration attempt itself) or "label: <exception type>", the evidence that it was stopped.
 PROBE = '''

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.hostile.harness import selftest_source, with_prelude
+from tests.hostile.harness import refused_readings, selftest_source, with_prelude
 
 
 def test_no_tcp_to_redis(stack, marker):
@@ -172,7 +172,7 @@ def test_no_new_namespaces(stack, marker):
     shown = stack.attack("w2-normalize", source, filename="normalize.py", marker=marker)
     for what in ("unshare user", "unshare net", "unshare mount", "unshare pid", "setns net", "mount proc", "chroot"):
         assert f"{what}: PermissionError" in shown.stdout
-    assert shown.score == 16
+    assert shown.score == 16 - refused_readings(shown, "w2-normalize")
 
 
 def test_no_privilege_gain(stack, marker):
@@ -196,7 +196,7 @@ def test_no_privilege_gain(stack, marker):
     assert re.search(r"su: (b''|FileNotFoundError)", shown.stdout) and "uid=0" not in shown.stdout
     assert "capabilities: ['CapEff:', '0000000000000000']" in shown.stdout
     assert "raise the CPU limit: ValueError" in shown.stdout
-    assert shown.score == 12
+    assert shown.score == 12 - refused_readings(shown, "w1-from-numpy")
 
 
 def test_no_ptrace_or_cross_process_memory(stack, marker):

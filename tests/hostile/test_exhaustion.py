@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from tests.hostile.harness import (REFERENCE, dataset_pack, expected_score, good_file, selftest_source, with_epilogue,
-                                   with_prelude)
+from tests.hostile.harness import (REFERENCE, dataset_pack, expected_score, good_file, refused_readings,
+                                   selftest_source, with_epilogue, with_prelude)
 
 DATASET = dataset_pack()
 needs_dataset = pytest.mark.skipif(DATASET is None, reason="no image-dataset assignment with hidden data here")
@@ -140,7 +140,7 @@ def test_descriptors_and_threads_exhausted(stack, marker):
     threads = re.search(r"threads: (\d+) then refused", shown.stdout)
     assert descriptors and int(descriptors.group(1)) < 256
     assert threads and int(threads.group(1)) < 64
-    assert shown.score == 16
+    assert shown.score == 16 - refused_readings(shown, "w2-normalize")
 
 
 def test_double_forked_daemon(stack, marker):

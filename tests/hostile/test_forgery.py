@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.harness import (dataset_pack, expected_score, good_file, selftest_source, with_epilogue,
-                                   with_prelude)
+from tests.hostile.harness import (dataset_pack, expected_score, good_file, refused_readings, selftest_source,
+                                   with_epilogue, with_prelude)
 
 DATASET = dataset_pack()
 needs_dataset = pytest.mark.skipif(DATASET is None, reason="no image-dataset assignment with hidden data here")
@@ -63,7 +63,7 @@ def test_monkeypatched_comparisons(stack, marker):
     """, selftest_source("w2-normalize", "bad_variance.py"), stack.facts(marker))
     shown = stack.attack("w2-normalize", source, filename="normalize.py", marker=marker)
     assert shown.test("channel_stats_std")["status"] == "failed"
-    assert shown.score == expected_score("w2-normalize", "bad_variance.py")
+    assert shown.score == expected_score("w2-normalize", "bad_variance.py") - refused_readings(shown, "w2-normalize")
 
 
 def test_tensor_subclass_that_claims_equality(stack, marker):
@@ -89,7 +89,7 @@ def test_tensor_subclass_that_claims_equality(stack, marker):
                 return super().__torch_function__(func, types, args, kwargs or {})""")
     shown = stack.attack("w2-normalize", with_epilogue(agreeable, host, stack.facts(marker)), filename="normalize.py",
                          marker=marker)
-    assert shown.score == plain["score"] <= expected_score("w2-normalize", "bad_variance.py")
+    assert shown.score == plain["score"] - refused_readings(shown, "w2-normalize") <= expected_score("w2-normalize", "bad_variance.py")
 
 
 def test_object_that_runs_code_when_unpickled(stack, marker):

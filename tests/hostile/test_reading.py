@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox.host import readonly_paths
-from tests.hostile.harness import (REPOSITORY, dataset_pack, expected_score, good_file, selftest_source, with_epilogue,
-                                   with_prelude)
+from tests.hostile.harness import (REPOSITORY, dataset_pack, expected_score, good_file, refused_readings,
+                                   selftest_source, with_epilogue, with_prelude)
 
 DATASET = dataset_pack()
 needs_dataset = pytest.mark.skipif(DATASET is None, reason="no image-dataset assignment with hidden data here")
@@ -282,4 +282,4 @@ def test_the_interpreter_cannot_be_changed_for_later_jobs(stack, marker):
     probes = [line for line in shown.stdout.splitlines() if line.startswith(("sitecustomize", "a .pth", "torch"))]
     assert len(probes) > 6 and all(re.search(r": (OSError|PermissionError|FileNotFoundError)$", p) for p in probes)
     assert not any(Path(folder, "sitecustomize.py").exists() for folder in sys.path if folder)
-    assert shown.score == 16
+    assert shown.score == 16 - refused_readings(shown, "w2-normalize")

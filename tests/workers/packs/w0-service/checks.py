@@ -27,5 +27,5 @@ def grader_health(student, ctx):
         marker = student.get("FAULT_MARKER")
         if os.path.exists(marker):
             os.remove(marker)
-            raise RuntimeError("injected grader fault")
+            raise OSError("injected grader fault: the checker could not read its files")
     return passed()
