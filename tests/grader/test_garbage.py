@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from grader import checks, hidden_data, values
+from grader import checks, hidden_data, i18n, values
 from grader.assignments import Catalog
 from grader.compare import source as source_reading
 from grader.config import REPOSITORY
@@ -190,7 +190,8 @@ def test_every_check_gives_a_verdict_for_any_answer(pack, name, data_root, data,
         verdict = CATALOG.get(pack).checks[name](student, context(pack, name, data_root, visible))
     except (StudentError, JobDied):
         return
-    assert isinstance(verdict, checks.Verdict) and isinstance(verdict.feedback, str)
+    assert isinstance(verdict, checks.Verdict)
+    assert all(isinstance(text, str) for text in i18n.in_languages(verdict.feedback).values())  # said in each language
 
 
 # ---------------------------------------------------------------------------- the decoder
