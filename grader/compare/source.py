@@ -21,7 +21,7 @@ import dataclasses
 import functools
 import re
 import sys
-from typing import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from grader import submission
 from grader.checks import Verdict, failed
