@@ -21,10 +21,11 @@ import dataclasses
 import functools
 import re
 import sys
-from typing import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from grader import submission
 from grader.checks import Verdict, failed
+from grader.i18n import Message, _
 
 LIBRARIES = {"torch", "torchvision", "numpy", "PIL"}
 # Attribute names that reach frames, globals, the import system or the interpreter's hooks.
@@ -272,11 +273,13 @@ def reading(source: Source | None, read) -> Finding:
         return Finding(False, str(exc))
 
 
-def verdict(finding: Finding, what: str) -> Verdict | None:
-    """None when the source shows ``what``; else a failed verdict that says why not."""
+def verdict(finding: Finding, what: Message) -> Verdict | None:
+    """None when the source shows ``what`` (a message: "that normalize leaves t unchanged"); else a
+    failed verdict that says why not (the finding's reason, with its line number, as it is)."""
     if finding.ok:
         return None
-    return failed(f"the grader confirms {what} by reading your source, and it could not: {finding.reason}")
+    return failed(_("the grader confirms {what} by reading your source, and it could not: {reason}", what=what,
+                    reason=finding.reason))
 
 
 # ---------------------------------------------------------------------------- readings
@@ -352,10 +355,14 @@ def _call_chain(expr: ast.expr | None, module: Module, parameter: str, assigned:
     return _dotted(expr.func, module) + ("()" + "".join(reversed(methods)) if methods else "")
 
 
-def returns_pair(source: Source, name: str, first: set[str], second: set[str]) -> Finding:
+Spellings = Collection[str] | re.Pattern  # canonical texts, or a pattern they must match whole
+
+
+def returns_pair(source: Source, name: str, first: Spellings, second: Spellings) -> Finding:
     """Every ``return`` of ``name`` is a pair whose elements read, with the function's first two
-    parameters written ``a`` and ``b``, as one of ``first`` and one of ``second``
-    (``ast.unparse`` text such as ``id(a)``)."""
+    parameters written ``a`` and ``b``, as one of ``first`` and one of ``second`` (``ast.unparse``
+    text such as ``id(a)``, or a compiled pattern that such texts match whole).
+    When they do, the finding's reason is the first return's pair as read: ``(id(a), id(b.data))``."""
     module, function = source.function(name)
     parameters, assigned = _parameters(function), _assignments(function)
     if len(parameters) < 2 or {parameters[0], parameters[1]} & set(assigned):
@@ -363,14 +370,20 @@ def returns_pair(source: Source, name: str, first: set[str], second: set[str]) -
     returns = _returns(function)
     if not returns:
         return Finding(False, f"{name} has no return statement")
+    spelled = []
     for value in returns:
         pair = _resolved(value, assigned)
         if not (isinstance(pair, (ast.Tuple, ast.List)) and len(pair.elts) == 2):
             return Finding(False, f"{name} does not return a pair")
         texts = [_canonical(_resolved(e, assigned), parameters[:2]) for e in pair.elts]
-        if texts[0] not in first or texts[1] not in second:
+        if not (_spelled(texts[0], first) and _spelled(texts[1], second)):
             return Finding(False, f"{name} returns ({', '.join(texts)})")
-    return FOUND
+        spelled.append(f"({', '.join(texts)})")
+    return Finding(True, spelled[0])
+
+
+def _spelled(text: str, spellings: Spellings) -> bool:
+    return bool(spellings.fullmatch(text)) if isinstance(spellings, re.Pattern) else text in spellings
 
 
 def _canonical(expr: ast.expr | None, parameters: list[str]) -> str:

@@ -20,7 +20,8 @@ parameters after 0, 1, 2, ... steps and, for each candidate rule (the course's k
 say: gradients zeroed or accumulated), the direction each step would follow, it fits
 ``theta[k+1] - theta[k] = momentum * (theta[k] - theta[k-1]) - lr * direction[k]`` with one learning
 rate and one momentum, and names the rule that fits (or none): a diagnosis from evidence, never
-from the symptom alone.
+from the symptom alone.  ``fit_update_rule`` is the fit itself, also for iterates read only after
+the first update (``from_rest=False``), where gradients that accumulate show as a momentum of 1.
 """
 
 from __future__ import annotations
@@ -132,16 +133,21 @@ class UpdateRule:
     residual: float  # |fit - steps| / |steps|
 
 
-def fit_update_rule(name: str, iterates: Sequence[torch.Tensor], directions: Sequence[torch.Tensor]) -> UpdateRule:
-    """Least squares for ``theta[k+1] - theta[k] = momentum * (theta[k] - theta[k-1]) - lr * directions[k]``
-    (no step before the first), as PyTorch's SGD takes it with ``directions`` as its gradients."""
+def fit_update_rule(name: str, iterates: Sequence[torch.Tensor], directions: Sequence[torch.Tensor], *,
+                    from_rest: bool = True) -> UpdateRule:
+    """Least squares for ``theta[k+1] - theta[k] = momentum * (theta[k] - theta[k-1]) - lr * directions[k]``,
+    as PyTorch's SGD takes it with ``directions`` as its gradients.  ``from_rest``: the first iterate is
+    where training started (no step before the first); otherwise (the iterates are read after 1, 2, 3 ...
+    updates) the first step only serves as the one before the second.  A momentum of 1 is gradients
+    that accumulate (never zeroed) over a plain step."""
     steps = [(after - before).double() for before, after in zip(iterates, iterates[1:])]
-    if len(directions) < len(steps) or len(steps) < 2:
-        raise ValueError("fit_update_rule needs at least three iterates and a direction for every step")
-    previous = [torch.zeros_like(steps[0]), *steps[:-1]]
-    design = torch.cat([torch.stack([before, -direction.double()], dim=1)
-                        for before, direction in zip(previous, directions)])
-    target = torch.cat(steps)
+    previous = [torch.zeros_like(steps[0]), *steps[:-1]] if steps else []
+    equations = list(zip(previous, directions, steps))[0 if from_rest else 1:]
+    if len(directions) < len(steps) or len(equations) < 2:
+        raise ValueError("fit_update_rule needs two steps to fit (three after one from rest) and a direction for "
+                         "every step")
+    design = torch.cat([torch.stack([before, -direction.double()], dim=1) for before, direction, _ in equations])
+    target = torch.cat([step for _, _, step in equations])
     momentum, lr = torch.linalg.lstsq(design, target.unsqueeze(1)).solution.reshape(-1).tolist()
     size = float(target.norm())
     residual = float((design @ torch.tensor([momentum, lr], dtype=torch.float64) - target).norm()) / size \

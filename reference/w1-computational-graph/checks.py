@@ -9,6 +9,7 @@ import re
 
 from grader.checks import Verdict, check, failed, mean_of
 from grader.compare import numbers
+from grader.i18n import Message, Text, catalogue_beside
 from grader.values import Handle, describe
 
 from . import reference
@@ -23,26 +24,28 @@ CONCEPT_WORDS = {
     "edges": ("edge", "边"),
 }
 MEANING_WORDS = ("data", "数据", "tensor", "张量", "operation", "运算", "操作", "function", "函数")
+_ = catalogue_beside(__file__)
+CONCEPT_NAMES = {"nodes": _("nodes"), "edges": _("edges")}
 
 
-def _with_notes(fraction: float, problems: list[str], notes: list[str]) -> Verdict:
-    return Verdict(fraction, "\n".join(problems + notes))
+def _with_notes(fraction: float, problems: list[Message], notes: list[Message]) -> Verdict:
+    return Verdict(fraction, Text.join("\n", problems + notes))
 
 
 def _facts(student, ctx, w: float, x: float) -> dict | Verdict:
     facts = student.call("graph_facts", w, x, seed=ctx.seed)
     if not isinstance(facts, dict):
-        return failed(f"graph_facts(w, x) should return a dict, but it returned {describe(facts)}")
+        return failed(_("graph_facts(w, x) should return a dict, but it returned {value}", value=describe(facts)))
     return facts
 
 
 def _table(facts: dict, key: str) -> dict | Verdict:
     """facts['is_leaf'] or facts['grad_fn']: a dict keyed by the tensors' names."""
     if key not in facts:
-        return failed(f"{COURSE_CALL} has no key '{key}'")
+        return failed(_("{call} has no key '{key}'", call=COURSE_CALL, key=key))
     if not isinstance(facts[key], dict):
-        return failed(f"{COURSE_CALL}['{key}'] should be a dict keyed by 'w', 'x', 'a', 'b', 'y', but it is "
-                      f"{describe(facts[key])}")
+        return failed(_("{call}['{key}'] should be a dict keyed by 'w', 'x', 'a', 'b', 'y', but it is {value}",
+                        call=COURSE_CALL, key=key, value=describe(facts[key])))
     return facts[key]
 
 
@@ -50,11 +53,10 @@ def _table(facts: dict, key: str) -> dict | Verdict:
 
 def _gradient(facts: dict, key: str, expected: float, what: str) -> Verdict:
     if key not in facts:
-        return failed(f"{what} has no key '{key}'")
+        return failed(_("{what} has no key '{key}'", what=what, key=key))
     if facts[key] is None:
-        tensor = GRADIENTS[key]
-        return failed(f"{what}['{key}'] is None: {tensor}.grad stays None unless {tensor} is created with "
-                      f"requires_grad=True and y.backward() has run")
+        return failed(_("{what}['{key}'] is None: {tensor}.grad stays None unless {tensor} is created with "
+                        "requires_grad=True and y.backward() has run", what=what, key=key, tensor=GRADIENTS[key]))
     return numbers.float_close(facts[key], expected, what=f"{what}['{key}']", rtol=1e-5, atol=1e-6)
 
 
@@ -69,7 +71,7 @@ def course_gradients(student, ctx):
 
 def _hidden_points(seed: int) -> list[tuple[float, float]]:
     rng = random.Random(seed)
-    return [(round(rng.uniform(-3, 3), 3), round(rng.uniform(-3, 3), 3)) for _ in range(3)]
+    return [(round(rng.uniform(-3, 3), 3), round(rng.uniform(-3, 3), 3)) for _point in range(3)]
 
 
 @check("hidden_gradients")
@@ -84,26 +86,29 @@ def hidden_gradients(student, ctx):
         expected = reference.graph_facts(w, x)
         for key in GRADIENTS:
             wrong[key] += not _gradient(facts, key, expected[key], "graph_facts(w, x)").ok
-    problems = [f"{key} differs from the gradient torch computes at {count} of {len(points)} other (w, x) pairs"
-                for key, count in wrong.items() if count]
+    problems = [_("{key} differs from the gradient torch computes at {count} of {total} other (w, x) pairs", key=key,
+                  count=count, total=len(points)) for key, count in wrong.items() if count]
     if problems and course_gradients(student, ctx).ok:
-        problems.append("it was right at w=1, x=2: compute it with autograd rather than writing the course's "
-                        "numbers down")
-    return Verdict(1 - sum(wrong.values()) / (len(points) * len(GRADIENTS)), "\n".join(problems))
+        problems.append(_("it was right at w=1, x=2: compute it with autograd rather than writing the course's "
+                          "numbers down"))
+    return Verdict(1 - sum(wrong.values()) / (len(points) * len(GRADIENTS)), Text.join("\n", problems))
 
 
 # ---------------------------------------------------------------------------- leaves and grad_fn
 
-def _leaf_problem(table: dict, name: str, expected: bool) -> str | None:
+def _leaf_problem(table: dict, name: str, expected: bool) -> Message | None:
     if name not in table:
-        return f"is_leaf has no entry '{name}'"
+        return _("is_leaf has no entry '{name}'", name=name)
     value = table[name]
     if type(value) is not bool:
-        return f"is_leaf['{name}'] should be True or False, but it is {describe(value)}"
+        return _("is_leaf['{name}'] should be True or False, but it is {value}", name=name, value=describe(value))
     if value == expected:
         return None
-    why = f"{name} was created by you, not computed" if expected else f"{name} was computed from other tensors"
-    return f"is_leaf['{name}'] is {value}, expected {expected}: {why}"
+    if expected:
+        return _("is_leaf['{name}'] is {value}, expected {expected}: {name} was created by you, not computed (a leaf "
+                 "node of the computational graph)", name=name, value=value, expected=expected)
+    return _("is_leaf['{name}'] is {value}, expected {expected}: {name} was computed from other tensors (not a leaf "
+             "node)", name=name, value=value, expected=expected)
 
 
 @check("leaves")
@@ -117,31 +122,34 @@ def leaves(student, ctx):
     return _with_notes(1 - len(problems) / len(NAMES), problems, [])
 
 
-def _grad_fn_name(value) -> tuple[object, str | None]:
+def _grad_fn_name(value) -> tuple[object, Message | None]:
     """The name a student meant, and a note when it came as str(grad_fn) or the object itself."""
     if isinstance(value, Handle):
-        return value.type_name.rpartition(".")[2], ("the grad_fn objects were returned; return their names, "
+        return value.type_name.rpartition(".")[2], _("the grad_fn objects were returned; return their names, "
                                                      "type(t.grad_fn).__name__ or t.grad_fn.name()")
     if isinstance(value, str) and (match := GRAD_FN_REPR.match(value.strip())):
-        return match["name"], ("str(t.grad_fn) gives '<MulBackward0 object at …>'; return the name alone, "
-                               "type(t.grad_fn).__name__ or t.grad_fn.name()")
+        return match["name"], _("str(t.grad_fn) gives '<MulBackward0 object at …>'; return the name alone, "
+                                 "type(t.grad_fn).__name__ or t.grad_fn.name()")
     return value, None
 
 
-def _grad_fn_problem(table: dict, name: str, expected: str | None) -> tuple[str | None, str | None]:
+def _grad_fn_problem(table: dict, name: str, expected: str | None) -> tuple[Message | None, Message | None]:
     if name not in table:
-        return f"grad_fn has no entry '{name}'", None
+        return _("grad_fn has no entry '{name}'", name=name), None
     value, note = _grad_fn_name(table[name])
     if value == expected:
         return None, note
     if expected is None and value == "None":
-        return f"grad_fn['{name}'] is the string 'None'; a leaf's grad_fn is None itself, not a string", note
+        return _("grad_fn['{name}'] is the string 'None'; a leaf's grad_fn is None itself, not a string",
+                 name=name), note
     if expected is None:
-        return f"grad_fn['{name}'] is {value!r}, expected None: {name} is a leaf, created by you", note
+        return _("grad_fn['{name}'] is {value}, expected None: {name} is a leaf, created by you", name=name,
+                 value=repr(value)), note
     if not isinstance(value, str):
-        return f"grad_fn['{name}'] should be the name of a function, e.g. '{expected}', but it is " \
-               f"{describe(value)}", note
-    return f"grad_fn['{name}'] is {value!r}, expected {expected!r}", note
+        return _("grad_fn['{name}'] should be the name of a function, e.g. '{expected}', but it is {value}",
+                 name=name, expected=expected, value=describe(value)), note
+    return _("grad_fn['{name}'] is {value}, expected {expected}", name=name, value=repr(value),
+             expected=repr(expected)), note
 
 
 @check("grad_fn_names")
@@ -152,8 +160,8 @@ def grad_fn_names(student, ctx):
         return table
     expected = reference.graph_facts(COURSE_W, COURSE_X)["grad_fn"]
     results = [_grad_fn_problem(table, name, expected[name]) for name in NAMES]
-    problems = [problem for problem, _ in results if problem]
-    notes = list(dict.fromkeys(note for _, note in results if note))
+    problems = [problem for problem, _note in results if problem]
+    notes = list({str(note): note for _problem, note in results if note}.values())
     return _with_notes(1 - len(problems) / len(NAMES), problems, notes)
 
 
@@ -164,11 +172,11 @@ def _concepts_of(item) -> set[str]:
     return {concept for concept, words in CONCEPT_WORDS.items() if any(word in text for word in words)}
 
 
-def _extra_problem(item) -> str:
+def _extra_problem(item) -> Message:
     if isinstance(item, str) and any(word in item.lower() for word in MEANING_WORDS):
-        return (f"'{item}' is what a node or an edge stands for (nodes hold data, edges are operations); name the "
-                f"concepts themselves (costs half a point)")
-    return f"{item!r} is not one of the two concepts (costs half a point)"
+        return _("'{item}' is what a node or an edge stands for (nodes hold data, edges are operations); name the "
+                 "concepts themselves (costs half a point)", item=item)
+    return _("{item} is not one of the two concepts (costs half a point)", item=repr(item))
 
 
 @check("graph_concepts")
@@ -176,12 +184,14 @@ def graph_concepts(student, ctx):
     value = student.get("GRAPH_CONCEPTS")
     notes = []
     if isinstance(value, (list, tuple)):
-        notes.append(f"GRAPH_CONCEPTS is a {type(value).__name__}; a set was asked for (graded the same)")
+        notes.append(_("GRAPH_CONCEPTS is a {kind}; a set was asked for (graded the same)", kind=type(value).__name__))
     elif not isinstance(value, (set, frozenset)):
-        return failed(f"GRAPH_CONCEPTS should be a set of strings, one per concept, but it is {describe(value)}")
+        return failed(_("GRAPH_CONCEPTS should be a set of strings, one per concept, but it is {value}",
+                        value=describe(value)))
     found = set().union(*(_concepts_of(item) for item in value))
     extras = [item for item in value if not _concepts_of(item)]
-    problems = [f"missing: {concept}" for concept in CONCEPT_WORDS if concept not in found]
+    problems = [_("missing: {concept}", concept=CONCEPT_NAMES[concept]) for concept in CONCEPT_WORDS
+                if concept not in found]
     problems += [_extra_problem(item) for item in sorted(extras, key=str)]
     fraction = max(0.0, len(found) - 0.5 * len(extras)) / len(CONCEPT_WORDS)
     return _with_notes(fraction, problems, notes)

@@ -3,6 +3,8 @@ attacks that make them refuse (points for outcomes only the job can see rest on 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grader.compare import source as S
@@ -129,6 +131,23 @@ def test_a_definition_in_another_file_of_the_upload_is_followed():
 ])
 def test_object_ids_are_recognised_in_the_source(code, ids):
     assert read(code, lambda s: S.returns_pair(s, "data_addresses", {"id(a)"}, {"id(b)"})).ok == ids
+
+
+OBJECT_IDS = (re.compile(r"id\(a(\.\w+(\(\))?)*\)"), re.compile(r"id\(b(\.\w+(\(\))?)*\)"))
+
+
+@pytest.mark.parametrize("code, spelled", [
+    ("def data_addresses(arr, t):\n    return id(arr), id(t)\n", "(id(a), id(b))"),
+    ("def data_addresses(arr, t):\n    return id(arr.data), id(t.data)\n", "(id(a.data), id(b.data))"),
+    ("def data_addresses(arr, t):\n    i = id(t.numpy())\n    return [id(arr), i]\n", "(id(a), id(b.numpy()))"),
+    ("def data_addresses(arr, t):\n    return id(t), id(arr)\n", None),
+    ("def data_addresses(arr, t):\n    return id(arr), t.data_ptr()\n", None),
+    ("def data_addresses(arr, t):\n    return id(arr), id(t.view(2, 3))\n", None),
+])
+def test_a_pattern_recognises_every_spelling_and_the_finding_names_it(code, spelled):
+    finding = read(code, lambda s: S.returns_pair(s, "data_addresses", *OBJECT_IDS))
+    assert finding.ok == (spelled is not None)
+    assert finding.reason == spelled if spelled else "returns" in finding.reason
 
 
 def test_an_unparsable_upload_confirms_nothing():

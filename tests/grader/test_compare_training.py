@@ -116,6 +116,15 @@ def test_the_update_rule_that_made_the_iterates_is_named_with_its_lr_and_momentu
     assert found.lr == pytest.approx(0.05) and found.momentum == pytest.approx(momentum, abs=1e-9)
 
 
+@pytest.mark.parametrize(("accumulate", "momentum", "fitted"), [(False, 0.0, 0.0), (False, 0.5, 0.5), (True, 0.0, 1.0)])
+def test_iterates_read_after_the_first_update_fit_without_it(accumulate, momentum, fitted):
+    iterates = sgd(quadratic_gradient, torch.tensor([2.0, -3.0], dtype=torch.float64), 5, lr=0.05,
+                   momentum=momentum, accumulate=accumulate)[1:]  # training started before the first one read
+    found = training.fit_update_rule("gradient", iterates, [quadratic_gradient(theta) for theta in iterates[:-1]],
+                                     from_rest=False)
+    assert found.residual < 1e-9 and found.lr == pytest.approx(0.05) and found.momentum == pytest.approx(fitted)
+
+
 def test_iterates_no_candidate_explains_give_no_rule():
     adam_like = [torch.tensor(point, dtype=torch.float64) for point in ([2.0, -3.0], [1.9, -2.9], [1.8, -2.8],
                                                                          [1.7, -2.7])]  # equal steps: sign-like updates
