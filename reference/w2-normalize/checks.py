@@ -117,7 +117,8 @@ def _noncontiguous_cases(seed: int) -> list[tuple]:
 
 @check("normalize_noncontiguous")
 def normalize_noncontiguous(student, ctx):
-    return mean_of([_normalize_case(student, ctx, *case) for case in _noncontiguous_cases(ctx.seed)])
+    cases = [_normalize_case(student, ctx, *case) for case in _noncontiguous_cases(ctx.seed)]
+    return _with_hint(mean_of([verdict for verdict, _hinted in cases]), any(hinted for _verdict, hinted in cases))
 
 
 # ---------------------------------------------------------------------------- observed in the job
