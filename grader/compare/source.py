@@ -280,8 +280,8 @@ def reading(source: Source | None, read) -> Finding:
 
 
 def verdict(finding: Finding, what: Message) -> Verdict | None:
-    """None when the source shows ``what`` (a message: the pack's words); else a failed verdict
-    that says why not."""
+    """None when the source shows ``what`` (a message: "that normalize leaves t unchanged"); else a
+    failed verdict that says why not (the finding's reason, with its line number, as it is)."""
     if finding.ok:
         return None
     return failed(_("the grader confirms {what} by reading your source, and it could not: {reason}", what=what,

@@ -14,7 +14,6 @@ from torchvision import transforms
 
 from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
 from grader.compare import numbers, source, tensors
-from grader.i18n import Text
 from grader.student import StudentError
 from grader.values import StudentArray, StudentTensor, describe
 
@@ -53,8 +52,7 @@ def _normalize_case(student, ctx, t: torch.Tensor, mean, std) -> Verdict:
         out = student.call("normalize", t, mean, std, seed=ctx.seed)
     except StudentError as exc:
         broadcast_error = "must match the size of tensor" in exc.message
-        hint = [CHANNEL_HINT] if broadcast_error else []
-        return failed(Text.join("\n", [exc.feedback(show_message=ctx.visible), *hint]))
+        return failed(exc.feedback(show_message=ctx.visible) + (f"\n{CHANNEL_HINT}" if broadcast_error else ""))
     expected = expected_normalize(t, mean, std)
     form = first_failure(
         lambda: tensors.is_tensor(out, what=what),
