@@ -144,6 +144,6 @@ def test_what_a_reading_found_is_said_in_chinese_and_english():
     told = S.verdict(finding, "that normalize leaves t unchanged").feedback
     assert render(told) == ("the grader confirms that normalize leaves t unchanged by reading your source, and it "
                             "could not: line 5: t -= … changes the argument in place")
-    assert render(told, "zh") == "评分程序要阅读你的源代码来确认 that normalize leaves t unchanged，但没能确认：第 5 行：t -= … 原地修改了参数"
+    assert render(told, "zh") == "评分程序要通过阅读你的源代码来确认that normalize leaves t unchanged，但没能确认：第 5 行：t -= … 原地修改了参数"
     tampered = read("import threading\ndef normalize(t, mean, std):\n    return t\n", lambda s: S.FOUND)
     assert render(tampered.reason, "zh") == "submission.py 第 4 行导入了 threading"
