@@ -12,12 +12,14 @@ from prometheus_client import CollectorRegistry
 
 from api import errors
 from api.limits import BodyLimit
-from api.metrics import ServiceCollector
+from api.metrics import ServiceCollector, StreamCollector
 from api.routers import assignments, courses, health, submissions
+from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
 from core.catalog import ManifestCatalog
 from core.db import session_factory
+from core.notify import notifier_for
 from core.queueing import CeleryEnqueuer
 from core.settings import Settings, get_settings
 from core.store import store_for
@@ -43,7 +45,9 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.enqueuer = enqueuer or CeleryEnqueuer(create_celery(settings))
     app.state.submit_batcher = SubmitBatcher(app.state.submit_store, app.state.enqueuer)
     app.state.registry = CollectorRegistry()
+    app.state.streams = Streams(settings, app.state.sessions, notifier_for(settings.database_url, settings.sse_poll_s))
     app.state.registry.register(ServiceCollector(app.state.sessions))
+    app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
     for router in (assignments.router, submissions.router, courses.router):
         app.include_router(router, prefix="/api/v1")
@@ -59,8 +63,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's sight, its full passes take 5 ms instead of 100 (every request in flight waits).
     gc.collect()
     gc.freeze()
+    await app.state.streams.notifier.start()
     yield
     gc.unfreeze()
+    await app.state.streams.notifier.stop()
     # The submit path's connections belong to the event loop that ends here.
     await app.state.submit_batcher.close()
     await app.state.submit_store.close()

@@ -1,13 +1,15 @@
 """Prometheus metrics read from the database at scrape time, so that they cover every worker:
-submissions by status, queue depth per queue, and the grading duration histogram."""
+submissions by status, queue depth per queue, and the grading duration histogram; and this API
+process's progress streams (open, refused)."""
 
 from __future__ import annotations
 
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.services.progress import Streams
 from core.models import Submission
 from grader.status import SubmissionStatus
 
@@ -51,3 +53,19 @@ class ServiceCollector(Collector):
                                        "Time from a worker's claim to the recorded result")
         family.add_metric([], buckets, sum_value=total)
         return family
+
+
+class StreamCollector(Collector):
+    """This process's progress streams (each API process counts its own)."""
+
+    def __init__(self, streams: Streams):
+        self.streams = streams
+
+    def collect(self):
+        yield GaugeMetricFamily("torchgrade_open_streams", "Progress streams open in this API process",
+                                value=self.streams.open)
+        refused = CounterMetricFamily("torchgrade_streams_refused", "Progress streams refused (429): the "
+                                      "caller's cap (user) or the process's (total)", labels=["cap"])
+        for cap in ("user", "total"):
+            refused.add_metric([cap], self.streams.refused[cap])
+        yield refused

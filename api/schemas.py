@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from grader.results import Environment, Output, TestResult, Timings
 from grader.status import SubmissionStatus
@@ -17,7 +17,16 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; a larger one is refused be
 # days added to a due date overflow, so such a date is refused on the way in.
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
-Moment = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST, description="between 1900 and 9000, with a time zone")]
+def _in_range(moment: dt.datetime) -> dt.datetime:
+    compared = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if not EARLIEST <= compared <= LATEST:
+        raise ValueError("a date between 1900 and 9000")
+    return moment
+
+
+Moment = Annotated[dt.datetime, AfterValidator(_in_range),
+                   Field(description="between 1900 and 9000; without a time zone it is the course's time "
+                                     "(e.g. 2026-03-15T23:59 in Asia/Shanghai)")]
 PackVersion = Annotated[str | None, Field(description="the version of the assignment's pack that graded it "
                                                      "(a content hash, docs/PACKS.md)")]
 PackOutdated = Annotated[bool | None, Field(description="graded by another version of the pack than the current one "
@@ -113,6 +122,8 @@ class PolicyIn(Strict):
 class PolicyPublic(BaseModel):
     course: str
     assignment: str
+    time_zone: str = Field(description="the course's time zone: due dates are shown in it, and a due date sent "
+                                       "without one is read in it")
     due_at: dt.datetime | None
     late_days: int
     late_penalty_per_day: float

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from grader.results import TestResult
+from grader.results import TestResult, TestText
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 
 
@@ -42,11 +42,19 @@ class Check(_Event):
     status: CheckStatus
     visibility: Visibility = Visibility.visible
     feedback: str = ""
+    translations: dict[str, TestText] = Field(default_factory=dict, description="feedback and description in "
+                                              "other languages than English")
 
     @classmethod
     def of(cls, test: TestResult, index: int, total: int) -> "Check":
         fields = test.model_dump(mode="json", exclude={"detail"})
         return cls(index=index, total=total, **{k: v for k, v in fields.items() if k in cls.model_fields})
+
+    def localized(self, language: str) -> "Check":
+        text = self.translations.get(language)
+        update = {"translations": {}} if text is None else \
+            {"feedback": text.feedback, "description": text.description, "translations": {}}
+        return self.model_copy(update=update)
 
     def concealed(self) -> "ConcealedCheck":
         return ConcealedCheck(index=self.index, total=self.total, visibility=self.visibility)
@@ -84,11 +92,11 @@ def stored(kind: str, data: dict) -> Running | Check | Done:
     return STORED.validate_python({**data, "kind": kind})
 
 
-def shown(event: Running | Check | Done, revealed: set[Visibility] | None) -> Shown:
-    """The event as a viewer may see it (``revealed`` None: everything)."""
+def shown(event: Running | Check | Done, revealed: set[Visibility] | None, language: str = "en") -> Shown:
+    """The event as a viewer may see it (``revealed`` None: everything), in their language."""
     if isinstance(event, Check) and revealed is not None and event.visibility not in revealed:
         return event.concealed()
-    return event
+    return event.localized(language) if isinstance(event, Check) else event
 
 
 def payload(event: _Event) -> dict:

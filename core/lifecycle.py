@@ -41,6 +41,7 @@ from core import answers
 from core.db import utcnow, without_flush_wait
 from core.events import Check, Done, Running, payload
 from core.models import CourseAssignment, Submission, SubmissionEvent
+from core.notify import notify_stored
 from core.queueing import send_all_without_blocking, send_each
 from core.settings import Settings
 from grader.results import GradeResult, TestResult
@@ -60,6 +61,7 @@ class Enqueuer(Protocol):
 def _add_event(session: Session, submission_id: int, event: Running | Check | Done, at: dt.datetime) -> None:
     session.execute(insert(SubmissionEvent).values(submission_id=submission_id, kind=event.kind, data=payload(event),
                                                    created_at=at))
+    notify_stored(session, submission_id)
 
 
 # ---------------------------------------------------------------------- store

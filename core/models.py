@@ -54,6 +54,8 @@ class Course(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str | None] = mapped_column(String(8), doc="the course's default language (zh, en); none: the "
                                                               "service's (TORCHGRADE_DEFAULT_LANGUAGE)")
+    time_zone: Mapped[str | None] = mapped_column(String(64), doc="IANA zone deadlines are entered and shown in; "
+                                                                 "none: the service's (TORCHGRADE_DEFAULT_TIME_ZONE)")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     assignments: Mapped[list[CourseAssignment]] = relationship(back_populates="course",

@@ -22,7 +22,9 @@ import math
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from core import clock
 from core.errors import BadRequest, Forbidden, NotFound, TooManyAttempts
 from core.i18n import _
 from core.models import Role
@@ -136,11 +138,12 @@ class Deadline:
     def passed(self, now: dt.datetime) -> bool:
         return self.due_at is not None and now > self.due_at
 
-    def check(self, assignment_id: str, now: dt.datetime) -> None:
+    def check(self, assignment_id: str, now: dt.datetime, course_zone: ZoneInfo) -> None:
         """Refuses a submission made after the deadline closed (late days included)."""
         if not self.accepts(now):
             raise Forbidden(_("{assignment} closed at {closed}; ask your instructor for an extension",
-                              assignment=assignment_id, closed=self.closes_at.isoformat()), code="deadline_passed")
+                              assignment=assignment_id, closed=clock.said(self.closes_at, course_zone)),
+                            code="deadline_passed")
 
 
 # ---------------------------------------------------------------------- attempts

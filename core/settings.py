@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from core.clock import DEFAULT_TIME_ZONE, known
 from grader.config import EngineSettings
 
 DEVELOPMENT_SECRET = "development-only-secret"
@@ -21,6 +22,8 @@ DEVELOPMENT_SECRET = "development-only-secret"
 
 class Settings(EngineSettings):
     secret_key: str = Field(DEVELOPMENT_SECRET, description="signs tokens; must be set in production")
+    default_time_zone: str = Field(DEFAULT_TIME_ZONE, description="IANA time zone of a course that names none: "
+                                   "deadlines are entered and shown in it")
     default_language: Literal["zh", "en"] = Field("zh", description="the language of messages for a user with no "
                                                  "preference in a course with no default, before Accept-Language")
 
@@ -36,7 +39,17 @@ class Settings(EngineSettings):
     api_host: str = Field("127.0.0.1", description="torchgrade serve: address to listen on")
     api_port: int = Field(8000, ge=1, le=65535, description="torchgrade serve: port to listen on")
     api_url: str = Field("", description="public base URL for Location headers; default: a path, /api/v1/...")
-    sse_poll_s: float = Field(0.25, gt=0, description="how often a progress stream looks for new events")
+    sse_poll_s: float = Field(0.25, gt=0, description="SQLite: how often the API's one progress poller looks for new "
+                              "events of every watched submission (PostgreSQL wakes streams by LISTEN/NOTIFY)")
+    sse_recheck_s: float = Field(30.0, gt=0, description="a waiting progress stream also looks for news about this "
+                                 "often (give or take a quarter), in case a wake-up was lost or the submission was "
+                                 "deleted")
+    sse_max_streams_per_user: int = Field(8, ge=1, description="open progress streams one user may hold per API "
+                                          "process; one more is refused (429)")
+    sse_max_streams: int = Field(1000, ge=1, description="open progress streams in all per API process; one more is "
+                                 "refused (429)")
+    sse_read_threads: int = Field(4, ge=1, le=64, description="threads the progress streams' database reads share, "
+                                  "apart from those that serve other requests")
 
     # Workers
     worker_concurrency: int = Field(1, ge=1, le=64, description="grading processes per worker, each with its own "
@@ -59,6 +72,12 @@ class Settings(EngineSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'torchgrade.sqlite3'}"
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}"
+        return self
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> "Settings":
+        if not known(self.default_time_zone):
+            raise ValueError(f"TORCHGRADE_DEFAULT_TIME_ZONE: no time zone called {self.default_time_zone!r}")
         return self
 
     @model_validator(mode="after")

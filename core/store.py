@@ -87,7 +87,8 @@ def _caller_query(in_course: bool) -> Select:
                                           extensions.c.user_id == users.c.id)))
     return (select(users.c.id.label("user_id"), users.c.is_admin, users.c.language.label("user_language"),
                    MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
-                   courses.c.language.label("course_language"), offered.c.due_at, offered.c.late_days,
+                   courses.c.language.label("course_language"), courses.c.time_zone.label("course_time_zone"),
+                   offered.c.due_at, offered.c.late_days,
                    offered.c.late_penalty_per_day, offered.c.attempts_per_day, offered.c.attempts_total,
                    extensions.c.due_at.label("extended_to"))
             .select_from(joined).where(users.c.token_hash == bindparam("token_hash")))
@@ -103,7 +104,8 @@ def _callers_query() -> Select:
              .table_valued(*columns, with_ordinality="position")
              .render_derived(name="asked"))
     offering = (select(MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
-                       courses.c.language.label("course_language"), offered.c.due_at, offered.c.late_days, offered.c.late_penalty_per_day,
+                       courses.c.language.label("course_language"), courses.c.time_zone.label("course_time_zone"),
+                   offered.c.due_at, offered.c.late_days, offered.c.late_penalty_per_day,
                        offered.c.attempts_per_day, offered.c.attempts_total)
                 .join_from(MEMBERS, offered, and_(offered.c.course_id == MEMBERS.c.course_id,
                                                   offered.c.assignment_id == asked.c.assignment_id))
@@ -115,7 +117,8 @@ def _callers_query() -> Select:
                                           extensions.c.user_id == users.c.id)))
     return (select(asked.c.position, users.c.id.label("user_id"), users.c.is_admin,
                    users.c.language.label("user_language"), offering.c.role, offering.c.offered_id,
-                   offering.c.course_id, offering.c.slug, offering.c.course_language, offering.c.due_at,
+                   offering.c.course_id, offering.c.slug, offering.c.course_language, offering.c.course_time_zone,
+                   offering.c.due_at,
                    offering.c.late_days, offering.c.late_penalty_per_day, offering.c.attempts_per_day,
                    offering.c.attempts_total, extensions.c.due_at.label("extended_to"))
             .select_from(joined))

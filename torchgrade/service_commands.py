@@ -63,6 +63,8 @@ def add_course(subparsers) -> None:
     create.add_argument("name", help="short name, e.g. pytorch-2026")
     create.add_argument("--title", default="")
     create.add_argument("--assignments", default="", help="comma-separated ids (default: all)")
+    create.add_argument("--time-zone", default=None, help="IANA zone deadlines are entered and shown in, e.g. "
+                        "Asia/Shanghai (default: TORCHGRADE_DEFAULT_TIME_ZONE)")
     create.add_argument("--language", choices=LANGUAGES, default=None,
                         help="the course's default language of messages (default: TORCHGRADE_DEFAULT_LANGUAGE)")
     create.set_defaults(handler=run_course_create)
@@ -78,7 +80,7 @@ def run_course_create(args) -> int:
     with service_session(settings) as session:
         try:
             course = accounts.create_course(session, ManifestCatalog(settings.reference_dir), args.name, args.title,
-                                            wanted, args.language)
+                                            wanted, args.language, args.time_zone)
         except ServiceError as exc:
             return report_error("course create", exc, args.lang)
         session.commit()
@@ -181,7 +183,7 @@ def run_demo(args) -> int:
     with service_session(settings) as session:
         if session.scalar(select(Course).where(Course.slug == DEMO_COURSE)) is None:
             accounts.create_course(session, ManifestCatalog(settings.reference_dir), DEMO_COURSE, "Demo course",
-                                   language="zh")
+                                   language="zh", time_zone="Asia/Shanghai")
         for name, role in DEMO_USERS:
             enrolment = accounts.add_user(session, settings.secret_key, name, role, DEMO_COURSE)
             tokens[name] = enrolment.token or accounts.reissue_token(session, settings.secret_key, name)

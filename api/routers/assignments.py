@@ -40,15 +40,17 @@ def _me(user) -> dict:
 
 
 @router.get("/assignments", response_model=list[AssignmentPublic], responses=errors())
-def list_assignments(session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+def list_assignments(session: SessionDep, catalog: CatalogDep, settings: SettingsDep, user: CurrentUser,
                      course: CourseQuery = None) -> list[dict]:
-    return [assignments.overview(session, catalog, user, o) for o in assignments.offered_to_user(session, catalog, user, course)]
+    return [assignments.overview(session, catalog, user, o, courses.zone_of(o.course, settings))
+            for o in assignments.offered_to_user(session, catalog, user, course)]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentPublic, responses=errors(400, 404))
-def get_assignment(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                   course: CourseQuery = None) -> dict:
-    return assignments.overview(session, catalog, user, courses.offered_to(session, user, assignment_id, course))
+def get_assignment(assignment_id: str, session: SessionDep, catalog: CatalogDep, settings: SettingsDep,
+                   user: CurrentUser, course: CourseQuery = None) -> dict:
+    offered = courses.offered_to(session, user, assignment_id, course)
+    return assignments.overview(session, catalog, user, offered, courses.zone_of(offered.course, settings))
 
 
 @router.get("/assignments/{assignment_id}/statement", response_class=PlainTextResponse, responses={

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
     PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
 from api.services import courses, gradebook, submissions
+from core import clock
 from core.models import CourseAssignment
 from grader.status import SubmissionStatus
 
@@ -73,36 +74,41 @@ def regrade(course: str, body: RegradeIn, session: SessionDep, enqueuer: Enqueue
 
 
 @router.get("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(403, 404))
-def get_policy(course: str, assignment_id: str, session: SessionDep, user: CurrentUser) -> dict:
-    return _policy(_offered(session, user, course, assignment_id))
+def get_policy(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
+    return _policy(_offered(session, user, course, assignment_id), settings)
 
 
 @router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
-def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, user: CurrentUser) -> dict:
+def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, settings: SettingsDep,
+                  user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
-    offered = courses.update_policy(_offered(session, user, course, assignment_id), body.model_dump(exclude_unset=True))
+    offered = _offered(session, user, course, assignment_id)
+    courses.update_policy(offered, body.model_dump(exclude_unset=True), courses.zone_of(offered.course, settings))
     session.commit()
-    return _policy(offered)
+    return _policy(offered, settings)
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=PolicyPublic, responses=errors(403, 404))
-def release(course: str, assignment_id: str, session: SessionDep, user: CurrentUser) -> dict:
+def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Show every check's feedback, hidden ones included, to the students."""
-    offered = courses.update_policy(_offered(session, user, course, assignment_id), {"results_released": True})
+    offered = _offered(session, user, course, assignment_id)
+    courses.update_policy(offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
-    return _policy(offered)
+    return _policy(offered, settings)
 
 
 @router.put("/assignments/{assignment_id}/extensions/{student}", response_model=ExtensionPublic,
             responses=errors(400, 403, 404, 422))
 def grant_extension(course: str, assignment_id: str, student: str, body: ExtensionIn, session: SessionDep,
-                    user: CurrentUser) -> dict:
+                    settings: SettingsDep, user: CurrentUser) -> dict:
     offered = _offered(session, user, course, assignment_id)
+    zone = courses.zone_of(offered.course, settings)
     extension = courses.set_extension(session, offered, courses.student_in(session, offered.course, student),
-                                      body.due_at)
+                                      body.due_at, zone)
     session.commit()
-    return {"course": course, "assignment": assignment_id, "student": student, "due_at": extension.due_at}
+    return {"course": course, "assignment": assignment_id, "student": student,
+            "due_at": clock.shown(extension.due_at, zone)}
 
 
 @router.delete("/assignments/{assignment_id}/extensions/{student}", status_code=status.HTTP_204_NO_CONTENT,
@@ -117,8 +123,10 @@ def _offered(session, user, course: str, assignment_id: str) -> CourseAssignment
     return courses.course_assignment(session, courses.course_for_instructor(session, user, course), assignment_id)
 
 
-def _policy(offered: CourseAssignment) -> dict:
-    return {"course": offered.course.slug, "assignment": offered.assignment_id, "due_at": offered.due_at,
+def _policy(offered: CourseAssignment, settings) -> dict:
+    zone = courses.zone_of(offered.course, settings)
+    return {"course": offered.course.slug, "assignment": offered.assignment_id, "time_zone": zone.key,
+            "due_at": clock.shown(offered.due_at, zone),
             "late_days": offered.late_days, "late_penalty_per_day": offered.late_penalty_per_day,
             "attempts_per_day": offered.attempts_per_day, "attempts_total": offered.attempts_total,
             "results_released": offered.results_released}

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
+from api.deps import (BearerDep, CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep,
+                      current_user)
+from api.errors import language
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
@@ -35,42 +35,64 @@ def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep,
 
 
 @router.get("/{submission_id}/events", responses={
-    **json_errors(404), 200: {"content": {"text/event-stream": {}}, "description":
-                         "server-sent events: queued, running, check (one per check), done"}})
-async def events(submission_id: int, request: Request, session: SessionDep, user: CurrentUser,
-                 settings: SettingsDep,
+    **json_errors(404, 429), 200: {"content": {"text/event-stream": {}}, "description":
+                              "server-sent events: queued, running, check (one per check), done"}})
+async def events(submission_id: int, request: Request, credentials: BearerDep, settings: SettingsDep,
                  last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID, description="resume after this event")]
                  = None):
-    """A live progress stream.  Ends with the ``done`` event."""
-    revealed = await run_in_threadpool(progress.revealed_to, session, user, submission_id)
-    await run_in_threadpool(session.close)  # the stream polls with short sessions; hold no connection
-    return EventSourceResponse(_stream(request, submission_id, revealed, last_event_id or 0, settings.sse_poll_s),
-                               ping=15)
+    """A live progress stream.  Ends with the ``done`` event.  429 (with Retry-After) when the
+    caller, or the server in all, holds as many streams as allowed."""
+    streams: progress.Streams = request.app.state.streams
+    # The caller and what it may see, in one short session in one of the streams' own threads: a
+    # flood of streams never takes the threads or the connections that serve other requests.
+    user_id, revealed = await streams.in_thread(_viewer, request, settings, credentials, submission_id)
+    lease = streams.admit(user_id)
+    return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0, language(request)), lease,
+                        ping=15)
 
 
-def _in_session(request: Request, service, *args):
+def _viewer(request: Request, settings, credentials, submission_id: int) -> tuple[int, set | None]:
     with request.app.state.sessions() as session:
-        return service(session, *args)
+        user = current_user(request, session, settings, credentials)
+        return user.id, progress.revealed_to(session, user, submission_id)
 
 
-async def _stream(request: Request, submission_id: int, revealed, after: int, poll_s: float):
+class LeasedStream(EventSourceResponse):
+    """An event stream that gives its place back however it ends: done, the client gone (even
+    before the first byte), a failed send, the server shutting down."""
+
+    def __init__(self, content, lease: progress.Lease, **options):
+        super().__init__(content, **options)
+        self.lease = lease
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.lease.close()
+
+
+async def _stream(streams: progress.Streams, submission_id: int, revealed, after: int, viewer_language: str):
+    """Reads when the notifier wakes it (or every ``sse_recheck_s``); waiting holds no thread and
+    no connection.  sse-starlette cancels it the moment the client disconnects."""
     announced_queued = False
-    while not await request.is_disconnected():
-        state, found = await run_in_threadpool(_in_session, request, progress.poll, submission_id, after)
-        if state is None:
-            return
-        if state == SubmissionStatus.queued and not found and not announced_queued:
-            announced_queued = True
-            yield _sse(progress_events.Queued())
-        for each in found:
-            after = each.id
-            yield _sse(progress_events.shown(each.event, revealed), each.id)
-            if isinstance(each.event, progress_events.Done):
+    with streams.notifier.watching(submission_id) as wake:
+        while True:
+            state, found = await streams.poll(submission_id, after)
+            if state is None:
                 return
-        if state.final and not found:
-            yield _sse(progress_events.Done(status=state))
-            return
-        await asyncio.sleep(poll_s)
+            if state == SubmissionStatus.queued and not found and not announced_queued:
+                announced_queued = True
+                yield _sse(progress_events.Queued())
+            for each in found:
+                after = each.id
+                yield _sse(progress_events.shown(each.event, revealed, viewer_language), each.id)
+                if isinstance(each.event, progress_events.Done):
+                    return
+            if state.final and not found:
+                yield _sse(progress_events.Done(status=state))
+                return
+            await wake.wait(streams.recheck_after())
 
 
 def _sse(event, event_id: int | None = None) -> dict:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
+from core import clock
 from core.errors import BadRequest, Conflict, NotFound
 from core.i18n import _
 from core.models import Course, CourseAssignment, Membership, Role, User
@@ -30,7 +31,8 @@ class Enrolment:
 
 
 def create_course(session: Session, catalog: Catalog, slug: str, title: str = "",
-                  assignment_ids: list[str] | None = None, language: str | None = None) -> Course:
+                  assignment_ids: list[str] | None = None, language: str | None = None,
+                  time_zone: str | None = None) -> Course:
     if not SLUG.match(slug):
         raise BadRequest(_("course name {slug!r}: use lowercase letters, digits and '-'", slug=slug))
     if session.scalar(select(Course).where(Course.slug == slug)):
@@ -41,7 +43,9 @@ def create_course(session: Session, catalog: Catalog, slug: str, title: str = ""
         raise NotFound(_("no assignment called {unknown}; known: {known}", unknown=", ".join(unknown),
                          known=", ".join(catalog.ids())),
                        code="assignment_not_found")
-    course = Course(slug=slug, title=title or slug, language=language)
+    if time_zone is not None and not clock.known(time_zone):
+        raise BadRequest(_("no time zone called {zone!r} (use an IANA name such as Asia/Shanghai)", zone=time_zone))
+    course = Course(slug=slug, title=title or slug, language=language, time_zone=time_zone)
     course.assignments = [CourseAssignment(assignment_id=a) for a in wanted]
     session.add(course)
     session.flush()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses, gradebook
-from core import points
+from core import clock, points
 from core.models import CourseAssignment, Membership, Submission, User
 from grader.assignments import Catalog
 
@@ -20,7 +22,7 @@ def offered_to_user(session: Session, catalog: Catalog, user: User,
             if course_slug is None or o.course.slug == course_slug]
 
 
-def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssignment) -> dict:
+def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssignment, zone: ZoneInfo) -> dict:
     """Title, points, this student's deadline, attempts used, latest status and best score."""
     manifest = catalog.get(offered.assignment_id).manifest
     deadline = courses.deadline_for(session, offered, user.id)
@@ -30,7 +32,7 @@ def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssi
     return {"id": offered.assignment_id, "course": offered.course.slug, "title": manifest.title.en,
             "title_zh": manifest.title.zh, "week": manifest.week, "queue": manifest.queue,
             "max_score": points.max_total(manifest),
-            "due_at": deadline.due_at, "closes_at": deadline.closes_at,
+            "due_at": clock.shown(deadline.due_at, zone), "closes_at": clock.shown(deadline.closes_at, zone),
             "late_penalty_per_day": offered.late_penalty_per_day, "attempts_per_day": offered.attempts_per_day,
             "attempts_total": offered.attempts_total,
             "attempts_used": session.scalar(mine.with_only_columns(func.count(Submission.id))),

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from api.services.accounts import course_by_slug
 from core import rules
+from core import clock
 from core.errors import BadRequest, Forbidden, NotFound
 from core.i18n import _
 from core.models import Course, CourseAssignment, Extension, Membership, Role, Submission, User
+from core.settings import Settings
 
 
 def role_in(session: Session, user: User, course_id: int) -> Role | None:
@@ -119,15 +123,24 @@ POLICY_FIELDS = ("due_at", "late_days", "late_penalty_per_day", "attempts_per_da
                  "results_released")
 
 
-def update_policy(offered: CourseAssignment, changes: dict) -> CourseAssignment:
+def update_policy(offered: CourseAssignment, changes: dict, course_zone: ZoneInfo) -> CourseAssignment:
+    """A naive due date is course time."""
     for field, value in changes.items():
         if field not in POLICY_FIELDS:
             raise BadRequest(_("unknown policy field {field!r}", field=field))
-        setattr(offered, field, value)
+        setattr(offered, field, clock.stored(value, course_zone) if isinstance(value, dt.datetime) else value)
     return offered
 
 
-def set_extension(session: Session, offered: CourseAssignment, student: User, due_at: dt.datetime) -> Extension:
+def zone_of(course: Course, settings: Settings) -> ZoneInfo:
+    """The course's time zone (deadlines are entered and shown in it)."""
+    return clock.zone(course.time_zone, settings.default_time_zone)
+
+
+def set_extension(session: Session, offered: CourseAssignment, student: User, due_at: dt.datetime,
+                  course_zone: ZoneInfo) -> Extension:
+    """A naive date is course time."""
+    due_at = clock.stored(due_at, course_zone)
     extension = extension_for(session, offered, student.id)
     if extension is None:
         extension = Extension(course_assignment_id=offered.id, user_id=student.id, due_at=due_at)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import answers, lifecycle, points, rules
+from core import answers, clock, lifecycle, points, rules
 from core.db import utcnow
 from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
@@ -68,6 +68,7 @@ class Target:
     course_id: int
     course: str
     course_language: str | None
+    course_time_zone: str | None
     assignment_id: str
     exempt: bool                          # no deadline, no limits (rules.exempt)
     deadline: rules.Deadline              # the caller's (rules.Deadline.of: extension, exemption)
@@ -119,7 +120,8 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
 def _target(row, assignment_id: str) -> Target:
     """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
     exempt = rules.exempt(row.is_admin, row.role)
-    return Target(row.offered_id, row.course_id, row.slug, row.course_language, assignment_id, exempt,
+    return Target(row.offered_id, row.course_id, row.slug, row.course_language, row.course_time_zone, assignment_id,
+                  exempt,
                   rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
                                     exempt=exempt),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
@@ -133,7 +135,7 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings)
     now = utcnow()
-    target.deadline.check(target.assignment_id, now)
+    target.deadline.check(target.assignment_id, now, clock.zone(target.course_time_zone, settings.default_time_zone))
     values = lifecycle.new_row(
         course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
         sha256=hashlib.sha256(content).hexdigest(), queue=assignment.manifest.queue, created_at=now,

@@ -145,10 +145,37 @@ def call_observed(function, *args) -> dict:
 # recompute, and a DataLoader run over the student's Dataset where it lives, workers included.
 @recipe("resize_to_tensor")
 def resize_to_tensor(height: int, width: int):
-    """``Compose([Resize((height, width)), ToTensor()])``."""
+    """``Compose([Resize((height, width)), ToTensor()])``, which also takes the image as a Dataset
+    may hold it instead of a PIL image (see ``as_pil_image``): the representation is judged by a
+    check of its own, so it does not fail the transform and DataLoader checks a second time."""
     import torchvision.transforms as transforms
 
-    return transforms.Compose([transforms.Resize((int(height), int(width))), transforms.ToTensor()])
+    return transforms.Compose([as_pil_image, transforms.Resize((int(height), int(width))), transforms.ToTensor()])
+
+
+def as_pil_image(image):
+    """A numpy array or tensor holding an image (channels last, first or none; 0..255 or [0, 1])
+    as the PIL image it was made from; anything else unchanged, for the transform to refuse."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    if not isinstance(image, (np.ndarray, torch.Tensor)):
+        return image
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
+        array = array.transpose(1, 2, 0)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or array.size == 0 or array.dtype.kind not in "uif":
+        return image
+    if array.dtype != np.uint8:
+        scale = 255 if array.dtype.kind == "f" and float(array.max()) <= 1.0 else 1
+        array = np.clip(np.round(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+    try:
+        return Image.fromarray(np.ascontiguousarray(array))
+    except (TypeError, ValueError):
+        return image
 
 
 @builtin("dataloader_batches")

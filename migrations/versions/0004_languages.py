@@ -1,4 +1,5 @@
-"""languages: a user's preferred language and a course's default (none: the service's default)
+"""languages and time: a user's preferred language, a course's default language and time zone
+(none: the service's defaults)
 
 Revision ID: 0004
 Revises: 0003
@@ -20,9 +21,13 @@ def upgrade() -> None:
     for table in ('users', 'courses'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
+    with op.batch_alter_table('courses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('courses', schema=None) as batch_op:
+        batch_op.drop_column('time_zone')
     for table in ('users', 'courses'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('language')

@@ -15,6 +15,7 @@ import torch
 
 from grader.checks import Verdict, check, failed, first_failure, mean_of, partial, passed
 from grader.compare import source, tensors
+from grader.i18n import Text
 from grader.values import describe
 
 DTYPES = ("float32", "float64", "int64", "uint8")
@@ -127,9 +128,9 @@ def _mean_over_arrays(verdicts: list[Verdict]) -> Verdict:
     lines = shortfalls[:SHOWN_FAILURES]
     if len(shortfalls) > SHOWN_FAILURES:
         lines.append(f"… and {len(shortfalls) - SHOWN_FAILURES} more arrays like these")
-    if any(COPY_FINDING in line for line in shortfalls):
+    if any(COPY_FINDING in str(line) for line in shortfalls):  # comparator feedback is a message
         lines.append(COPY_ADVICE)
-    return Verdict(fraction, "\n".join(lines))
+    return Verdict(fraction, Text.join("\n", lines))
 
 
 def _judge_to_tensor(student, ctx, array: np.ndarray, judge) -> Verdict:

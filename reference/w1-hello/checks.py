@@ -6,11 +6,14 @@ import re
 import torch
 
 from grader.checks import check, failed, passed
+from grader.i18n import Text, catalogue_beside
 from grader.student import MainRun, StudentError
 
 VERSION_LIKE = re.compile(r"\d+\.\d+(?:\.\d+)?[^\s'\",)]*")
 GPU_WORDS = ("cuda", "nvidia", "gpu")
 SHOWN_OUTPUT_CHARS = 200
+
+_ = catalogue_beside(__file__)
 
 
 def _needs_gpu(error: StudentError) -> bool:
@@ -18,25 +21,27 @@ def _needs_gpu(error: StudentError) -> bool:
     return any(word in text for word in GPU_WORDS)
 
 
-def _gpu_advice(error: StudentError) -> str:
-    line = f"line {error.line}" if error.line else "the line that raised"
-    culprit = f"torch.cuda.get_device_name(0) ({line}), as in the course's hello script," \
+def _gpu_advice(error: StudentError) -> Text:
+    line = _("line {line}", line=error.line) if error.line else _("the line that raised")
+    culprit = _("torch.cuda.get_device_name(0) ({line}), as in the course's hello script,", line=line) \
         if "get_device_name" in error.traceback else line
-    return (f"The grading machine has no GPU, and {culprit} needs one. Run the GPU lines only "
-            f"when torch.cuda.is_available() is True, so the script also works without a GPU.")
+    return _("The grading machine has no GPU, and {culprit} needs one. Run the GPU lines only when "
+             "torch.cuda.is_available() is True, so the script also works without a GPU.", culprit=culprit)
 
 
-def _what_was_printed(run: MainRun) -> str:
+def _what_was_printed(run: MainRun) -> Text:
     shown = run.stdout.strip()
     if not shown and run.error is not None:
-        return f"it printed nothing before it stopped with {run.error.type_name}"
+        return _("it printed nothing before it stopped with {error}", error=run.error.type_name)
     if not shown:
-        return "it printed nothing (a bare expression such as torch.__version__ is shown in a notebook, " \
-               "but a script must print() it; and a main() function runs only if the script calls it)"
+        return _("it printed nothing (a bare expression such as torch.__version__ is shown in a notebook, but a "
+                 "script must print() it; and a main() function runs only if the script calls it)")
     versions = sorted(set(VERSION_LIKE.findall(shown)))
     excerpt = shown[:SHOWN_OUTPUT_CHARS] + ("…" if len(shown) > SHOWN_OUTPUT_CHARS else "")
-    found = f" (version-like text: {', '.join(versions)})" if versions else ""
-    return f"it printed {excerpt!r}{found}"
+    if versions:
+        return _("it printed {excerpt!r} (version-like text: {versions})", excerpt=excerpt,
+                 versions=", ".join(versions))
+    return _("it printed {excerpt!r}", excerpt=excerpt)
 
 
 @check("prints_torch_version")
@@ -44,8 +49,9 @@ def prints_torch_version(student, ctx):
     run = student.run_main_captured()
     if torch.__version__ in run.stdout:
         return passed()
-    return failed(f"stdout should contain the installed torch version, {torch.__version__} "
-                  f"(print(torch.__version__), not a version typed in by hand), but {_what_was_printed(run)}")
+    return failed(_("stdout should contain the installed torch version, {version} (print(torch.__version__), not a "
+                    "version typed in by hand), but {printed}", version=torch.__version__,
+                    printed=_what_was_printed(run)))
 
 
 @check("runs_without_gpu")
@@ -53,8 +59,8 @@ def runs_without_gpu(student, ctx):
     run = student.run_main_captured()
     if run.error is not None:
         feedback = run.error.feedback(show_message=True)
-        return failed(f"{feedback}\n{_gpu_advice(run.error)}" if _needs_gpu(run.error) else feedback)
+        return failed(Text.join("\n", [feedback, _gpu_advice(run.error)]) if _needs_gpu(run.error) else feedback)
     if run.exit_code != 0:
-        return failed(f"the script exited with status {run.exit_code}, expected 0 (a script that cannot use "
-                      f"a GPU should still finish normally)")
+        return failed(_("the script exited with status {code}, expected 0 (a script that cannot use a GPU should "
+                        "still finish normally)", code=run.exit_code))
     return passed()

@@ -6,8 +6,11 @@ import torch
 from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
 from grader.compare import tensors
 from grader.compare.distributions import normal_fit
+from grader.i18n import catalogue_beside
 
 from . import reference
+
+_ = catalogue_beside(__file__)
 
 N = 4000
 COURSE_MEAN = torch.arange(1, 5, dtype=torch.float)  # lesson 2: mean = std = arange(1, 5)
@@ -36,8 +39,8 @@ def shape_and_dtype(student, ctx, mode: str, args: tuple) -> Verdict:
     what = f"{mode}{_signature(args)}"
     return first_failure(
         lambda: tensors.is_tensor(out, what=what),
-        lambda: tensors.shape_matches(out, expected.shape, what=what, why="the shape torch.normal gives"),
-        lambda: tensors.dtype_matches(out, expected.dtype, what=what, why="it follows the input's dtype"),
+        lambda: tensors.shape_matches(out, expected.shape, what=what, why=_("the shape torch.normal gives")),
+        lambda: tensors.dtype_matches(out, expected.dtype, what=what, why=_("it follows the input's dtype")),
     )
 
 
@@ -77,6 +80,12 @@ def _visible_args(mode: str) -> tuple:
     return _distribution_args(mode, torch.Generator().manual_seed(2))
 
 
+def _visible_distribution(student, ctx, mode: str) -> Verdict:
+    """The student's exception fails the check, as it fails the same mode's shape check (one
+    cause, one status)."""
+    return ctx.attempt(lambda: distribution(student, ctx, mode, _visible_args(mode)))
+
+
 @check("tensor_tensor_shape_dtype")
 def tensor_tensor_shape_dtype(student, ctx):
     return _all_cases(student, ctx, shape_and_dtype, [("normal_tensor_tensor", a) for a in _cases_shape_dtype(
@@ -103,22 +112,22 @@ def scalar_scalar_shape_dtype(student, ctx):
 
 @check("tensor_tensor_distribution")
 def tensor_tensor_distribution(student, ctx):
-    return distribution(student, ctx, "normal_tensor_tensor", _visible_args("normal_tensor_tensor"))
+    return _visible_distribution(student, ctx, "normal_tensor_tensor")
 
 
 @check("tensor_scalar_distribution")
 def tensor_scalar_distribution(student, ctx):
-    return distribution(student, ctx, "normal_tensor_scalar", _visible_args("normal_tensor_scalar"))
+    return _visible_distribution(student, ctx, "normal_tensor_scalar")
 
 
 @check("scalar_tensor_distribution")
 def scalar_tensor_distribution(student, ctx):
-    return distribution(student, ctx, "normal_scalar_tensor", _visible_args("normal_scalar_tensor"))
+    return _visible_distribution(student, ctx, "normal_scalar_tensor")
 
 
 @check("scalar_scalar_distribution")
 def scalar_scalar_distribution(student, ctx):
-    return distribution(student, ctx, "normal_scalar_scalar", _visible_args("normal_scalar_scalar"))
+    return _visible_distribution(student, ctx, "normal_scalar_scalar")
 
 
 def _generator_source(student, mode: str) -> Verdict:
@@ -130,11 +139,11 @@ def _generator_source(student, mode: str) -> Verdict:
     if not tensor.ok:
         return tensor
     if not torch.equal(first.tensor, same_torch_seed.tensor):
-        return failed(f"{mode}: the samples changed although torch.manual_seed was the same; draw them with "
-                      f"torch (torch.normal, torch.randn), not numpy or random")
+        return failed(_("{mode}: the samples changed although torch.manual_seed was the same; draw them with torch "
+                        "(torch.normal, torch.randn), not numpy or random", mode=mode))
     if torch.equal(first.tensor, other_torch_seed.tensor):
-        return failed(f"{mode}: the samples stayed the same when torch's seed changed; do not seed inside "
-                      f"your function")
+        return failed(_("{mode}: the samples stayed the same when torch's seed changed; do not seed inside your "
+                        "function", mode=mode))
     return passed()
 
 

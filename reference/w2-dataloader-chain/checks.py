@@ -10,9 +10,12 @@ import re
 import sys
 
 from grader.checks import Verdict, check, failed, partial, passed
+from grader.i18n import Message, Text, catalogue_beside
 from grader.values import describe
 
 from . import reference
+
+_ = catalogue_beside(__file__)
 
 STARTING_LINE = re.compile(r"enumerate\s*\(|^\s*for\s", re.IGNORECASE)
 STEP_NUMBER = re.compile(r"^\s*(第\s*\S{1,3}\s*步|step\s*\d+)\s*[:：.、)\-]?\s*", re.IGNORECASE)
@@ -37,7 +40,7 @@ class Entry:
 @dataclasses.dataclass(frozen=True)
 class Chain:
     entries: list[Entry]
-    notes: list[str]
+    notes: list[Message]
 
     @property
     def steps(self) -> list[str | None]:
@@ -50,23 +53,26 @@ def read_chain(student, ctx) -> Chain | Verdict:
     """The student's chain resolved against the trace, or a failed verdict for a broken contract."""
     value = student.get("CALL_CHAIN")
     if isinstance(value, str):
-        return failed(f"CALL_CHAIN must be a list of strings, one step per entry, e.g. {EXAMPLE}; it is one "
-                      f"string of {len(value)} characters. Split it into the steps, in call order.")
+        return failed(_("CALL_CHAIN must be a list of strings, one step per entry, e.g. {example}; it is one string "
+                        "of {length} characters. Split it into the steps, in call order.", example=EXAMPLE,
+                        length=len(value)))
     if not isinstance(value, (list, tuple)):
-        return failed(f"CALL_CHAIN must be a list of strings such as {EXAMPLE}, but it is {describe(value)}")
+        return failed(_("CALL_CHAIN must be a list of strings such as {example}, but it is {value}", example=EXAMPLE,
+                        value=describe(value)))
     if len(value) > MAX_ENTRIES:
-        return failed(f"CALL_CHAIN has {len(value)} entries; the chain from the loop to __getitem__ has about "
-                      f"fifteen steps: list each step once, in call order (at most {MAX_ENTRIES} entries are read)")
+        return failed(_("CALL_CHAIN has {count} entries; the chain from the loop to __getitem__ has about fifteen "
+                        "steps: list each step once, in call order (at most {limit} entries are read)",
+                        count=len(value), limit=MAX_ENTRIES))
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            return failed(f"CALL_CHAIN[{index}] is {describe(item)}; every entry must be a string "
-                          f"'Class.function'")
+            return failed(_("CALL_CHAIN[{index}] is {value}; every entry must be a string 'Class.function'",
+                            index=index, value=describe(item)))
         if len(item) > MAX_ENTRY_CHARS:
-            return failed(f"CALL_CHAIN[{index}] is {len(item)} characters long; an entry names one step, "
-                          f"'Class.function'")
+            return failed(_("CALL_CHAIN[{index}] is {length} characters long; an entry names one step, "
+                            "'Class.function'", index=index, length=len(item)))
     written = [item.strip() for item in value if item.strip() and not STARTING_LINE.search(item)]
     if not written:
-        return failed(f"CALL_CHAIN holds no steps; list them in call order, e.g. {EXAMPLE}")
+        return failed(_("CALL_CHAIN holds no steps; list them in call order, e.g. {example}", example=EXAMPLE))
     trace = reference.traced_chain(ctx.cache_dir)
     names = [_read_name(item) for item in written]
     entries = [Entry(item, name, resolve(name, trace)) for item, name in zip(written, names)]
@@ -87,14 +93,14 @@ def _read_name(text: str) -> str:
     return ".".join(text.split(".")[-2:])
 
 
-def _format_notes(value, written: list[str], names: list[str]) -> list[str]:
+def _format_notes(value, written: list[str], names: list[str]) -> list[Message]:
     notes = []
     if isinstance(value, tuple):
-        notes.append("CALL_CHAIN is a tuple; a list was asked for (it was graded the same)")
-    rewritten = [f"'{item}' as '{name}'" for item, name in zip(written, names) if item != name]
+        notes.append(_("CALL_CHAIN is a tuple; a list was asked for (it was graded the same)"))
+    rewritten = [_("'{item}' as '{name}'", item=item, name=name) for item, name in zip(written, names) if item != name]
     if rewritten:
-        shown = ", ".join(rewritten[:3]) + (", …" if len(rewritten) > 3 else "")
-        notes.append(f"entries were read as 'Class.function': {shown}")
+        shown = Text.join(", ", rewritten[:3] + (["…"] if len(rewritten) > 3 else []))
+        notes.append(_("entries were read as 'Class.function': {shown}", shown=shown))
     return notes
 
 
@@ -141,7 +147,7 @@ def course_era_anchors(trace: dict) -> list[str]:
     return list(dict.fromkeys(step for step in resolved if step))
 
 
-def missing_steps(anchors: list[str], matched: list[str]) -> list[str]:
+def missing_steps(anchors: list[str], matched: list[str]) -> list[Message]:
     """'2 steps missing between A and B' for each gap, without naming the missing steps."""
     gaps, count, previous = [], 0, None
     for anchor in anchors:
@@ -156,45 +162,49 @@ def missing_steps(anchors: list[str], matched: list[str]) -> list[str]:
     return gaps
 
 
-def _gap(count: int, before: str | None, after: str | None) -> str:
-    steps = f"{count} step{'s' if count > 1 else ''} missing"
+def _gap(count: int, before: str | None, after: str | None) -> Message:
+    steps = _("{count} steps missing", count=count) if count > 1 else _("1 step missing")
     if before and after:
-        return f"{steps} between {before} and {after}"
-    return f"{steps} after {before}" if before else f"{steps} before {after}"
+        return _("{steps} between {before} and {after}", steps=steps, before=before, after=after)
+    return _("{steps} after {before}", steps=steps, before=before) if before else \
+        _("{steps} before {after}", steps=steps, after=after)
 
 
-def out_of_order(chain: Chain, anchors: list[str], matched: list[str]) -> list[str]:
+def out_of_order(chain: Chain, anchors: list[str], matched: list[str]) -> list[Message]:
     notes = []
     for entry in chain.entries:
         if entry.step in anchors and entry.step not in matched:
             position = anchors.index(entry.step)
-            where = f"after {anchors[position - 1]}" if position else "first"
-            notes.append(f"{entry.written} is out of order: torch calls it {where}")
+            where = _("after {step}", step=anchors[position - 1]) if position else _("first")
+            notes.append(_("{written} is out of order: torch calls it {where}", written=entry.written, where=where))
     return list(dict.fromkeys(notes))
 
 
-def why_not_a_step(entry: Entry, trace: dict) -> str:
-    owner, _, function = entry.name.rpartition(".")
+def why_not_a_step(entry: Entry, trace: dict) -> Message:
+    owner, _dot, function = entry.name.rpartition(".")
     if entry.name in trace["later"]:
-        return f"{entry.written} runs only after RMBDataset.__getitem__ has returned"
+        return _("{written} runs only after RMBDataset.__getitem__ has returned", written=entry.written)
     known = _data_classes()
     if not owner:
-        reason = "no function of that name runs on the way"
+        reason = _("no function of that name runs on the way")
     elif owner not in known:
-        reason = f"no class {owner} takes part in loading a batch"
+        reason = _("no class {owner} takes part in loading a batch", owner=owner)
     elif not hasattr(known[owner], function):
-        reason = f"{owner} has no method {function}"
+        reason = _("{owner} has no method {function}", owner=owner, function=function)
         if function == "__next__" and hasattr(known[owner], "__iter__"):
-            return (f"{entry.written}: {reason}; {owner} is iterable, not an iterator: its __iter__ returns the "
-                    f"iterator whose __next__ the for loop calls")
+            return _("{written}: {reason}; {owner} is iterable, not an iterator: its __iter__ returns the iterator "
+                     "whose __next__ the for loop calls", written=entry.written, reason=reason, owner=owner)
     else:
-        reason = "defined in torch but not called on the way (num_workers=0)"
-    return f"{entry.written}: {reason}{_did_you_mean(entry.name, trace)}"
+        reason = _("defined in torch but not called on the way (num_workers=0)")
+    close = _did_you_mean(entry.name, trace)
+    if close:
+        return _("{written}: {reason} (did you mean {step}?)", written=entry.written, reason=reason, step=close)
+    return _("{written}: {reason}", written=entry.written, reason=reason)
 
 
-def _did_you_mean(name: str, trace: dict) -> str:
+def _did_you_mean(name: str, trace: dict) -> str | None:
     close = difflib.get_close_matches(name, [step["name"] for step in trace["steps"]], n=1, cutoff=0.8)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return close[0] if close else None
 
 
 def _data_classes() -> dict[str, type]:
@@ -205,13 +215,12 @@ def _data_classes() -> dict[str, type]:
     return classes
 
 
-def _with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
-    text = "\n".join(part for part in [verdict.feedback, *notes] if part)
-    return Verdict(verdict.fraction, text)
+def _with_notes(verdict: Verdict, notes: list[Message]) -> Verdict:
+    return Verdict(verdict.fraction, Text.join("\n", [part for part in [verdict.feedback, *notes] if part]))
 
 
 def _not_graded() -> Verdict:
-    return failed("not graded until CALL_CHAIN is a list of steps (see chain_is_list)")
+    return failed(_("not graded until CALL_CHAIN is a list of steps (see chain_is_list)"))
 
 
 # ---------------------------------------------------------------------------- checks
@@ -234,8 +243,8 @@ def ends_at_getitem(student, ctx):
     if last.step == target:
         return passed()
     if target in chain.steps:
-        return failed(f"the chain should end at {target}, but it goes on to {last.written}")
-    return failed(f"the chain should end at {target}, but it ends at {last.written}")
+        return failed(_("the chain should end at {target}, but it goes on to {last}", target=target, last=last.written))
+    return failed(_("the chain should end at {target}, but it ends at {last}", target=target, last=last.written))
 
 
 @check("anchors_in_order")
@@ -249,14 +258,15 @@ def anchors_in_order(student, ctx):
     found_era = longest_common_subsequence(chain.steps, course_era)
     if len(found_era) == len(course_era) and len(found_today) < len(today):
         skipped = [anchor for anchor in today if anchor not in found_today]
-        return passed(f"this is the chain of the course's torch 1.3/1.4; on torch {trace['torch']} it also "
-                      f"passes through {', '.join(skipped)}")
+        return passed(_("this is the chain of the course's torch 1.3/1.4; on torch {version} it also passes through "
+                        "{skipped}", version=trace["torch"], skipped=", ".join(skipped)))
     fraction = len(found_today) / len(today)
     if fraction == 1:
         return passed()
     problems = missing_steps(today, found_today) + out_of_order(chain, today, found_today)
-    return partial(fraction, f"{len(found_today)} of the {len(today)} steps the for loop must pass through "
-                             f"were found in call order; " + "; ".join(problems))
+    return partial(fraction, _("{found} of the {total} steps the for loop must pass through were found in call "
+                               "order; {problems}", found=len(found_today), total=len(today),
+                               problems=Text.join("; ", problems)))
 
 
 @check("steps_exist")
@@ -270,5 +280,6 @@ def steps_exist(student, ctx):
         return passed()
     reasons = [why_not_a_step(entry, trace) for entry in invented]
     real = len(chain.entries) - len(invented)
-    return partial(real / len(chain.entries), f"{len(invented)} of {len(chain.entries)} entries are not steps "
-                                              f"the for loop runs through: " + "; ".join(reasons))
+    return partial(real / len(chain.entries), _("{invented} of {total} entries are not steps the for loop runs "
+                                                "through: {reasons}", invented=len(invented),
+                                                total=len(chain.entries), reasons=Text.join("; ", reasons)))

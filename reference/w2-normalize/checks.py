@@ -14,18 +14,23 @@ from torchvision import transforms
 
 from grader.checks import Verdict, check, failed, first_failure, mean_of, passed
 from grader.compare import numbers, source, tensors
+from grader.i18n import Message, Text, catalogue_beside
 from grader.student import StudentError
 from grader.values import StudentArray, StudentTensor, describe
 
+_ = catalogue_beside(__file__)
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 RTOL, ATOL = 1e-5, 1e-6
 STATS_RTOL, STATS_ATOL = 1e-4, 1e-6
-CHANNEL_HINT = ("each channel needs its own mean and std: channels are the first dimension of [C, H, W], and a "
-                "mean of shape [C] broadcasts against the last one (the width); reshape it to [C, 1, 1]")
-MEAN_OF_IMAGE_STDS_HINT = ("this is the average of each image's own std; the data set's std is taken over all "
-                           "images' pixels at once (the spread between images counts too)")
-VARIANCE_HINT = "this is the variance; the std is its square root"
+CHANNEL_HINT = _("each channel needs its own mean and std: channels are the first dimension of [C, H, W], and a "
+                 "mean of shape [C] broadcasts against the last one (the width); reshape it to [C, 1, 1]")
+MEAN_OF_IMAGE_STDS_HINT = _("this is the average of each image's own std; the data set's std is taken over all "
+                            "images' pixels at once (the spread between images counts too)")
+VARIANCE_HINT = _("this is the variance; the std is its square root")
+# Batch sizes a student may walk the data set in; every data set checked is larger than each and
+# a multiple of none, so statistics made per batch and averaged differ from the data set's own.
+BATCH_SIZES = (8, 10, 16, 20, 25, 32, 50, 64, 100, 128)
 
 
 def _random(shape, seed: int, dtype=torch.float32) -> torch.Tensor:
@@ -46,13 +51,14 @@ def _along_width(t: torch.Tensor, mean, std) -> torch.Tensor | None:
         return None
 
 
-def _normalize_case(student, ctx, t: torch.Tensor, mean, std) -> Verdict:
-    what = f"normalize(t, mean, std) for t of shape {list(t.shape)} and dtype {tensors.dtype_name(t.dtype)}"
+def _normalize_case(student, ctx, t: torch.Tensor, mean, std) -> tuple[Verdict, bool]:
+    """The verdict on one call, and whether the channel hint explains it."""
+    what = _("normalize(t, mean, std) for t of shape {shape} and dtype {dtype}", shape=list(t.shape),
+             dtype=tensors.dtype_name(t.dtype))
     try:
         out = student.call("normalize", t, mean, std, seed=ctx.seed)
     except StudentError as exc:
-        broadcast_error = "must match the size of tensor" in exc.message
-        return failed(exc.feedback(show_message=ctx.visible) + (f"\n{CHANNEL_HINT}" if broadcast_error else ""))
+        return failed(exc.feedback(show_message=ctx.visible)), "must match the size of tensor" in exc.message
     expected = expected_normalize(t, mean, std)
     form = first_failure(
         lambda: tensors.is_tensor(out, what=what),
@@ -60,20 +66,24 @@ def _normalize_case(student, ctx, t: torch.Tensor, mean, std) -> Verdict:
         lambda: tensors.dtype_matches(out, expected.dtype, what=what, why="transforms.Normalize keeps t's dtype"),
     )
     if not form.ok:
-        return form
+        return form, False
     values = tensors.values_close(out, expected, what=what, rtol=RTOL, atol=ATOL)
     if values.ok:
-        return values
-    text = values.feedback if ctx.visible else f"{what}: the values differ from transforms.Normalize(mean, std)(t)"
+        return values, False
+    text = values.feedback if ctx.visible else _("{what}: the values differ from transforms.Normalize(mean, std)(t)",
+                                                 what=what)
     along_width = _along_width(t, mean, std)
-    if along_width is not None and torch.allclose(out.tensor.to(t.dtype), along_width, rtol=RTOL, atol=ATOL):
-        text += f"\n{CHANNEL_HINT}"
-    return failed(text)
+    return failed(text), along_width is not None and torch.allclose(out.tensor.to(t.dtype), along_width, rtol=RTOL,
+                                                                    atol=ATOL)
+
+
+def _with_hint(verdict: Verdict, hinted: bool) -> Verdict:
+    return Verdict(verdict.fraction, Text.join("\n", [verdict.feedback, CHANNEL_HINT])) if hinted else verdict
 
 
 @check("normalize_values")
 def normalize_values(student, ctx):
-    return _normalize_case(student, ctx, _random((3, 8, 10), seed=1), IMAGENET_MEAN, IMAGENET_STD)
+    return _with_hint(*_normalize_case(student, ctx, _random((3, 8, 10), seed=1), IMAGENET_MEAN, IMAGENET_STD))
 
 
 def _hidden_normalize_cases(seed: int) -> list[tuple]:
@@ -91,11 +101,8 @@ def _hidden_normalize_cases(seed: int) -> list[tuple]:
 
 @check("normalize_hidden")
 def normalize_hidden(student, ctx):
-    verdicts = [_normalize_case(student, ctx, *case) for case in _hidden_normalize_cases(ctx.seed)]
-    combined = mean_of(verdicts)
-    lines = dict.fromkeys(line for line in combined.feedback.splitlines() if line != CHANNEL_HINT)
-    hint = [CHANNEL_HINT] if CHANNEL_HINT in combined.feedback else []
-    return Verdict(combined.fraction, "\n".join([*lines, *hint]))
+    cases = [_normalize_case(student, ctx, *case) for case in _hidden_normalize_cases(ctx.seed)]
+    return _with_hint(mean_of([verdict for verdict, _hinted in cases]), any(hinted for _verdict, hinted in cases))
 
 
 # ---------------------------------------------------------------------------- observed in the job
@@ -112,7 +119,7 @@ def _observe(student) -> dict | Verdict:
     arguments = observed.get("arguments") if isinstance(observed, dict) else None
     packages = observed.get("packages") if isinstance(observed, dict) else None
     if not (isinstance(arguments, list) and arguments and isinstance(packages, dict)):
-        return failed("normalize(t, mean, std) could not be observed while it ran")
+        return failed(_("normalize(t, mean, std) could not be observed while it ran"))
     return observed
 
 
@@ -127,9 +134,9 @@ def does_not_modify_input(student, ctx):
     if unchanged:
         finding = source.reading(ctx.source, lambda s: source.modifies_argument(s, "normalize", 0))
         return source.verdict(finding, "that normalize leaves t unchanged") or passed()
-    return failed("normalize(t, mean, std) changed its input t (in-place operations such as t.sub_(...), "
-                  "t.div_(...) or t[c] = ... on t itself); work on a copy (t.clone()) or use operations that "
-                  "return a new tensor")
+    return failed(_("normalize(t, mean, std) changed its input t (in-place operations such as t.sub_(...), "
+                    "t.div_(...) or t[c] = ... on t itself); work on a copy (t.clone()) or use operations that "
+                    "return a new tensor"))
 
 
 @check("without_torchvision")
@@ -141,8 +148,8 @@ def without_torchvision(student, ctx):
     if used is None:
         finding = source.reading(ctx.source, lambda s: source.uses_module(s, "normalize", "torchvision"))
         return source.verdict(finding, "that normalize runs no torchvision code") or passed()
-    return failed(f"normalize(t, mean, std) ran torchvision code ({used}); the exercise is to write what "
-                  f"transforms.Normalize does with tensor operations: (t - mean) / std per channel")
+    return failed(_("normalize(t, mean, std) ran torchvision code ({used}); the exercise is to write what "
+                    "transforms.Normalize does with tensor operations: (t - mean) / std per channel", used=used))
 
 
 # ---------------------------------------------------------------------------- channel_stats
@@ -157,35 +164,43 @@ def _images(seed: int, n: int, c: int, h: int, w: int) -> torch.Tensor:
     return pixels + brightness + level
 
 
-def _float_list(value, what: str) -> tuple[list[float] | None, str | None, Verdict | None]:
+def _float_list(value, what: Message) -> tuple[list[float] | None, Message | None, Verdict | None]:
     """(numbers, note, failure): a list of floats; a 1-D tensor or array is accepted with a note."""
     note = None
     if isinstance(value, (StudentTensor, StudentArray)):
-        kind = "tensor" if isinstance(value, StudentTensor) else "numpy array"
         array = value.tensor if isinstance(value, StudentTensor) else torch.from_numpy(value.array)
         if array.dim() == 1 and array.is_floating_point():
-            value, note = array.tolist(), f"{what} came back as a {kind}; return a list (.tolist())"
+            note = _("{what} came back as a tensor; return a list (.tolist())", what=what) \
+                if isinstance(value, StudentTensor) else _("{what} came back as a numpy array; return a list "
+                                                            "(.tolist())", what=what)
+            value = array.tolist()
     if not isinstance(value, (list, tuple)):
-        return None, None, failed(f"{what} should be a list of floats, but it is {describe(value)}")
+        return None, None, failed(_("{what} should be a list of floats, but it is {value}", what=what,
+                                    value=describe(value)))
     floats = []
     for item in value:
         number, item_note = numbers.as_float(item)
         if number is None:
-            return None, None, failed(f"{what} should hold floats, but it holds {describe(item)}")
+            return None, None, failed(_("{what} should hold floats, but it holds {value}", what=what,
+                                        value=describe(item)))
         floats.append(number)
-        note = note or (f"{what} holds 1-element tensors; return floats (.tolist() or .item())" if item_note else None)
+        note = note or (_("{what} holds 1-element tensors; return floats (.tolist() or .item())", what=what)
+                        if item_note else None)
     return floats, note, None
 
 
-def _stats(student, ctx, images: torch.Tensor) -> tuple[list[float], list[float], list[str]] | Verdict:
+def _stats(student, ctx, images: torch.Tensor) -> tuple[list[float], list[float], list[Message]] | Verdict:
     value = student.call("channel_stats", images, seed=ctx.seed)
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        return failed(f"channel_stats(images) should return a tuple (means, stds), but it returned "
-                      f"{describe(value)}{f' of length {len(value)}' if isinstance(value, (tuple, list)) else ''}")
-    means, mean_note, broken = _float_list(value[0], "the means")
+        if isinstance(value, (tuple, list)):
+            return failed(_("channel_stats(images) should return a tuple (means, stds), but it returned {value} of "
+                            "length {length}", value=describe(value), length=len(value)))
+        return failed(_("channel_stats(images) should return a tuple (means, stds), but it returned {value}",
+                        value=describe(value)))
+    means, mean_note, broken = _float_list(value[0], _("the means"))
     if broken:
         return broken
-    stds, std_note, broken = _float_list(value[1], "the stds")
+    stds, std_note, broken = _float_list(value[1], _("the stds"))
     if broken:
         return broken
     return means, stds, [note for note in (mean_note, std_note) if note]
@@ -196,25 +211,27 @@ def _close(got: list[float], want: torch.Tensor) -> bool:
                                                     rtol=STATS_RTOL, atol=STATS_ATOL)
 
 
-def _count_problem(got: list[float], images: torch.Tensor, what: str) -> str | None:
+def _count_problem(got: list[float], images: torch.Tensor, what: Message) -> Message | None:
     channels = images.shape[1]
     if len(got) == channels:
         return None
-    return (f"channel_stats(images) returned {len(got)} {what} for images of shape {list(images.shape)}, expected "
-            f"{channels}: one per channel, and channels are dimension 1 of [N, C, H, W]")
+    return _("channel_stats(images) returned {count} {what} for images of shape {shape}, expected {channels}: one per "
+             "channel, and channels are dimension 1 of [N, C, H, W]", count=len(got), what=what,
+             shape=list(images.shape), channels=channels)
 
 
-def _first_difference(got: list[float], want: torch.Tensor, what: str, visible: bool) -> str:
+def _first_difference(got: list[float], want: torch.Tensor, what: str, visible: bool) -> Message:
     index = next((i for i, (g, w) in enumerate(zip(got, want.tolist()))
                   if not abs(g - w) <= STATS_ATOL + STATS_RTOL * abs(w)), 0)  # NaN is never close
     if visible:
-        return f"channel_stats(images): {what}[{index}] is {got[index]:.6g}, expected {want[index].item():.6g}"
-    return f"channel_stats(images): {what}[{index}] is wrong"
+        return _("channel_stats(images): {what}[{index}] is {got:.6g}, expected {want:.6g}", what=what, index=index,
+                 got=got[index], want=want[index].item())
+    return _("channel_stats(images): {what}[{index}] is wrong", what=what, index=index)
 
 
 def _mean_verdict(means: list[float], images: torch.Tensor, visible: bool) -> Verdict:
     expected = images.double().mean(dim=(0, 2, 3))
-    problem = _count_problem(means, images, "means")
+    problem = _count_problem(means, images, _("means"))
     if problem:
         return failed(problem)
     return passed() if _close(means, expected) else failed(_first_difference(means, expected, "mean", visible))
@@ -223,27 +240,42 @@ def _mean_verdict(means: list[float], images: torch.Tensor, visible: bool) -> Ve
 def _std_verdict(stds: list[float], images: torch.Tensor, visible: bool) -> Verdict:
     pixels = images.double()
     population, sample = (pixels.std(dim=(0, 2, 3), correction=k) for k in (0, 1))
-    problem = _count_problem(stds, images, "stds")
+    problem = _count_problem(stds, images, _("stds"))
     if problem:
         return failed(problem)
     if _close(stds, population) or _close(stds, sample):
         return passed()
-    text = _first_difference(stds, population, "std", visible)
+    difference = _first_difference(stds, population, "std", visible)
     if visible:
-        text += " (the population std; the sample std is accepted too)"
+        difference = _("{difference} (the population std; the sample std is accepted too)", difference=difference)
+    hint = _std_hint(stds, pixels, population, sample)
+    return failed(Text.join("\n", [difference, hint]) if hint else difference)
+
+
+def _std_hint(stds: list[float], pixels: torch.Tensor, population: torch.Tensor, sample: torch.Tensor) -> Message:
+    """What a wrong std is, when it is one of the usual slips."""
     per_image = [pixels.std(dim=(2, 3), correction=k).mean(dim=0) for k in (0, 1)]
     if any(_close(stds, candidate) for candidate in per_image):
-        text += f"\n{MEAN_OF_IMAGE_STDS_HINT}"
-    elif _close(stds, population ** 2) or _close(stds, sample ** 2):
-        text += f"\n{VARIANCE_HINT}"
-    return failed(text)
+        return MEAN_OF_IMAGE_STDS_HINT
+    batch = next((size for size in BATCH_SIZES if size < len(pixels) and any(
+        _close(stds, torch.stack([part.std(dim=(0, 2, 3), correction=k) for part in pixels.split(size)]).mean(dim=0))
+        for k in (0, 1))), None)
+    if batch:
+        return _("this is the average of the stds of batches of {size}; the data set's std is taken over all its "
+                 "pixels at once: over batches, add up each channel's sum and sum of squares (and the pixel count), "
+                 "and take the std at the end", size=batch)
+    if _close(stds, population ** 2) or _close(stds, sample ** 2):
+        return VARIANCE_HINT
+    return ""
 
 
-def _with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
-    return Verdict(verdict.fraction, "\n".join(part for part in [verdict.feedback, *notes] if part))
+def _with_notes(verdict: Verdict, notes: list[Message]) -> Verdict:
+    return Verdict(verdict.fraction, Text.join("\n", [part for part in [verdict.feedback, *notes] if part]))
 
 
-VISIBLE_IMAGES = _images(seed=3, n=6, c=3, h=8, w=9)
+# Every data set is larger than common batch sizes and a multiple of none of them (8, 16, 20,
+# 32, 50, 64): statistics a student accumulates over batches meet a partial last batch.
+VISIBLE_IMAGES = _images(seed=3, n=67, c=3, h=8, w=9)
 
 
 @check("channel_stats_mean")
@@ -267,7 +299,7 @@ def channel_stats_std(student, ctx):
 @check("channel_stats_hidden")
 def channel_stats_hidden(student, ctx):
     verdicts = []
-    for images in (_images(ctx.seed, n=10, c=1, h=5, w=7), _images(ctx.seed + 1, n=7, c=4, h=6, w=5)):
+    for images in (_images(ctx.seed, n=75, c=1, h=5, w=7), _images(ctx.seed + 1, n=131, c=4, h=6, w=5)):
         stats = _stats(student, ctx, images)
         if isinstance(stats, Verdict):
             verdicts.append(stats)

@@ -17,24 +17,25 @@ import torch
 
 from grader.checks import Verdict, check, failed, first_failure, passed
 from grader.compare import tensors
+from grader.i18n import Message, Text, catalogue_beside
 from grader.student import StudentError
 from grader.values import Handle, StudentTensor, describe
 
 from .data import LABELS
 
+_ = catalogue_beside(__file__)
 TRAIN_SEED = 1
 REQUIRED_ACCURACY = 0.95
-CLASS_NAMES = {label: f"{denomination} yuan" for denomination, label in LABELS.items()}
-COURSE_SETUP = ("the course's setup gets there: Resize((32, 32)), RandomCrop(32, padding=4), ToTensor and "
-                "Normalize with the ImageNet mean and std; LeNet(classes=2); 10 epochs of batches of 16; SGD lr 0.01, "
-                "momentum 0.9")
+COURSE_SETUP = _("the course's setup gets there: Resize((32, 32)), RandomCrop(32, padding=4), ToTensor and "
+                 "Normalize with the ImageNet mean and std; LeNet(classes=2); 10 epochs of batches of 16; SGD lr 0.01, "
+                 "momentum 0.9")
 
 # What a batch holding a 1- or 4-channel image raises, in the transforms or in the collation.
 NOT_RGB_SYMPTOMS = ("must match the size of tensor b (3)", "doesn't match the broadcast shape [3,",
                     "stack expects each tensor to be equal size", "Trying to resize storage that is not resizable",
                     "to have 3 channels, but got")
-NOT_RGB = ("the training folders hold a grayscale JPEG and an RGBA PNG saved as .jpg, like the course's data: open "
-           "every image with Image.open(path).convert('RGB')")
+NOT_RGB = _("the training folders hold a grayscale JPEG and an RGBA PNG saved as .jpg, like the course's data: open "
+            "every image with Image.open(path).convert('RGB')")
 
 
 @functools.lru_cache(maxsize=2)
@@ -49,12 +50,12 @@ def _model(student, ctx) -> Handle | Verdict:
     try:
         model = student.call("train_rmb", *folders, seed=TRAIN_SEED)
     except StudentError as exc:
-        hint = NOT_RGB if any(symptom in exc.message for symptom in NOT_RGB_SYMPTOMS) else ""
-        return failed(exc.feedback(show_message=ctx.visible) + (f"\n{hint}" if hint else ""))
+        not_rgb = any(symptom in exc.message for symptom in NOT_RGB_SYMPTOMS)
+        return failed(Text.join("\n", [exc.feedback(show_message=ctx.visible), *([NOT_RGB] if not_rgb else [])]))
     if isinstance(model, Handle):
         return model
-    return failed(f"train_rmb(train_dir, valid_dir) should return the trained model (an nn.Module), but it returned "
-                  f"{describe(model)}")
+    return failed(_("train_rmb(train_dir, valid_dir) should return the trained model (an nn.Module), but it returned "
+                    "{value}", value=describe(model)))
 
 
 def _logits(student, model: Handle, inputs: torch.Tensor) -> StudentTensor:
@@ -62,14 +63,14 @@ def _logits(student, model: Handle, inputs: torch.Tensor) -> StudentTensor:
 
 
 def _logits_verdict(out, rows: int) -> Verdict:
-    what = f"your model's output for {rows} images"
+    what = _("your model's output for {rows} images", rows=rows)
     return first_failure(
         lambda: tensors.is_tensor(out, what=what),
-        lambda: tensors.shape_matches(out, [rows, len(LABELS)], what=what, why="one logit per class"),
-        lambda: passed() if out.tensor.is_floating_point() else failed(f"{what} has dtype {out.dtype}, expected "
-                                                                         f"floating-point logits"),
-        lambda: passed() if bool(torch.isfinite(out.tensor).all()) else failed(
-            f"{what} holds NaN or infinite values: did the training diverge?"),
+        lambda: tensors.shape_matches(out, [rows, len(LABELS)], what=what, why=_("one logit per class")),
+        lambda: passed() if out.tensor.is_floating_point() else failed(_(
+            "{what} has dtype {dtype}, expected floating-point logits", what=what, dtype=str(out.dtype))),
+        lambda: passed() if bool(torch.isfinite(out.tensor).all()) else failed(_(
+            "{what} holds NaN or infinite values: did the training diverge?", what=what)),
     )
 
 
@@ -78,18 +79,21 @@ def _accuracy(out: StudentTensor, labels: torch.Tensor) -> float:
 
 
 def _shortfall_hint(student, model: Handle, out: StudentTensor, unnormalised: torch.Tensor,
-                    labels: torch.Tensor) -> str:
+                    labels: torch.Tensor) -> Message:
     """Why a model falls short, when its predictions show it."""
     predicted = out.tensor.argmax(dim=1)
     if 1.0 - _accuracy(out, labels) >= REQUIRED_ACCURACY:
-        return f"the opposite of each prediction would be right: the labels are swapped, {LABELS} is the mapping"
+        return _("the opposite of each prediction would be right: the labels are swapped, {labels} is the mapping",
+                 labels=LABELS)
     if bool((predicted == predicted[0]).all()):
-        return (f"it predicts {CLASS_NAMES[int(predicted[0])]} for every image (did the training diverge, or "
-                f"stop learning?); {COURSE_SETUP}")
+        note = {label: denomination for denomination, label in LABELS.items()}[int(predicted[0])]
+        return _("it predicts {note} yuan for every image (did the training diverge, or stop learning?); {setup}",
+                 note=note, setup=COURSE_SETUP)
     raw = _logits(student, model, unnormalised)
     if _logits_verdict(raw, len(labels)).ok and _accuracy(raw, labels) >= REQUIRED_ACCURACY:
-        return (f"on the same images without Normalize it reaches {_accuracy(raw, labels):.3f}: the test images are "
-                f"normalised with the ImageNet mean and std, so train with that same transforms.Normalize")
+        return _("on the same images without Normalize it reaches {accuracy:.3f}: the test images are normalised "
+                 "with the ImageNet mean and std, so train with that same transforms.Normalize",
+                 accuracy=_accuracy(raw, labels))
     return COURSE_SETUP
 
 
@@ -101,8 +105,8 @@ def returns_model(student, ctx) -> Verdict:
     try:
         parameters = student.builtin("module_parameters", model, what="model.named_parameters()")
     except StudentError:
-        return failed(f"train_rmb returned {model.describe()}, which is not an nn.Module")
-    return passed() if parameters else failed("the returned model has no parameters: return the network you trained")
+        return failed(_("train_rmb returned {value}, which is not an nn.Module", value=model.describe()))
+    return passed() if parameters else failed(_("the returned model has no parameters: return the network you trained"))
 
 
 @check("output_shape")
@@ -124,9 +128,9 @@ def accuracy(student, ctx) -> Verdict:
     shape = _logits_verdict(out, len(inputs))
     if not shape.ok:
         return shape
-    reached = (f"accuracy {_accuracy(out, labels):.3f} on {len(labels)} test images the model never saw "
-               f"({len(labels) // len(LABELS)} of each note)")
+    reached = _("accuracy {accuracy:.3f} on {count} test images the model never saw ({each} of each note)",
+                accuracy=_accuracy(out, labels), count=len(labels), each=len(labels) // len(LABELS))
     if _accuracy(out, labels) >= REQUIRED_ACCURACY:
         return passed(reached)
-    return failed(f"{reached}, expected at least {REQUIRED_ACCURACY}: "
-                  f"{_shortfall_hint(student, model, out, unnormalised, labels)}")
+    return failed(_("{reached}, expected at least {required}: {hint}", reached=reached, required=REQUIRED_ACCURACY,
+                    hint=_shortfall_hint(student, model, out, unnormalised, labels)))

@@ -1,6 +1,8 @@
 """Hidden data for w2-rmb-lenet: synthetic 1-yuan and 100-yuan banknote photos, split like the
-course's ``rmb_split`` (80 training and 10 validation images per class, mounted) plus a test set
-of 100 per class that only the checks read.
+course's ``rmb_split`` (about 80 training images per class, mounted, and a validation folder)
+plus a test set of 100 per class that only the checks read.  The training and validation folders
+(163 and 67 images) are larger than any common batch size and a multiple of none (8, 16, 20, 32,
+50, 64), so a training loop that only works on full batches meets a partial one.
 
 Each photo shows a note on a desk: paper colour, border, guilloche lines, a portrait and a
 watermark oval, the denomination in corners, under varying light, position, tilt and
@@ -33,7 +35,7 @@ from PIL import Image, ImageDraw
 from grader.compare.images import save_image
 
 LABELS = {"1": 0, "100": 1}
-SPLITS = {"train": 80, "valid": 10}
+SPLITS = {"train": {"1": 83, "100": 80}, "valid": {"1": 34, "100": 33}}  # images per class
 TEST_PER_CLASS = 100
 PAPER = {"1": (160, 140, 110), "100": (190, 110, 100)}  # olive-brown and brick red
 LIGHT = (0.8, 1.1)          # brightness of the photo
@@ -47,11 +49,11 @@ SEED = 1
 
 def generate(mounted: Path, private: Path) -> None:
     rng = random.Random(SEED)
-    for split, count in SPLITS.items():
+    for split, counts in SPLITS.items():
         for denomination in LABELS:
             folder = mounted / "rmb_split" / split / denomination
             folder.mkdir(parents=True)
-            for index in range(count):
+            for index in range(counts[denomination]):
                 _save(banknote(denomination, rng), folder / f"{split}_{index:03d}.jpg", (split, denomination, index))
     test = [(banknote(denomination, rng), label) for denomination, label in LABELS.items()
             for _ in range(TEST_PER_CLASS)]

@@ -5,6 +5,7 @@ ever extend, a cleared due date is no deadline for anybody, the staff are exempt
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -38,8 +39,15 @@ def grade_of(client, course, student: str) -> dict:
 
 
 def closed_at(response) -> dt.datetime:
+    """The moment a refusal names, in course time ("2026-03-15 23:59 (Asia/Shanghai)"), to the minute."""
     assert response.status_code == 403 and response.json()["error"]["code"] == "deadline_passed"
-    return dt.datetime.fromisoformat(response.json()["error"]["message"].split(" closed at ")[1].split(";")[0])
+    said = response.json()["error"]["message"].split(" closed at ")[1].split(";")[0]
+    moment, zone = said.rsplit(" (", 1)
+    return dt.datetime.strptime(moment, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone.rstrip(")")))
+
+
+def same_minute(a: dt.datetime, b: dt.datetime) -> bool:
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
 
 
 def backdate(sessions, submission_id: int, when: dt.datetime) -> None:
@@ -55,9 +63,9 @@ def test_after_the_extension_the_submit_path_refuses_at_the_deadline_the_student
     extend(client, course, student, now - 3 * DAY)
     refused = closed_at(submit(client, course, student))
     shown = client.get("/api/v1/assignments/w0-service", headers=bearer(course, student)).json()
-    assert refused == dt.datetime.fromisoformat(shown["closes_at"])
-    assert dt.datetime.fromisoformat(shown["due_at"]) == refused - DAY
-    assert abs(refused - (now - 2 * DAY)) < dt.timedelta(seconds=1)
+    assert same_minute(refused, dt.datetime.fromisoformat(shown["closes_at"]))
+    assert same_minute(dt.datetime.fromisoformat(shown["due_at"]), refused - DAY)
+    assert abs(refused - (now - 2 * DAY)) < dt.timedelta(minutes=1)
     assert closed_at(submit(client, course, other)) < refused
 
 

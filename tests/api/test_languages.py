@@ -89,3 +89,29 @@ def test_a_result_is_shown_in_the_viewers_language(client, chinese_course, sessi
         assert staff["notes"] == ["hw.py is empty"] and staff["tests"][0]["feedback"] == "secret"
     finally:
         client.patch("/api/v1/me", json={"language": None}, headers=bearer(chinese_course, "instructor"))
+
+
+def test_deadlines_are_entered_and_shown_in_course_time(client, course, sessions):
+    """A naive due date is the course's time (Asia/Shanghai by default, +08:00); it is stored
+    in UTC and shown back with the course's offset, and a late refusal says it in course time."""
+    instructor, student = bearer(course, "instructor"), bearer(course, course["students"][0])
+    policy = f"/api/v1/courses/{course['course']}/assignments/w0-service/policy"
+    try:
+        changed = client.patch(policy, json={"due_at": "2020-03-15T23:59:00", "late_days": 0}, headers=instructor)
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["due_at"] == "2020-03-15T23:59:00+08:00" and changed.json()["time_zone"] == "Asia/Shanghai"
+        listed = client.get("/api/v1/assignments/w0-service", headers=student).json()
+        assert listed["due_at"] == "2020-03-15T23:59:00+08:00"
+        refused = submit(client, course, course["students"][0])
+        assert refused.status_code == 403 and "2020-03-15 23:59 (Asia/Shanghai)" in message(refused)
+        with sessions() as session:
+            session.execute(update(Course).where(Course.slug == course["course"]).values(time_zone="Europe/Berlin"))
+            session.commit()
+        assert client.get(policy, headers=instructor).json()["due_at"] == "2020-03-15T16:59:00+01:00"
+        utc = client.patch(policy, json={"due_at": "2020-03-15T15:59:00Z"}, headers=instructor).json()
+        assert utc["due_at"] == "2020-03-15T16:59:00+01:00", "a time with a zone is taken as it is"
+    finally:
+        client.patch(policy, json={"due_at": None}, headers=instructor)
+        with sessions() as session:
+            session.execute(update(Course).where(Course.slug == course["course"]).values(time_zone=None))
+            session.commit()

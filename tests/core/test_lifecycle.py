@@ -144,3 +144,14 @@ def test_new_rows_are_stored_queued_and_unsent():
                                queue="cpu", max_score=5, created_at=lifecycle.utcnow())
     assert values["status"] == SubmissionStatus.queued and values["size"] == 3 and "enqueued_at" not in values
     assert set(values) == set(STORED_COLUMNS), "exactly the columns the submit path inserts"
+
+
+def test_a_check_event_is_shown_in_the_viewers_language():
+    from grader.i18n import _
+
+    test = TestResult.said(name="shape", score=0, max_score=1, status=CheckStatus.failed,
+                           feedback=_("{name} is empty", name="hw.py"))
+    stored = events.stored("check", events.payload(events.Check.of(test, 1, 1)))
+    assert events.shown(stored, None, "zh").feedback == "hw.py 是空文件"
+    assert events.shown(stored, None, "en").feedback == "hw.py is empty"
+    assert events.payload(events.shown(stored, None, "zh"))["translations"] == {}

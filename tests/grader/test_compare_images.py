@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
@@ -12,7 +13,8 @@ from PIL import Image, ImageDraw
 from grader.compare import images
 from grader.compare.images import ImageKey, Item
 from grader.sandbox.recipes import resize_to_tensor
-from grader.values import StudentTensor
+from grader.i18n import render
+from grader.values import StudentArray, StudentTensor
 
 PROBE = resize_to_tensor(12, 20)
 
@@ -54,8 +56,8 @@ def items_for(key: ImageKey, labels: dict[str, object], order=None) -> list[Item
 
 def test_the_key_records_labels_storage_and_other_files(key):
     assert key.labels == {"cat.1.jpg": 0, "cat.2.jpg": 0, "dog.3.jpg": 1, "dog.4.jpg": 1}
-    assert key.stored_as("dog.3.jpg") == "a grayscale JPEG"
-    assert key.stored_as("dog.4.jpg") == "an RGBA PNG saved as .jpg"
+    assert str(key.stored_as("dog.3.jpg")) == "a grayscale JPEG"
+    assert str(key.stored_as("dog.4.jpg")) == "an RGBA PNG saved as .jpg"
     assert key.others == ("Thumbs.db",)
 
 
@@ -67,6 +69,73 @@ def test_every_image_is_recognised_in_every_form(key, form):
                  "transformed": lambda: StudentTensor(PROBE(key.image(file))),
                  "transformed in stored mode": lambda: StudentTensor(PROBE(opened(key, file)))}[form]()
         assert key.identify(value) == file
+
+
+# How a Dataset may hold an image instead of returning the PIL image: each reads back as it.
+REPRESENTATIONS = {
+    "HWC uint8 tensor": lambda image: StudentTensor(torch.from_numpy(np.array(image))),
+    "HWC uint8 array": lambda image: StudentArray(np.asarray(image)),
+    "HWC float array in [0, 1]": lambda image: StudentArray(np.asarray(image, dtype=np.float32) / 255),
+    "HWC float array in [0, 255]": lambda image: StudentArray(np.asarray(image, dtype=np.float64)),
+    "CHW uint8 tensor": lambda image: StudentTensor(torch.from_numpy(np.array(image)).permute(2, 0, 1)),
+    "CHW float tensor (ToTensor)": lambda image: StudentTensor(resize_to_tensor(*image.size[::-1])(image)),
+    "CHW int64 tensor": lambda image: StudentTensor(torch.from_numpy(np.array(image)).permute(2, 0, 1).long()),
+}
+
+
+def held(key: ImageKey, file: str, representation: str, converted: bool = True):
+    """The file as a Dataset holding it that way returns it (without .convert('RGB'): its stored mode)."""
+    image = key.image(file) if converted else opened(key, file)
+    return REPRESENTATIONS[representation](image)
+
+
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
+def test_every_image_is_recognised_in_every_representation(key, representation):
+    for file in key.files:
+        assert key.identify(held(key, file, representation)) == file
+        if representation.startswith("HWC"):  # np.asarray of a grayscale image has no channel dimension
+            assert key.identify(held(key, file, representation, converted=False)) == file
+
+
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
+def test_labels_are_judged_whatever_the_representation(key, representation):
+    items = [Item(i, (held(key, file, representation), 1)) for i, file in enumerate(key.files)]
+    verdict = images.labels_verdict(items, key)
+    assert verdict.fraction == 0.5 and "every image came back with label 1" in str(verdict.feedback)
+    assert "shows none of the folder's images" not in str(verdict.feedback)
+
+
+def test_an_rgb_image_held_another_way_costs_half_the_rgb_check(key):
+    items = [Item(i, (held(key, file, "HWC uint8 tensor"), 0)) for i, file in enumerate(key.files)]
+    verdict = images.rgb_verdict(items, key)
+    assert verdict.fraction == 0.5
+    assert ("dataset[0] returned a tensor of shape [50, 90, 3] and dtype uint8 (channels last, HWC) as its image"
+            in str(verdict.feedback))
+    assert "return the PIL image itself" in str(verdict.feedback)
+
+
+def test_channels_are_judged_in_an_array_too(key):
+    items = [Item(i, (StudentArray(np.asarray(opened(key, file))), 0)) for i, file in enumerate(key.files)]
+    verdict = images.rgb_verdict(items, key)
+    assert verdict.fraction == 0
+    assert ("dog.3.jpg (a grayscale JPEG) came back with 1 channel(s), as a numpy array of shape [50, 90] and dtype "
+            "uint8 (no channel dimension, HW), expected 3 (RGB)") in str(verdict.feedback)
+    assert "dog.4.jpg (an RGBA PNG saved as .jpg) came back with 4 channel(s)" in str(verdict.feedback)
+
+
+@pytest.mark.parametrize("representation", ["HWC uint8 array", "HWC uint8 tensor", "CHW float tensor (ToTensor)"])
+def test_the_probe_transform_takes_the_image_held_another_way(key, representation):
+    for file in key.files:
+        image = held(key, file, representation)
+        given = image.array if isinstance(image, StudentArray) else image.tensor
+        assert torch.allclose(PROBE(given), PROBE(key.image(file)), atol=1 / 255)
+
+
+def test_feedback_reads_in_chinese(key):
+    items = [Item(i, (held(key, file, "HWC uint8 array"), 1)) for i, file in enumerate(key.files)]
+    for verdict in (images.labels_verdict(items, key), images.rgb_verdict(items, key)):
+        chinese = render(verdict.feedback, "zh")
+        assert chinese != str(verdict.feedback) and "images" not in chinese
 
 
 NOISE = torch.rand(3, 12, 20, generator=torch.Generator().manual_seed(0))
@@ -86,56 +155,56 @@ def test_labels_are_credited_per_image_and_named(key):
     labels = dict(key.labels, **{"cat.2.jpg": 1})
     verdict = images.labels_verdict(items_for(key, labels), key)
     assert verdict.fraction == 0.75
-    assert "1 of 4 images have a wrong label: cat.2.jpg came back with label 1, expected 0" in verdict.feedback
+    assert "1 of 4 images have a wrong label: cat.2.jpg came back with label 1, expected 0" in str(verdict.feedback)
 
 
 def test_swapped_labels_are_named(key):
     verdict = images.labels_verdict(items_for(key, {file: 1 - label for file, label in key.labels.items()}), key)
-    assert verdict.fraction == 0 and "the two labels are swapped" in verdict.feedback
+    assert verdict.fraction == 0 and "the two labels are swapped" in str(verdict.feedback)
 
 
 def test_one_label_for_every_image_is_named(key):
     verdict = images.labels_verdict(items_for(key, dict.fromkeys(key.files, 0)), key)
-    assert verdict.fraction == 0.5 and "every image came back with label 0" in verdict.feedback
+    assert verdict.fraction == 0.5 and "every image came back with label 0" in str(verdict.feedback)
 
 
 def test_a_pack_hint_comes_before_the_usual_patterns(key):
     verdict = images.labels_verdict(items_for(key, dict.fromkeys(key.files, "cat")), key,
                                     hint_for=lambda labels: f"labels are {labels[0]!r} strings")
-    assert "came back with label 'cat', expected 0" in verdict.feedback
-    assert "labels are 'cat' strings" in verdict.feedback
+    assert "came back with label 'cat', expected 0" in str(verdict.feedback)
+    assert "labels are 'cat' strings" in str(verdict.feedback)
 
 
 def test_images_never_returned_count_as_wrong(key):
     items = items_for(key, key.labels, order=key.files[:3])
     verdict = images.labels_verdict(items, key)
-    assert verdict.fraction == 0.75 and "1 of 4 images never came back: dog.4.jpg" in verdict.feedback
+    assert verdict.fraction == 0.75 and "1 of 4 images never came back: dog.4.jpg" in str(verdict.feedback)
 
 
 def test_items_that_are_not_pairs_or_raise_are_reported(key):
     verdict = images.labels_verdict([Item(0, key.image("cat.1.jpg")), Item(1, error="raised OSError")], key)
-    assert "dataset[0] returned a PIL image (mode RGB, 90x50), expected a tuple (image, label)" in verdict.feedback
-    assert images.labels_verdict([], key).feedback == "the dataset is empty, so no label could be checked"
+    assert "dataset[0] returned a PIL image (mode RGB, 90x50), expected a tuple (image, label)" in str(verdict.feedback)
+    assert str(images.labels_verdict([], key).feedback) == "the dataset is empty, so no label could be checked"
 
 
 def test_rgb_needs_every_image_in_rgb(key):
     assert images.rgb_verdict(items_for(key, key.labels), key).ok
     stored_modes = [Item(i, (opened(key, file), key.labels[file])) for i, file in enumerate(key.files)]
     verdict = images.rgb_verdict(stored_modes, key)
-    assert "dog.3.jpg (a grayscale JPEG) came back in mode L, expected RGB" in verdict.feedback
-    assert "dog.4.jpg (an RGBA PNG saved as .jpg) came back in mode RGBA" in verdict.feedback
+    assert "dog.3.jpg (a grayscale JPEG) came back in mode L, expected RGB" in str(verdict.feedback)
+    assert "dog.4.jpg (an RGBA PNG saved as .jpg) came back in mode RGBA" in str(verdict.feedback)
 
 
 def test_rgb_needs_the_other_modes_among_the_items(key):
     verdict = images.rgb_verdict(items_for(key, key.labels, order=key.files[:2]), key)
-    assert not verdict.ok and "never came back" in verdict.feedback
-    assert "dog.3.jpg (a grayscale JPEG)" in verdict.feedback
+    assert not verdict.ok and "never came back" in str(verdict.feedback)
+    assert "dog.3.jpg (a grayscale JPEG)" in str(verdict.feedback)
 
 
 def test_items_that_raise_fail_the_readable_check_with_the_other_files_named(key):
     items = items_for(key, key.labels) + [Item(4, error="raised UnidentifiedImageError")]
     verdict = images.readable_verdict(items, key.others)
-    assert "dataset[4]: raised UnidentifiedImageError" in verdict.feedback and "(Thumbs.db)" in verdict.feedback
+    assert "dataset[4]: raised UnidentifiedImageError" in str(verdict.feedback) and "(Thumbs.db)" in str(verdict.feedback)
     assert images.readable_verdict(items_for(key, key.labels), key.others).ok
 
 
@@ -152,7 +221,7 @@ def test_transform_output_is_recomputed_and_compared(key):
 def test_a_transform_not_applied_is_named(key, transform, message):
     items = [Item(i, (transform(key.image(file)), 0)) for i, file in enumerate(key.files)]
     verdict = images.transform_verdict(items, key, PROBE)
-    assert not verdict.ok and message in verdict.feedback
+    assert not verdict.ok and message in str(verdict.feedback)
 
 
 def batches(key: ImageKey, order: list[str], labels=None) -> list:
@@ -170,13 +239,13 @@ def test_batches_covering_every_image_once_pass(key):
 
 def test_batches_that_repeat_or_miss_images_fail(key):
     verdict = images.batches_verdict(batches(key, key.files[:3] + key.files[:1]), key, 3, [3, 12, 20])
-    assert "images seen more than once: cat.1.jpg" in verdict.feedback
-    assert "images never seen: dog.4.jpg" in verdict.feedback
+    assert "images seen more than once: cat.1.jpg" in str(verdict.feedback)
+    assert "images never seen: dog.4.jpg" in str(verdict.feedback)
 
 
 def test_labels_that_do_not_collate_into_a_tensor_fail(key):
     verdict = images.batches_verdict(batches(key, key.files, labels=("1", "100", "1", "100")), key, 3, [3, 12, 20])
-    assert "the labels are a tuple of str, expected an integer tensor of shape [3]" in verdict.feedback
+    assert "the labels are a tuple of str, expected an integer tensor of shape [3]" in str(verdict.feedback)
 
 
 @pytest.mark.parametrize(("message", "hint"), [
@@ -188,4 +257,4 @@ def test_labels_that_do_not_collate_into_a_tensor_fail(key):
     ("something else", ""),
 ])
 def test_loader_errors_get_a_hint(message, hint):
-    assert hint in images.loader_error_hint(message) and bool(images.loader_error_hint(message)) == bool(hint)
+    assert hint in str(images.loader_error_hint(message)) and bool(images.loader_error_hint(message)) == bool(hint)

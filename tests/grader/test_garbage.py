@@ -24,6 +24,7 @@ from grader import checks, hidden_data, values
 from grader.assignments import Catalog
 from grader.compare import source as source_reading
 from grader.config import REPOSITORY
+from grader.i18n import LANGUAGES, render
 from grader.sandbox import wire
 from grader.student import JobDied, Student, StudentError
 
@@ -190,7 +191,8 @@ def test_every_check_gives_a_verdict_for_any_answer(pack, name, data_root, data,
         verdict = CATALOG.get(pack).checks[name](student, context(pack, name, data_root, visible))
     except (StudentError, JobDied):
         return
-    assert isinstance(verdict, checks.Verdict) and isinstance(verdict.feedback, str)
+    assert isinstance(verdict, checks.Verdict)
+    assert all(isinstance(render(verdict.feedback, language), str) for language in LANGUAGES), "a message in each"
 
 
 # ---------------------------------------------------------------------------- the decoder
