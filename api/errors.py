@@ -83,7 +83,7 @@ async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
 
 async def _unknown_assignment(request: Request, exc: UnknownAssignment) -> JSONResponse:
     return JSONResponse(body("assignment_not_found", render(_("{assignment}: it is no longer in the catalogue",
-                                                              assignment=str(exc)), language(request))),
+                                                              assignment=exc.args[0]), language(request))),
                         status_code=404)
 
 

@@ -2,7 +2,9 @@
 migrated to the latest revision) and the broker.  ``torchgrade serve`` and ``torchgrade worker``
 refuse to start while any of them is unusable; ``/readyz`` reports them.
 
-Each check returns ``None`` when the dependency is usable, else one sentence for the operator.
+Each check returns ``None`` when the dependency is usable, else one sentence for the operator
+(a catalogue message, ``core/locale``: the CLI says it in ``--lang``, ``/readyz`` in the
+request's language).
 ``refuse_to_start`` gives a dependency that is restarting a short while before a command
 refuses to start: an unreachable server may come back, a database that is not migrated or a
 data directory that cannot be written does not.
@@ -24,8 +26,10 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.i18n import _
 from core.migrate import alembic_config
 from core.settings import Settings
+from grader.i18n import SOURCE_LANGUAGE, Message, Text, render
 
 STARTUP_WAIT_S = 30.0        # how long a command waits for an unreachable database or broker
 BROKER_TIMEOUT_S = 2
@@ -35,11 +39,14 @@ BROKER_TIMEOUT_S = 2
 class Problem:
     """A problem's sentence; ``transient`` when the dependency may come back by itself."""
 
-    text: str
+    text: Message
     transient: bool = False
 
+    def render(self, language: str = SOURCE_LANGUAGE) -> str:
+        return render(self.text, language)
+
     def __str__(self) -> str:
-        return self.text
+        return self.render()
 
 
 def data_dir_problem(settings: Settings) -> Problem | None:
@@ -49,7 +56,8 @@ def data_dir_problem(settings: Settings) -> Problem | None:
         with tempfile.TemporaryFile(dir=settings.data_dir, prefix=".torchgrade-probe-"):
             pass
     except OSError as exc:
-        return Problem(f"the data directory {settings.data_dir} cannot be used: {exc.strerror or exc}")
+        return Problem(_("the data directory {path} cannot be used: {why}", path=str(settings.data_dir),
+                         why=exc.strerror or str(exc)))
     return None
 
 
@@ -67,19 +75,20 @@ def database_problem(settings: Settings) -> Problem | None:
         with engine_for(settings.database_url).connect() as connection:
             current = frozenset(MigrationContext.configure(connection).get_current_heads())
     except SQLAlchemyError as exc:
-        return Problem(f"the database {shown} cannot be reached: {_first_line(exc)}", transient=True)
+        return Problem(_("the database {url} cannot be reached: {why}", url=shown, why=_first_line(exc)),
+                       transient=True)
     except OSError as exc:  # the folder of an SQLite file cannot be made
-        return Problem(f"the database {shown} cannot be opened: {exc.strerror or exc}")
+        return Problem(_("the database {url} cannot be opened: {why}", url=shown, why=exc.strerror or str(exc)))
     heads = frozenset(_migrations().get_heads())
     if current == heads:
         return None
     if not current:
-        return Problem(f"the database {shown} is not migrated: run `torchgrade migrate`")
+        return Problem(_("the database {url} is not migrated: run `torchgrade migrate`", url=shown))
     if not all(_known(revision) for revision in current):
-        return Problem(f"the database {shown} is at revision {', '.join(sorted(current))}, which this version "
-                          f"of torchgrade does not know (a newer version migrated it)")
-    return Problem(f"the database {shown} is at revision {', '.join(sorted(current))}, not "
-                      f"{', '.join(sorted(heads))}: run `torchgrade migrate`")
+        return Problem(_("the database {url} is at revision {current}, which this version of torchgrade does not "
+                         "know (a newer version migrated it)", url=shown, current=", ".join(sorted(current))))
+    return Problem(_("the database {url} is at revision {current}, not {heads}: run `torchgrade migrate`", url=shown,
+                     current=", ".join(sorted(current)), heads=", ".join(sorted(heads))))
 
 
 def _known(revision: str) -> bool:
@@ -102,8 +111,8 @@ def broker_problem(settings: Settings) -> Problem | None:
             for queue in app.conf.task_queues:
                 queue(channel).declare()
     except (KombuError, RedisError, SQLAlchemyError, OSError) as exc:
-        return Problem(f"the broker {shown_url(settings.broker_url)} cannot be used: {_first_line(exc)}",
-                          transient=True)
+        return Problem(_("the broker {url} cannot be used: {why}", url=shown_url(settings.broker_url),
+                         why=_first_line(exc)), transient=True)
     return None
 
 
@@ -150,17 +159,21 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def refuse_to_start(command: str, settings: Settings, patience_s: float = STARTUP_WAIT_S) -> bool:
+def refuse_to_start(command: str, settings: Settings, patience_s: float = STARTUP_WAIT_S,
+                    language: str = SOURCE_LANGUAGE) -> bool:
     """For ``serve`` and ``worker``: wait up to ``patience_s`` for an unreachable database or
-    broker, then print every problem left (True: the command must not start)."""
+    broker, then print every problem left, in ``language`` (True: the command must not start)."""
+    def say(message: Message) -> None:
+        print(f"torchgrade {command}: {render(message, language)}", file=sys.stderr, flush=True)
+
     def waiting(found: dict[str, Problem]) -> None:
         if not waited:
             waited.append(True)
-            print(f"torchgrade {command}: waiting up to {patience_s:g} s: {'; '.join(map(str, found.values()))}",
-                  file=sys.stderr, flush=True)
+            say(_("waiting up to {seconds:g} s: {problems}", seconds=patience_s,
+                  problems=Text.join("; ", [problem.text for problem in found.values()])))
 
     waited: list[bool] = []
     found = wait_until_usable(settings, patience_s, waiting)
     for problem in found.values():
-        print(f"torchgrade {command}: cannot start: {problem}", file=sys.stderr)
+        say(_("cannot start: {problem}", problem=problem.text))
     return bool(found)

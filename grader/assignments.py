@@ -31,6 +31,7 @@ import types
 from pathlib import Path
 from typing import Callable, Iterable
 
+from grader.i18n import Message, _, render
 from grader.manifest import CheckSpec, Manifest, parse_manifest
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,21 @@ READ_TRIES = 5
 
 
 class AssignmentError(Exception):
-    """An assignment pack is broken (a grader fault, never the student's)."""
+    """An assignment pack is broken (a grader fault, never the student's).  ``message`` says
+    how, for the pack's authors (a catalogue message; ``str()`` is the English)."""
+
+    def __init__(self, message: Message):
+        super().__init__(render(message))
+        self.message = message
 
 
 class UnknownAssignment(KeyError):
+    @property
+    def message(self) -> Message:
+        return _("no assignment called {name!r}", name=self.args[0])
+
     def __str__(self) -> str:
-        return f"no assignment called {self.args[0]!r}"
+        return render(self.message)
 
 
 # ---------------------------------------------------------------------- versions
@@ -101,7 +111,7 @@ def _graded(name: str) -> bool:
 
 def read_pack(directory: Path) -> PackFiles:
     """The pack's graded files, read while none of them moved."""
-    for _ in range(READ_TRIES):
+    for _attempt in range(READ_TRIES):
         try:
             before = stamp(directory)
             contents = {name: (directory / name).read_bytes() for name, *_ in before}
@@ -109,7 +119,7 @@ def read_pack(directory: Path) -> PackFiles:
                 return PackFiles(directory, before, contents)
         except OSError:
             continue
-    raise AssignmentError(f"{directory.name}: its files kept changing while they were read")
+    raise AssignmentError(_("{pack}: its files kept changing while they were read", pack=directory.name))
 
 
 # ---------------------------------------------------------------------- assignments
@@ -205,9 +215,9 @@ def load_manifest_of(files: PackFiles) -> Manifest:
     try:
         manifest = parse_manifest(files.contents["manifest.toml"])
     except (KeyError, ValueError) as exc:
-        raise AssignmentError(f"{directory.name}: bad manifest: {exc}") from exc
+        raise AssignmentError(_("{pack}: bad manifest: {problem}", pack=directory.name, problem=str(exc))) from exc
     if manifest.id != directory.name:
-        raise AssignmentError(f"{directory.name}: manifest id is {manifest.id!r}")
+        raise AssignmentError(_("{pack}: manifest id is {id!r}", pack=directory.name, id=manifest.id))
     return manifest
 
 
@@ -219,12 +229,14 @@ def load_assignment(directory: Path, files: PackFiles | None = None) -> Assignme
         module = importlib.import_module(f"{package}.checks")
     except Exception as exc:  # a syntax error or a failing import in the pack: the pack's fault
         _forget(package)
-        raise AssignmentError(f"{manifest.id}: checks.py does not import: {type(exc).__name__}: {exc}") from exc
+        raise AssignmentError(_("{pack}: checks.py does not import: {error}: {problem}", pack=manifest.id,
+                                error=type(exc).__name__, problem=str(exc))) from exc
     found = {fn.__check_name__: fn for fn in vars(module).values() if hasattr(fn, "__check_name__")}
     wanted = [c.name for c in manifest.checks]
     if set(found) != set(wanted):
         _forget(package)
-        raise AssignmentError(f"{manifest.id}: manifest checks {sorted(wanted)} but checks.py defines {sorted(found)}")
+        raise AssignmentError(_("{pack}: manifest checks {wanted} but checks.py defines {found}", pack=manifest.id,
+                                wanted=sorted(wanted), found=sorted(found)))
     return Assignment(manifest, directory, {name: found[name] for name in wanted}, files, package)
 
 

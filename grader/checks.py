@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from grader.i18n import Message, Text, render
+from grader.i18n import Message, Text, _, render
 from grader.status import CheckStatus
 
 log = logging.getLogger(__name__)
@@ -149,4 +149,4 @@ def _uncheckable(name: str, exc: BaseException):
         message = str(exc)[:2000]
     except Exception:  # a message built from a student's value may itself fail
         message = ""
-    return UncheckableValue(f"check {name}", type(exc).__name__, message, traceback=where)
+    return UncheckableValue(_("check {name}", name=name), type(exc).__name__, message, traceback=where)

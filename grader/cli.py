@@ -14,12 +14,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.assignments import Catalog, UnknownAssignment
+from grader.assignments import AssignmentError, Catalog, UnknownAssignment
 from grader.config import get_settings
-from grader.i18n import LANGUAGES
+from grader.manifest import Said
+from grader import i18n
+from grader.i18n import LANGUAGES, Message, _
 from grader.status import SubmissionStatus
 
 EXIT_FAULT = 2
+
+
+def say_error(message: Message, language: str) -> None:
+    print(f"torchgrade: {i18n.render(message, language)}", file=sys.stderr)
 
 
 def add_grade(subparsers) -> None:
@@ -41,7 +47,10 @@ def run_grade(args) -> int:
     try:
         catalog.get(args.assignment)
     except UnknownAssignment as exc:
-        print(f"torchgrade: {exc}; known: {', '.join(catalog.ids())}", file=sys.stderr)
+        say_error(_("{problem}; known: {known}", problem=exc.message, known=", ".join(catalog.ids())), args.lang)
+        return EXIT_FAULT
+    except AssignmentError as exc:
+        say_error(exc.message, args.lang)
         return EXIT_FAULT
     console = Console()
     exit_code = 0
@@ -50,7 +59,7 @@ def run_grade(args) -> int:
             try:
                 content = path.read_bytes()
             except OSError as exc:
-                print(f"torchgrade: cannot read {path}: {exc.strerror}", file=sys.stderr)
+                say_error(_("cannot read {path}: {why}", path=str(path), why=exc.strerror), args.lang)
                 exit_code = EXIT_FAULT
                 continue
             result = grader.grade(args.assignment, path.name, content)
@@ -71,7 +80,8 @@ def add_assignments(subparsers) -> None:
 def run_assignments(args) -> int:
     for assignment in Catalog(get_settings().reference_dir).all():
         manifest = assignment.manifest
-        print(f"{manifest.id:28s} {manifest.queue:4s} {manifest.max_score:5g} pts  {manifest.title.en}")
+        points = i18n.render(_("{points:5g} pts", points=manifest.max_score), args.lang)
+        print(f"{manifest.id:28s} {manifest.queue:4s} {points}  {Said(manifest.title).render(args.lang)}")
     return 0
 
 
@@ -90,8 +100,14 @@ def run_selftest(args) -> int:
     failures = 0
     with Grader(settings, catalog) as grader:
         for assignment_id in args.assignments or catalog.ids():
-            for outcome in run_cases(grader, catalog.get(assignment_id)):
-                print(outcome.line())
+            try:
+                assignment = catalog.get(assignment_id)
+            except (UnknownAssignment, AssignmentError) as exc:
+                say_error(exc.message, args.lang)
+                failures += 1
+                continue
+            for outcome in run_cases(grader, assignment):
+                print(outcome.line(args.lang))
                 failures += not outcome.ok
     return 1 if failures else 0
 

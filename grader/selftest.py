@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.assignments import Assignment
+from grader.i18n import SOURCE_LANGUAGE, Message, _, render
 from grader.results import GradeResult
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -26,7 +27,8 @@ class Case(BaseModel):
     status: SubmissionStatus = SubmissionStatus.graded
     score: float
     not_passed: list[str] | None = Field(None, description="exactly the checks that must not pass")
-    feedback: list[str] = Field(default_factory=list, description="phrases the feedback must contain")
+    feedback: list[str] = Field(default_factory=list, description="phrases the feedback must contain (in "
+                                "English or Chinese)")
     why: str = ""
 
     @model_validator(mode="after")
@@ -47,16 +49,17 @@ class Outcome:
     assignment: str
     case: Case
     result: GradeResult
-    problems: list[str]
+    problems: list[Message]
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def line(self) -> str:
+    def line(self, language: str = SOURCE_LANGUAGE) -> str:
+        """The case's outcome for a TA: ``ok`` or ``FAIL``, status and score, then each problem."""
         mark = "ok  " if self.ok else "FAIL"
         text = f"{mark} {self.assignment}/{self.case.file}: {self.result.status.value} {self.result.score:g}"
-        return text + "".join(f"\n     {p}" for p in self.problems)
+        return text + "".join(f"\n     {render(p, language)}" for p in self.problems)
 
 
 def load_cases(assignment: Assignment) -> list[Case]:
@@ -88,17 +91,21 @@ def submission_bytes(path: Path) -> tuple[str, bytes]:
     return f"{path.name}.zip", buffer.getvalue()
 
 
-def problems_with(result: GradeResult, case: Case) -> list[str]:
+def problems_with(result: GradeResult, case: Case) -> list[Message]:
     problems = []
     if result.status != case.status:
-        problems.append(f"status {result.status.value}, expected {case.status.value}: {result.message[:300]}")
+        problems.append(_("status {status}, expected {expected}: {message}", status=result.status.value,
+                          expected=case.status.value, message=result.message[:300]))
     if abs(result.score - case.score) > 1e-6:
-        problems.append(f"score {result.score:g}, expected {case.score:g}")
+        problems.append(_("score {score:g}, expected {expected:g}", score=result.score, expected=case.score))
     not_passed = {t.name for t in result.tests if t.status not in (CheckStatus.passed, CheckStatus.pending)}
     if case.not_passed is not None and not_passed != set(case.not_passed):
-        problems.append(f"checks not passed {sorted(not_passed)}, expected {sorted(case.not_passed)}")
-    text = result.message + "\n" + "\n".join(t.feedback for t in result.tests)
-    problems += [f"feedback lacks {phrase!r}" for phrase in case.feedback if phrase not in text]
+        problems.append(_("checks not passed {checks}, expected {expected}", checks=sorted(not_passed),
+                          expected=sorted(case.not_passed)))
+    text = "\n".join([result.message, *(t.message for t in result.translations.values()),
+                      *(t.feedback for t in result.tests),
+                      *(said.feedback for t in result.tests for said in t.translations.values())])
+    problems += [_("feedback lacks {phrase!r}", phrase=phrase) for phrase in case.feedback if phrase not in text]
     return problems
 
 

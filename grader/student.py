@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 
+from grader.i18n import Message, _, render
 from grader.sandbox import wire
 from grader.sandbox.host import Job, JobDied
 from grader import values
@@ -28,26 +29,42 @@ BUILTIN_EXCEPTIONS = {name for name, obj in vars(builtins).items()
 class StudentError(Exception):
     """The student's code raised, or answered with something that cannot be checked."""
 
-    what: str                 # what the checker asked for, in the student's terms
+    what: Message             # what the checker asked for, in the student's terms
     type_name: str            # exception type as the job reported it
-    message: str
+    message: str              # the exception's message (the student's words; English when the grader's)
     line: int | None = None
     file: str | None = None
     traceback: str = ""
     kind: str = "error"       # "error"; "memory" for an allocation failure; "missing" for an undefined name
+    said: Message | None = None  # the grader's own words for ``message``, in every language
+
+    def __post_init__(self):
+        if self.said is not None and not self.message:
+            self.message = render(self.said)
 
     def __str__(self) -> str:
-        return self.feedback()
+        return render(self.feedback())
 
-    def feedback(self, show_message: bool = True) -> str:
+    def feedback(self, show_message: bool = True) -> Message:
+        """What the student is told, a catalogue message: what raised what, where, and (when
+        ``show_message``: exception messages may quote hidden inputs) its first lines."""
         if self.kind == "missing":
-            return self.message
-        where = f" (line {self.line} of {self.file})" if self.line and self.file else ""
-        kind = self.type_name if self.type_name in BUILTIN_EXCEPTIONS or show_message else "an exception"
-        text = f"{self.what} raised {kind}{where}"
-        if show_message and self.message:
-            text += f": {_first_lines(self.message)}"
-        return text
+            return self.said if self.said is not None else self.message
+        named = self.type_name in BUILTIN_EXCEPTIONS or show_message
+        where = dict(line=self.line, file=self.file) if self.line and self.file else {}
+        message = (self.said if self.said is not None else _first_lines(self.message)) if show_message else ""
+        if not named:
+            if where:
+                return _("{what} raised an exception (line {line} of {file})", what=self.what, **where)
+            return _("{what} raised an exception", what=self.what)
+        if where and message:
+            return _("{what} raised {error} (line {line} of {file}): {message}", what=self.what,
+                     error=self.type_name, message=message, **where)
+        if where:
+            return _("{what} raised {error} (line {line} of {file})", what=self.what, error=self.type_name, **where)
+        if message:
+            return _("{what} raised {error}: {message}", what=self.what, error=self.type_name, message=message)
+        return _("{what} raised {error}", what=self.what, error=self.type_name)
 
 
 class CheckerOverrun(BaseException):
@@ -60,9 +77,12 @@ class UncheckableValue(StudentError):
     """A check raised on a value the student's code returned (a NaN where it needed a number,
     a shape it did not expect): a verdict for the student, not a grader fault."""
 
-    def feedback(self, show_message: bool = True) -> str:
-        text = f"the grader could not judge what your code returned: checking it raised {self.type_name}"
-        return text + (f" ({_first_lines(self.message, 1, 200)})" if show_message and self.message else "")
+    def feedback(self, show_message: bool = True) -> Message:
+        if show_message and self.message:
+            return _("the grader could not judge what your code returned: checking it raised {error} ({message})",
+                     error=self.type_name, message=_first_lines(self.message, 1, 200))
+        return _("the grader could not judge what your code returned: checking it raised {error}",
+                 error=self.type_name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,20 +142,20 @@ class Student:
     def install(self, files: dict[str, bytes]) -> None:
         names = sorted(files)
         self._request({"op": "install", "files": {name: i for i, name in enumerate(names)}},
-                      [files[name] for name in names], what="installing your files")
+                      [files[name] for name in names], what=_("installing your files"))
 
     def import_module(self, timeout_s: float | None = None) -> list[str]:
         module = self.entry_module.removesuffix(".py").replace("/", ".")
         reply = self._request({"op": "import", "module": module, "seed": 0},
-                              what=f"importing {self.entry_module}", timeout_s=timeout_s)
+                              what=_("importing {module}", module=self.entry_module), timeout_s=timeout_s)
         names = reply[0].get("names")  # the job's word: a list of strings, or nothing
         self.names = [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
         return self.names
 
     @_noted
     def run_main(self, timeout_s: float | None = None) -> int:
-        reply, _ = self._request({"op": "run_main", "path": self.entry_module},
-                                 what=f"running {self.entry_module}", timeout_s=timeout_s)
+        reply, _blobs = self._request({"op": "run_main", "path": self.entry_module},
+                                      what=_("running {module}", module=self.entry_module), timeout_s=timeout_s)
         code = reply.get("exit_code")
         return code if type(code) is int else 1
 
@@ -159,7 +179,8 @@ class Student:
 
     def require(self, name: str) -> None:
         if not self.has(name):
-            raise StudentError(name, "NameError", f"your module does not define {name}", kind="missing")
+            raise StudentError(name, "NameError", "", kind="missing",
+                               said=_("your module does not define {name}", name=name))
 
     @_noted
     def get(self, name: str):
@@ -206,7 +227,7 @@ class Student:
             self.cache_bytes += size
         return _replay(result)
 
-    def _value(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
+    def _value(self, header, blobs=(), *, what: Message, timeout_s: float | None = None):
         reply, reply_blobs = self._request(header, blobs, what=what, timeout_s=timeout_s)
         caps = self.job.caps
         caps = wire.Caps(caps.header_bytes, caps.blob_bytes, caps.depth, min(caps.items, self.bounds.items),
@@ -215,13 +236,14 @@ class Student:
         try:
             value = decoder.decode(reply.get("value"))
         except wire.ProtocolError as exc:
-            raise StudentError(what, "ValueError", f"returned a value that cannot be checked ({exc})") from None
+            raise StudentError(what, "ValueError", "", said=_("returned a value that cannot be checked ({problem})",
+                                                              problem=str(exc))) from None
         finally:
             self.decoded += decoder.decoded
         self.last_size = decoder.decoded
         return value
 
-    def _request(self, header, blobs=(), *, what: str, timeout_s: float | None = None):
+    def _request(self, header, blobs=(), *, what: Message, timeout_s: float | None = None):
         if self.cpu_deadline is not None and time.process_time() > self.cpu_deadline:
             raise CheckerOverrun()
         reply, reply_blobs = self.job.request(header, list(blobs), timeout_s)
@@ -230,7 +252,7 @@ class Student:
         if error is not None:
             raise _student_error(what, error)
         if not reply.get("ok"):
-            raise StudentError(what, "ValueError", "the job sent a malformed reply")
+            raise StudentError(what, "ValueError", "", said=_("the job sent a malformed reply"))
         return reply, reply_blobs
 
 
@@ -239,17 +261,21 @@ def _first_lines(message: str, lines: int = 3, chars: int = 400) -> str:
     return kept[:chars] + ("…" if len(kept) > chars or len(message.strip().splitlines()) > lines else "")
 
 
-def _student_error(what: str, error) -> StudentError:
+def _student_error(what: Message, error) -> StudentError:
     if not isinstance(error, dict):
         return StudentError(what, "Exception", "")
     text = {key: str(error.get(key) or "")[:4000] for key in ("type", "message", "file", "traceback")}
     line = error.get("line") if type(error.get("line")) is int else None
     memory = text["type"] == "MemoryError" or "can't allocate memory" in text["message"] \
         or "DefaultCPUAllocator" in text["message"]
+    said = None
     if error.get("unsendable"):
-        text["message"] = f"returned a value that cannot be sent back for checking: {text['message']}"
+        def unsendable(message: str) -> Message:
+            return _("returned a value that cannot be sent back for checking: {message}", message=message)
+        said = unsendable(_first_lines(text["message"]))
+        text["message"] = render(unsendable(text["message"]))
     return StudentError(what, text["type"] or "Exception", text["message"], line, text["file"] or None,
-                        text["traceback"], "memory" if memory else "error")
+                        text["traceback"], "memory" if memory else "error", said)
 
 
 def _replay(result):

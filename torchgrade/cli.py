@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="torchgrade", description="Sandboxed grading of PyTorch homework")
     parser.add_argument("--lang", choices=LANGUAGES, default=default_language(),
                         help="language of messages and feedback (default: $TORCHGRADE_LANG, else $LANG if it is "
-                             "zh or en, else zh)")
+                             "zh or en, else the service's $TORCHGRADE_DEFAULT_LANGUAGE, else zh)")
     subparsers = parser.add_subparsers(required=True, metavar="command")
     for add in SUBCOMMANDS:
         add(subparsers)
@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_language() -> str:
-    return negotiate(os.environ.get("TORCHGRADE_LANG"), os.environ.get("LANG"))
+    return negotiate(os.environ.get("TORCHGRADE_LANG"), os.environ.get("LANG"),
+                     os.environ.get("TORCHGRADE_DEFAULT_LANGUAGE"))
 
 
 def main(argv: list[str] | None = None) -> int:

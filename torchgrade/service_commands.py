@@ -12,8 +12,9 @@ import sys
 import threading
 from pathlib import Path
 
+from core.i18n import _
 from core.settings import Settings, get_settings
-from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, render
+from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
@@ -29,8 +30,14 @@ def service_session(settings: Settings):
         yield session
 
 
+def say(message: Message, language: str, command: str | None = None, error: bool = False) -> None:
+    """A line for the person at the terminal, in their language (on stderr for ``error``)."""
+    prefix = f"torchgrade {command}: " if command else ""
+    print(prefix + render(message, language), file=sys.stderr if error else sys.stdout, flush=True)
+
+
 def report_error(command: str, exc, language: str = DEFAULT_LANGUAGE) -> int:
-    print(f"torchgrade {command}: {render(exc.message, language)}", file=sys.stderr)
+    say(exc.message, language, command, error=True)
     return EXIT_USAGE
 
 
@@ -45,7 +52,7 @@ def run_migrate(args) -> int:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    print(f"database is at the latest revision: {shown_url(settings.database_url)}")
+    say(_("database is at the latest revision: {url}", url=shown_url(settings.database_url)), args.lang)
     return 0
 
 
@@ -77,7 +84,8 @@ def run_course_create(args) -> int:
         except ServiceError as exc:
             return report_error("course create", exc, args.lang)
         session.commit()
-        print(f"course {course.slug}: {', '.join(a.assignment_id for a in course.assignments)}")
+        say(_("course {slug}: {assignments}", slug=course.slug,
+              assignments=", ".join(a.assignment_id for a in course.assignments)), args.lang)
     return 0
 
 
@@ -108,13 +116,17 @@ def run_user_add(args) -> int:
         except ServiceError as exc:
             return report_error("user add", exc, args.lang)
         session.commit()
-    where = f" in {args.course}" if args.course else ""
+    who = dict(name=args.name, role=args.role, course=args.course)
     if token:
-        print(f"{args.name} ({args.role}{where}) token:", file=sys.stderr)
+        say(_("{name} ({role} in {course}) token:", **who) if args.course else _("{name} ({role}) token:", **who),
+            args.lang, error=True)
         print(token)
+    elif args.course:
+        say(_("{name} exists; now {role} in {course}; their token is unchanged (--new-token issues one)", **who),
+            args.lang, error=True)
     else:
-        print(f"{args.name} exists; now {args.role}{where}; their token is unchanged (--new-token issues one)",
-              file=sys.stderr)
+        say(_("{name} exists; now {role}; their token is unchanged (--new-token issues one)", **who), args.lang,
+            error=True)
     return 0
 
 
@@ -138,7 +150,7 @@ def run_roster_import(args) -> int:
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"torchgrade roster import: cannot read {args.file}: {exc}", file=sys.stderr)
+        say(_("cannot read {path}: {why}", path=str(args.file), why=str(exc)), args.lang, "roster import", error=True)
         return EXIT_USAGE
     with service_session(settings) as session:
         try:
@@ -176,11 +188,11 @@ def run_demo(args) -> int:
             enrolment = accounts.add_user(session, settings.secret_key, name, role, DEMO_COURSE)
             tokens[name] = enrolment.token or accounts.reissue_token(session, settings.secret_key, name)
         session.commit()
-    print(f"demo course '{DEMO_COURSE}' is ready. Tokens (new ones each run):")
+    say(_("demo course {course!r} is ready. Tokens (new ones each run):", course=DEMO_COURSE), args.lang)
     for name, token in tokens.items():
         print(f"  export {name.upper()}={token}")
-    print("then, once `torchgrade serve` is up:\n"
-          '  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
+    say(_("then, once `torchgrade serve` is up:"), args.lang)
+    print('  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
           "http://127.0.0.1:8000/api/v1/assignments/w1-normal-modes/submissions")
     return 0
 
@@ -217,9 +229,9 @@ def run_serve(args) -> int:
     from core import readiness
 
     settings = get_settings()
-    if readiness.refuse_to_start("serve", settings, args.wait_for_services):
+    if readiness.refuse_to_start("serve", settings, args.wait_for_services, args.lang):
         return EXIT_USAGE
-    lock = hold_data_dir(settings.data_dir)
+    lock = hold_data_dir(settings.data_dir, args.lang)
     if lock is None:
         return EXIT_USAGE
     app = create_app(settings)
@@ -243,7 +255,7 @@ def run_serve(args) -> int:
             start_new_session=True, pass_fds=[lock])  # the worker holds the data directory's lock too
         running.set()
         app.state.embedded_worker = running.is_set
-        threading.Thread(target=_watch_worker, args=(worker, running, died, server), daemon=True,
+        threading.Thread(target=_watch_worker, args=(worker, running, died, server, args.lang), daemon=True,
                          name="embedded-worker").start()
     try:
         server.run()
@@ -259,7 +271,7 @@ def run_serve(args) -> int:
     return 128 + hangups[0] if hangups else 0
 
 
-def hold_data_dir(data_dir: Path) -> int | None:
+def hold_data_dir(data_dir: Path, language: str = DEFAULT_LANGUAGE) -> int | None:
     """Lock ``data_dir`` for this process's life (and its embedded worker's): a descriptor, or
     None, with the reason printed, when another ``serve`` (or what is left of one) holds it."""
     import fcntl
@@ -270,21 +282,23 @@ def hold_data_dir(data_dir: Path) -> int | None:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        print(f"torchgrade serve: another torchgrade serve (pid {holder}) or its worker is using the data directory "
-              f"{data_dir}; stop it first, or give this one its own TORCHGRADE_DATA_DIR", file=sys.stderr)
+        say(_("another torchgrade serve (pid {pid}) or its worker is using the data directory {path}; stop it first, "
+              "or give this one its own TORCHGRADE_DATA_DIR", pid=holder, path=str(data_dir)), language, "serve",
+            error=True)
         return None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
 
 
-def _watch_worker(worker: subprocess.Popen, running: threading.Event, died: threading.Event, server) -> None:
+def _watch_worker(worker: subprocess.Popen, running: threading.Event, died: threading.Event, server,
+                  language: str = DEFAULT_LANGUAGE) -> None:
     status = worker.wait()
     if running.is_set():
         running.clear()
         died.set()
-        print(f"torchgrade serve: the embedded worker exited (status {status}); the server stops, since nothing "
-              "would grade the submissions it accepts", file=sys.stderr, flush=True)
+        say(_("the embedded worker exited (status {status}); the server stops, since nothing would grade the "
+              "submissions it accepts", status=status), language, "serve", error=True)
         server.should_exit = True
 
 
@@ -318,7 +332,7 @@ def run_submit(args) -> int:
     from api.client import submit_and_follow
 
     if not args.token:
-        print("torchgrade submit: give your token with --token or TORCHGRADE_TOKEN", file=sys.stderr)
+        say(_("give your token with --token or TORCHGRADE_TOKEN"), args.lang, "submit", error=True)
         return EXIT_USAGE
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 

@@ -12,7 +12,9 @@ import sys
 
 from core import readiness
 from core.broker import QUEUES
+from core.i18n import _
 from core.settings import get_settings
+from grader.i18n import Message, render
 from grader.sandbox import confine
 
 EXIT_REFUSED = 2
@@ -37,11 +39,17 @@ def add_worker(subparsers) -> None:
 
 
 def parse_queues(text: str) -> list[str]:
+    """The queue names of ``--queues``; a ``ValueError`` whose argument is a catalogue message
+    for names it does not know."""
     queues = [q.strip() for q in text.split(",") if q.strip()]
     unknown = [q for q in queues if q not in QUEUES]
     if not queues or unknown:
-        raise ValueError(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use cpu, gpu or cpu,gpu")
+        raise ValueError(_("unknown queue(s) {queues}; use cpu, gpu or cpu,gpu", queues=", ".join(unknown) or "(none)"))
     return queues
+
+
+def say(message: Message, language: str) -> None:
+    print(f"torchgrade worker: {render(message, language)}", file=sys.stderr)
 
 
 def cuda_available() -> bool:
@@ -64,26 +72,25 @@ def run_worker(args) -> int:
     from workers.worker import build
 
     if args.parent_pid is not None and not die_with_parent(args.parent_pid):
-        print(f"torchgrade worker: the server that started this worker (pid {args.parent_pid}) is gone",
-              file=sys.stderr)
+        say(_("the server that started this worker (pid {pid}) is gone", pid=args.parent_pid), args.lang)
         return EXIT_REFUSED
     try:
         queues = parse_queues(args.queues)
     except ValueError as exc:
-        print(f"torchgrade worker: {exc}", file=sys.stderr)
+        say(exc.args[0], args.lang)
         return EXIT_REFUSED
     settings = get_settings()
     if "gpu" in queues:
         if not cuda_available():
-            print("torchgrade worker: the gpu queue needs CUDA, and torch sees no GPU here; run a cpu worker "
-                  "(--queues cpu) on this machine", file=sys.stderr)
+            say(_("the gpu queue needs CUDA, and torch sees no GPU here; run a cpu worker (--queues cpu) on this "
+                  "machine"), args.lang)
             return EXIT_REFUSED
         settings = settings.model_copy(update={"sandbox_gpu": True})
     updates = {"worker_sweep": settings.worker_sweep and not args.no_sweep}
     if args.concurrency:
         updates["worker_concurrency"] = args.concurrency
     settings = settings.model_copy(update=updates)
-    if readiness.refuse_to_start("worker", settings, args.wait_for_services):
+    if readiness.refuse_to_start("worker", settings, args.wait_for_services, args.lang):
         return EXIT_REFUSED
     app = build(settings)
     app.worker_main(["worker", "--queues", ",".join(queues), "--concurrency", str(settings.worker_concurrency),

@@ -9,14 +9,17 @@ over.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.i18n import _
 from core.lifecycle import Claim, ProgressWriter, claim, identity, record, release
 from core.settings import Settings
 from grader.engine import Grader
+from grader.i18n import SOURCE_LANGUAGE, Message, render
 from grader.results import GradeResult
 from grader.status import SubmissionStatus
 
@@ -45,25 +48,36 @@ def grade(sessions: sessionmaker[Session], grader: Grader, settings: Settings, s
     if claimed is None:
         return "skipped"
     if claimed.attempts > settings.max_deliveries:
-        return _give_up(sessions, grader, claimed, f"gave up after {claimed.attempts - 1} grading attempts")
+        return _give_up(sessions, grader, claimed, _("gave up after {count} grading attempts",
+                                                     count=claimed.attempts - 1))
     started = time.monotonic()
     total = len(grader.catalog.get(claimed.assignment_id).manifest.checks)
     result = grader.grade(claimed.assignment_id, claimed.filename, claimed.content,
                           on_progress=ProgressWriter(sessions, submission_id, total))
     if result.status == SubmissionStatus.internal_error:
         if claimed.attempts >= settings.max_deliveries:
-            return _give_up(sessions, grader, claimed, result.message)
+            return _give_up(sessions, grader, claimed, ResultMessage(result))
         release(sessions, claimed)
         raise GraderFault(f"submission {submission_id}: {result.message}")
     return "recorded" if record(sessions, claimed, result, time.monotonic() - started, result.score) else "discarded"
 
 
-def _give_up(sessions, grader: Grader, claimed: Claim, why: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class ResultMessage:
+    """A result's message as a message: in each language, the result's own translation."""
+
+    result: GradeResult
+
+    def render(self, language: str = SOURCE_LANGUAGE) -> str:
+        return self.result.localized(language).message
+
+
+def _give_up(sessions, grader: Grader, claimed: Claim, why: Message) -> str:
     """Final internal_error, without a score: an instructor regrades once the fault is fixed."""
     manifest = grader.catalog.get(claimed.assignment_id).manifest
-    log.error("submission %s: giving up: %s", claimed.submission_id, why)
+    log.error("submission %s: giving up: %s", claimed.submission_id, render(why))
     result = GradeResult(assignment=claimed.assignment_id, submission=claimed.filename,
                          status=SubmissionStatus.internal_error, max_score=manifest.max_score,
-                         message=f"grading failed because of a grader fault, not your code ({why}); your instructor "
-                                 f"will regrade it")
+                         **GradeResult.texts(_("grading failed because of a grader fault, not your code ({why}); your "
+                                               "instructor will regrade it", why=why)))
     return "gave_up" if record(sessions, claimed, result, 0.0, None) else "discarded"

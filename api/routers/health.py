@@ -10,8 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.errors import language
 from api.schemas import Health
 from core import readiness
+from core.i18n import _
+from grader.i18n import render
 
 router = APIRouter(tags=["operations"])
 
@@ -29,7 +32,8 @@ def healthz(request: Request) -> JSONResponse:
 class Readiness(BaseModel):
     status: str = Field(examples=["ready"], description="ready or not_ready")
     checks: dict[str, str] = Field(examples=[{"data_dir": "ok", "database": "ok", "broker": "ok", "worker": "ok"}],
-                                   description="each dependency: ok, or why it cannot be used")
+                                   description="each dependency: ok, or why it cannot be used (in the "
+                                               "request's language)")
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
@@ -37,11 +41,11 @@ def readyz(request: Request) -> JSONResponse:
     """200 when a submission accepted now would be graded: the data directory is writable, the
     database answers and is migrated to the latest revision, the broker takes messages, and the
     embedded worker of ``torchgrade serve`` (when there is one) runs; else 503 saying what is not."""
-    problems = readiness.problems(request.app.state.settings)
-    checks = {name: str(problems.get(name, "ok")) for name in readiness.CHECKS}
+    problems, said = readiness.problems(request.app.state.settings), language(request)
+    checks = {name: problems[name].render(said) if name in problems else "ok" for name in readiness.CHECKS}
     worker_alive = getattr(request.app.state, "embedded_worker", None)
     if worker_alive is not None:
-        checks["worker"] = "ok" if worker_alive() else "the embedded worker is not running"
+        checks["worker"] = "ok" if worker_alive() else render(_("the embedded worker is not running"), said)
     ready = all(check == "ok" for check in checks.values())
     return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                         status_code=200 if ready else 503)

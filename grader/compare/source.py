@@ -51,14 +51,18 @@ class Finding:
     """``ok`` when the reading shows what was asked; else ``reason``: what it found, and where."""
 
     ok: bool
-    reason: str = ""
+    reason: Message = ""  # a catalogue message; when ``ok``, what a reading found (data: a call's name)
 
 
 FOUND = Finding(True)
 
 
 class Inconclusive(Exception):
-    """The reading met something it cannot follow."""
+    """The reading met something it cannot follow (``reason``: a catalogue message)."""
+
+    def __init__(self, reason: Message):
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------- the upload
@@ -101,52 +105,54 @@ class Source:
     def tampering(self) -> Finding:
         """Whether any file changes code at run time or imports code the reading cannot see."""
         if not self.readable:
-            return Finding(False, "a file of your upload could not be parsed")
+            return Finding(False, _("a file of your upload could not be parsed"))
         for name in self.modules:
             top = name.partition(".")[0]
             if top in LIBRARIES or top in sys.stdlib_module_names:
-                return Finding(False, f"your upload has a file {name.replace('.', '/')}.py, which takes the place of "
-                                      f"the library {top}")
+                return Finding(False, _("your upload has a file {path}, which takes the place of the library "
+                                        "{library}", path=f"{name.replace('.', '/')}.py", library=top))
         for module in self.modules.values():
             for node in ast.walk(module.tree):
                 problem = self._tampering(module, node)
                 if problem:
-                    return Finding(False, f"line {node.lineno} of {module.name}.py {problem}")
+                    return Finding(False, _("line {line} of {file} {problem}", line=node.lineno,
+                                            file=f"{module.name}.py", problem=problem))
         return FOUND
 
-    def _tampering(self, module: Module, node: ast.AST) -> str:
+    def _tampering(self, module: Module, node: ast.AST) -> Message:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             return self._foreign_import(node)
         if isinstance(node, ast.Attribute) and node.attr in REFLECTIVE_ATTRIBUTES:
-            return f"uses .{node.attr}"
+            return _("uses {name}", name=f".{node.attr}")
         if isinstance(node, ast.Name) and node.id in REFLECTIVE_CALLS | {"__builtins__"}:
-            return f"uses {node.id}"
+            return _("uses {name}", name=node.id)
         if isinstance(node, ast.FunctionDef) and node.name in ("__torch_function__", "__torch_dispatch__"):
-            return f"defines {node.name}, which changes what torch operations do"
+            return _("defines {name}, which changes what torch operations do", name=node.name)
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
                 root = _root(target)
                 if not isinstance(target, ast.Name) and root is not None and root in module.imports:
-                    return f"changes {ast.unparse(target)}, a part of {module.imports[root]}"
+                    return _("changes {target}, a part of {library}", target=ast.unparse(target),
+                             library=module.imports[root])
         if isinstance(node, ast.Call) and _called_name(node) == "getattr" and not (
                 len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
             return "uses getattr with a computed name"
         return ""
 
-    def _foreign_import(self, node: ast.Import | ast.ImportFrom) -> str:
+    def _foreign_import(self, node: ast.Import | ast.ImportFrom) -> Message:
         if isinstance(node, ast.ImportFrom) and node.level:
             return ""  # relative: a file of the upload
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         parts = {part for name in names for part in name.split(".")} | {alias.name for alias in node.names}
         if parts & (REFLECTIVE_ATTRIBUTES | REFLECTIVE_MODULES):
-            return f"imports {', '.join(sorted(parts & (REFLECTIVE_ATTRIBUTES | REFLECTIVE_MODULES)))}"
+            return _("imports {names}", names=", ".join(sorted(parts & (REFLECTIVE_ATTRIBUTES | REFLECTIVE_MODULES))))
         for name in names:
             top = name.partition(".")[0]
             if top in REFLECTIVE_MODULES:
-                return f"imports {name}"
+                return _("imports {names}", names=name)
             if not (top in LIBRARIES or top in sys.stdlib_module_names or self._in_upload(name)):
-                return f"imports {name}, which is not part of your upload"
+                return _("imports {name}, which is not part of your upload", name=name)
         return ""
 
     def _in_upload(self, name: str) -> bool:
@@ -158,7 +164,7 @@ class Source:
         file of the upload).  Raises ``Inconclusive`` otherwise."""
         home = self.modules.get(module or self.entry)
         if home is None or depth > 8:
-            raise Inconclusive(f"{name} is not defined by a file of your upload")
+            raise Inconclusive(_("{name} is not defined by a file of your upload", name=name))
         function = home.function(name)
         if function is not None:
             return home, function
@@ -167,8 +173,8 @@ class Source:
             origin = home.imports[name].rpartition(".")
             if origin[0] in self.modules:
                 return self.function(origin[2], origin[0], depth + 1)
-        raise Inconclusive(f"{name} is not a single plain def in {home.name}.py (it is bound "
-                           f"{len(bound)} time(s), decorated, or assigned)")
+        raise Inconclusive(_("{name} is not a single plain def in {file} (it is bound {count} time(s), decorated, "
+                             "or assigned)", name=name, file=f"{home.name}.py", count=len(bound)))
 
 
 def _notebook_cells(files: Mapping[str, bytes], entry: str) -> list[str]:
@@ -263,14 +269,14 @@ def _dotted(node: ast.expr, module: Module) -> str:
 def reading(source: Source | None, read) -> Finding:
     """``read(source)`` after the upload-wide checks; ``Inconclusive`` becomes a finding."""
     if source is None:
-        return Finding(False, "the grader has no source to read")
+        return Finding(False, _("the grader has no source to read"))
     tampering = source.tampering
     if not tampering.ok:
         return tampering
     try:
         return read(source)
     except Inconclusive as exc:
-        return Finding(False, str(exc))
+        return Finding(False, exc.reason)
 
 
 def verdict(finding: Finding, what: Message) -> Verdict | None:
@@ -329,12 +335,13 @@ def returned_call(source: Source, name: str, argument: int = 0) -> str:
     module, function = source.function(name)
     parameters, assigned = _parameters(function), _assignments(function)
     if len(parameters) <= argument or parameters[argument] in assigned:
-        raise Inconclusive(f"{name} does not take its argument as a plain, unchanged parameter")
+        raise Inconclusive(_("{name} does not take its argument as a plain, unchanged parameter", name=name))
     shapes = {_call_chain(_resolved(value, assigned), module, parameters[argument], assigned) for value in
               _returns(function)}
     if len(shapes) != 1 or "" in shapes:
         lines = ", ".join(str(getattr(v, "lineno", "?")) for v in _returns(function)) or str(function.lineno)
-        raise Inconclusive(f"{name} (line {lines}) does not return one call on its argument itself")
+        raise Inconclusive(_("{name} (line {lines}) does not return one call on its argument itself", name=name,
+                             lines=lines))
     return shapes.pop()
 
 
@@ -366,18 +373,18 @@ def returns_pair(source: Source, name: str, first: Spellings, second: Spellings)
     module, function = source.function(name)
     parameters, assigned = _parameters(function), _assignments(function)
     if len(parameters) < 2 or {parameters[0], parameters[1]} & set(assigned):
-        return Finding(False, f"{name} does not take its two arguments as plain, unchanged parameters")
+        return Finding(False, _("{name} does not take its two arguments as plain, unchanged parameters", name=name))
     returns = _returns(function)
     if not returns:
-        return Finding(False, f"{name} has no return statement")
+        return Finding(False, _("{name} has no return statement", name=name))
     spelled = []
     for value in returns:
         pair = _resolved(value, assigned)
         if not (isinstance(pair, (ast.Tuple, ast.List)) and len(pair.elts) == 2):
-            return Finding(False, f"{name} does not return a pair")
+            return Finding(False, _("{name} does not return a pair", name=name))
         texts = [_canonical(_resolved(e, assigned), parameters[:2]) for e in pair.elts]
         if not (_spelled(texts[0], first) and _spelled(texts[1], second)):
-            return Finding(False, f"{name} returns ({', '.join(texts)})")
+            return Finding(False, _("{name} returns {pair}", name=name, pair=f"({', '.join(texts)})"))
         spelled.append(f"({', '.join(texts)})")
     return Finding(True, spelled[0])
 
@@ -409,14 +416,17 @@ def uses_module(source: Source, name: str, package: str) -> Finding:
         seen.add(id(node))
         for inner in ast.walk(node):
             if isinstance(inner, ast.Constant) and isinstance(inner.value, str) and package in inner.value:
-                return Finding(False, f"line {inner.lineno}: {name} refers to {package} ({inner.value[:60]!r})")
+                return Finding(False, _("line {line}: {name} refers to {package} ({text!r})", line=inner.lineno,
+                                        name=name, package=package, text=inner.value[:60]))
             if isinstance(inner, ast.Attribute) and inner.attr == package:
-                return Finding(False, f"line {inner.lineno}: {name} uses {ast.unparse(inner)[:60]}")
+                return Finding(False, _("line {line}: {name} uses {used}", line=inner.lineno, name=name,
+                                        used=ast.unparse(inner)[:60]))
             if not isinstance(inner, ast.Name):
                 continue
             origin = home.imports.get(inner.id, "")
             if origin.partition(".")[0] == package:
-                return Finding(False, f"line {inner.lineno}: {name} uses {inner.id}, imported from {origin}")
+                return Finding(False, _("line {line}: {name} uses {used}, imported from {origin}",
+                                        line=inner.lineno, name=name, used=inner.id, origin=origin))
             pending += [(home, bound) for bound in home.definitions.get(inner.id, []) if id(bound) not in seen]
             if origin.rpartition(".")[0] in source.modules:
                 other = source.modules[origin.rpartition(".")[0]]
@@ -463,11 +473,11 @@ def modifies_argument(source: Source, name: str, argument: int = 0) -> Finding:
     module, function = source.function(name)
     parameters = _parameters(function)
     if len(parameters) <= argument:
-        return Finding(False, f"{name} takes no argument number {argument + 1}")
+        return Finding(False, _("{name} takes no argument number {number}", name=name, number=argument + 1))
     try:
         _InPlace(source, module, 0, set()).body(function.body, {parameters[argument]})
     except _Changed as change:
-        return Finding(False, str(change))
+        return Finding(False, change.args[0])
     return FOUND
 
 
@@ -484,8 +494,8 @@ class _InPlace:
         self.read = read  # (helper, parameters that may hold the argument) already read
         self.nested: set[str] = set()
 
-    def changed(self, node: ast.AST, what: str):
-        raise _Changed(f"line {getattr(node, 'lineno', '?')}: {what}")
+    def changed(self, node: ast.AST, what: Message):
+        raise _Changed(_("line {line}: {what}", line=getattr(node, "lineno", "?"), what=what))
 
     # -------------------------------------------------------------- statements
     def body(self, statements: list[ast.stmt], aliases: set[str]) -> set[str]:
@@ -524,8 +534,8 @@ class _InPlace:
             self.nested.add(node.name)
             return aliases - {node.name}
         if isinstance(node, (ast.Global, ast.Nonlocal)):
-            self.changed(node, f"declares {', '.join(node.names)} {type(node).__name__.lower()}, which the "
-                               f"reading cannot follow")
+            self.changed(node, _("declares {names} {scope}, which the reading cannot follow",
+                                 names=", ".join(node.names), scope=type(node).__name__.lower()))
         if isinstance(node, ast.Assign):
             self.expression(node.value, aliases)
             for target in node.targets:
@@ -539,19 +549,20 @@ class _InPlace:
         if isinstance(node, ast.AugAssign):
             self.expression(node.value, aliases)
             if self.alias(node.target, aliases):
-                self.changed(node, f"{ast.unparse(node.target)} {_operator(node.op)}= … changes the argument in place")
+                self.changed(node, _("{target} {operator}= … changes the argument in place",
+                                     target=ast.unparse(node.target), operator=_operator(node.op)))
             if not isinstance(node.target, ast.Name):
                 self.expression(node.target, aliases)
             return aliases
         if isinstance(node, ast.Delete):
             for target in node.targets:
                 if not isinstance(target, ast.Name) and self.alias(target, aliases):
-                    self.changed(node, f"del {ast.unparse(target)} changes the argument")
+                    self.changed(node, _("del {target} changes the argument", target=ast.unparse(target)))
             return aliases
         if isinstance(node, ast.ClassDef):
-            self.changed(node, "defines a class inside the function")
+            self.changed(node, _("defines a class inside the function"))
         if isinstance(node, ast.Match):
-            self.changed(node, "uses match, which the reading does not follow")
+            self.changed(node, _("uses match, which the reading does not follow"))
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self.expression(child, aliases)
@@ -567,9 +578,10 @@ class _InPlace:
         if isinstance(target, ast.Starred):
             return self.bind(target.value, is_alias, aliases, node)
         if self.alias(target, aliases):
-            self.changed(node, f"{ast.unparse(target)} = … changes the argument in place")
+            self.changed(node, _("{target} = … changes the argument in place", target=ast.unparse(target)))
         if is_alias:
-            self.changed(node, f"{ast.unparse(target)} = … stores the argument where the reading cannot follow it")
+            self.changed(node, _("{target} = … stores the argument where the reading cannot follow it",
+                                 target=ast.unparse(target)))
         self.expression(target, aliases)
         return aliases
 
@@ -579,11 +591,12 @@ class _InPlace:
         for inner in ast.walk(node):
             if isinstance(inner, ast.Attribute) and _mutating(inner.attr) and (
                     id(inner) not in called or self.alias(inner.value, aliases)):
-                self.changed(inner, f"{ast.unparse(inner)} may change the argument in place")
+                self.changed(inner, _("{code} may change the argument in place", code=ast.unparse(inner)))
             if isinstance(inner, ast.Name) and _mutating(self.module.imports.get(inner.id, "").rpartition(".")[2]):
-                self.changed(inner, f"{inner.id} ({self.module.imports[inner.id]}) may change the argument in place")
+                self.changed(inner, _("{code} may change the argument in place",
+                                      code=f"{inner.id} ({self.module.imports[inner.id]})"))
             if isinstance(inner, ast.Constant) and isinstance(inner.value, str) and _mutating(inner.value):
-                self.changed(inner, f"{inner.value!r} names an in-place operation")
+                self.changed(inner, _("{text!r} names an in-place operation", text=inner.value))
             if isinstance(inner, ast.NamedExpr) and self.alias(inner.value, aliases):
                 aliases = aliases | {inner.target.id}
             if isinstance(inner, ast.comprehension) and self.alias(inner.iter, aliases):
@@ -597,28 +610,30 @@ class _InPlace:
         func, name = node.func, _called_name(node)
         if isinstance(func, ast.Attribute) and self.alias(func.value, aliases):
             if _mutating(name):
-                self.changed(node, f"{ast.unparse(func)}(…) changes the argument in place")
+                self.changed(node, _("{function}(…) changes the argument in place", function=ast.unparse(func)))
             if name not in NEW_TENSOR_METHODS | VIEW_METHODS | META_ATTRIBUTES:
-                self.changed(node, f"{ast.unparse(func)}(…) is a method the reading does not know to leave the "
-                                   f"argument unchanged")
+                self.changed(node, _("{function}(…) is a method the reading does not know to leave the argument "
+                                     "unchanged", function=ast.unparse(func)))
         for keyword in node.keywords:
             if keyword.arg == "out" and self.alias(keyword.value, aliases):
-                self.changed(node, f"{ast.unparse(func)}(…, out=…) writes into the argument")
+                self.changed(node, _("{function}(…, out=…) writes into the argument", function=ast.unparse(func)))
         given = [i for i, a in enumerate(node.args) if self.alias(a, aliases)]
         given_names = {k.arg for k in node.keywords if k.arg and self.alias(k.value, aliases)}
         if not (given or given_names):
             return
         if any(self.function_value(a) for a in [*node.args, *(k.value for k in node.keywords)]):
-            self.changed(node, f"passes the argument and a function to {ast.unparse(func)}, which the reading "
-                               f"cannot follow")
+            self.changed(node, _("passes the argument and a function to {function}, which the reading cannot follow",
+                                 function=ast.unparse(func)))
         if _mutating(name):
-            self.changed(node, f"{ast.unparse(func)}(…) changes the argument in place")
+            self.changed(node, _("{function}(…) changes the argument in place", function=ast.unparse(func)))
         if isinstance(func, ast.Attribute) and name in STORING_METHODS and not self.library(func):
-            self.changed(node, f"{ast.unparse(func)}(…) stores the argument where the reading cannot follow it")
+            self.changed(node, _("{function}(…) stores the argument where the reading cannot follow it",
+                                 function=ast.unparse(func)))
         if isinstance(func, ast.Name) and func.id in self.module.definitions and func.id not in self.module.imports:
             self.helper(func.id, given, given_names, node)
         elif not self.library(func) and not (isinstance(func, ast.Attribute) and self.alias(func.value, aliases)):
-            self.changed(node, f"passes the argument to {ast.unparse(func)}, which the reading cannot follow")
+            self.changed(node, _("passes the argument to {function}, which the reading cannot follow",
+                                 function=ast.unparse(func)))
 
     def function_value(self, node: ast.expr) -> bool:
         """A lambda, or a function or class of the upload, handed on as a value."""
@@ -647,13 +662,14 @@ class _InPlace:
     def helper(self, name: str, given: list[int], given_names: set[str], node: ast.AST) -> None:
         function = self.module.function(name)
         if function is None or self.depth >= MAX_DEPTH:
-            self.changed(node, f"passes the argument to {name}, which the reading cannot follow")
+            self.changed(node, _("passes the argument to {function}, which the reading cannot follow",
+                                 function=name))
         parameters = _parameters(function)
         inner = {parameters[i] for i in given if i < len(parameters)} | (given_names & set(parameters))
         if (name, frozenset(inner)) in self.read:
             return
         if len(self.read) >= MAX_HELPERS:
-            self.changed(node, "calls more helpers with the argument than the reading follows")
+            self.changed(node, _("calls more helpers with the argument than the reading follows"))
         self.read.add((name, frozenset(inner)))
         _InPlace(self.source, self.module, self.depth + 1, self.read).body(function.body, inner)
 

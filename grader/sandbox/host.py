@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader.i18n import Message, _, render
 from grader.sandbox import cgroups, confine, wire
 from grader.sandbox.zygote import EXIT_SETUP_FAILED
 
@@ -39,6 +40,7 @@ CODE_ROOT = str(Path(__file__).resolve().parents[2])
 READY_TIMEOUT_S = 30
 EOF_GRACE_S = 2.0
 CPU_POLL_S = 0.05  # how often a waiting request reads the job's CPU time and OOM kills
+CPU_LIMIT_REACHED = _("the CPU time limit was reached")
 
 
 class SandboxError(Exception):
@@ -47,10 +49,11 @@ class SandboxError(Exception):
 
 class JobDied(Exception):
     """The job's process ended before answering: the student's code timed out, ran out of
-    memory or crashed.  ``kind`` is one of ``timeout``, ``memory``, ``crashed``."""
+    memory or crashed.  ``kind`` is one of ``timeout``, ``memory``, ``crashed``; ``detail``
+    is a catalogue message for the student."""
 
-    def __init__(self, kind: str, detail: str):
-        super().__init__(detail)
+    def __init__(self, kind: str, detail: Message):
+        super().__init__(render(detail))
         self.kind = kind
         self.detail = detail
 
@@ -346,12 +349,12 @@ class Job:
     # ------------------------------------------------------------------ protocol
     def wait_ready(self) -> None:
         try:
-            header, _ = self._await(time.monotonic() + READY_TIMEOUT_S)
+            header, _blobs = self._await(time.monotonic() + READY_TIMEOUT_S)
         except JobDied as died:
             if self.exit_status is not None and os.WIFEXITED(self.exit_status) \
                     and os.WEXITSTATUS(self.exit_status) == EXIT_SETUP_FAILED:
                 raise SandboxError("the job could not be confined (building its root failed)") from None
-            raise SandboxError(f"the job did not start: {died.detail}") from None
+            raise SandboxError(f"the job did not start: {render(died.detail)}") from None
         self.layers = header.get("layers", {})
         self.cpu_clock = self.cgroup is not None and "cpu_cgroup" in self.layers and self.layers["cpu_cgroup"] is None
         self.oom_watch = self.cgroup is not None and "memory_cgroup" in self.layers \
@@ -379,8 +382,8 @@ class Job:
         self.channel.setblocking(False)
         while True:
             remaining = self._check_limits(deadline)
-            for key, _ in self.selector.select(min(remaining, CPU_POLL_S) if self.cpu_clock or self.oom_watch
-                                               else remaining):
+            waited = min(remaining, CPU_POLL_S) if self.cpu_clock or self.oom_watch else remaining
+            for key, _events in self.selector.select(waited):
                 if key.fileobj is self.channel:
                     message = self._read_channel()
                     if message is not None:
@@ -398,14 +401,15 @@ class Job:
             used = self._group_cpu()
             if used >= self.limits.cpu_s or (self.cpu_deadline is not None and used >= self.cpu_deadline):
                 self.kill()
-                raise JobDied("timeout", "the CPU time limit was reached")
+                raise JobDied("timeout", CPU_LIMIT_REACHED)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.kill()
             if self.cpu_clock:
-                raise JobDied("timeout", f"the time limit was reached: the wall clock ran out while the submission "
-                                         f"used {self.group_cpu_s:.1f} s of CPU (was it waiting or sleeping?)")
-            raise JobDied("timeout", "the time limit was reached")
+                raise JobDied("timeout", _("the time limit was reached: the wall clock ran out while the submission "
+                                           "used {cpu_s:.1f} s of CPU (was it waiting or sleeping?)",
+                                           cpu_s=self.group_cpu_s))
+            raise JobDied("timeout", _("the time limit was reached"))
         return remaining
 
     def _check_memory(self) -> None:
@@ -431,7 +435,8 @@ class Job:
             return self.reader.feed(chunk)
         except wire.ProtocolError as exc:
             self.kill()
-            raise JobDied("crashed", f"the submission corrupted the grading channel ({exc})") from None
+            raise JobDied("crashed", _("the submission corrupted the grading channel ({problem})",
+                                       problem=str(exc))) from None
 
     def _read_stream(self, fd: int) -> bool:
         try:
@@ -508,28 +513,33 @@ class Job:
         return time.monotonic() - self.started
 
 
-def describe_exit(status: int | None, cpu_limit_reached: bool = False, oom_killed: bool = False) -> tuple[str, str]:
-    """Map the job's wait status to a verdict kind and a sentence for the student.
+def describe_exit(status: int | None, cpu_limit_reached: bool = False,
+                  oom_killed: bool = False) -> tuple[str, Message]:
+    """Map the job's wait status to a verdict kind and a sentence for the student (a catalogue
+    message).
 
     The job is PID 1 of its namespace, where the kernel drops SIGXCPU: the CPU limit shows
     as SIGKILL at the hard limit, recognised by the CPU time the job used.  A process of the
     job killed by the kernel's OOM killer (its memory cgroup counts them) is the memory limit."""
     if cpu_limit_reached:
-        return "timeout", "the CPU time limit was reached"
+        return "timeout", CPU_LIMIT_REACHED
     if oom_killed:
-        return "memory", "the memory limit was reached: the kernel killed the submission's process for using too much"
+        return "memory", _("the memory limit was reached: the kernel killed the submission's process for using too "
+                           "much")
     if status is None:
-        return "crashed", "the submission's process ended unexpectedly"
+        return "crashed", _("the submission's process ended unexpectedly")
     if os.WIFEXITED(status):
-        return "crashed", f"the submission exited (status {os.WEXITSTATUS(status)}) before answering the checker"
+        return "crashed", _("the submission exited (status {status}) before answering the checker",
+                            status=os.WEXITSTATUS(status))
     sig = os.WTERMSIG(status)
     if sig == signal.SIGXCPU:
-        return "timeout", "the CPU time limit was reached"
+        return "timeout", CPU_LIMIT_REACHED
     if sig == signal.SIGXFSZ:
-        return "crashed", "the file size limit was exceeded"
+        return "crashed", _("the file size limit was exceeded")
     if sig in (signal.SIGSEGV, signal.SIGBUS):
-        return "crashed", f"the submission's process crashed ({signal.Signals(sig).name}); out of memory in native code?"
+        return "crashed", _("the submission's process crashed ({signal}); out of memory in native code?",
+                            signal=signal.Signals(sig).name)
     if sig == signal.SIGKILL:
-        return "crashed", "the submission's process was killed (SIGKILL: a resource limit)"
+        return "crashed", _("the submission's process was killed (SIGKILL: a resource limit)")
     name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
-    return "crashed", f"the submission's process was killed by {name}"
+    return "crashed", _("the submission's process was killed by {signal}", signal=name)

@@ -76,7 +76,7 @@ CONVERSIONS = {"float": "float32", "double": "float64", "long": "int64", "byte":
 def _sharing_dtypes(ctx) -> set[str] | Verdict:
     """The array dtypes for which the source shows to_tensor sharing memory, or why none."""
     finding = source.reading(ctx.source, lambda s: source.Finding(True, source.returned_call(s, "to_tensor")))
-    call, _parenthesis, conversions = finding.reason.partition("()")
+    call, _parenthesis, conversions = finding.reason.partition("()") if finding.ok else ("", "", "")
     methods = re.findall(r"\.(\w+)\(\)", conversions)
     if finding.ok and call in SHARING_CALLS and all(m in CONVERSIONS for m in methods):
         return SHARING_CALLS[call].intersection(*({CONVERSIONS[m]} for m in methods))

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from grader.compare import source as S
+from grader.i18n import render
 
 HEAD = "import torch\nimport numpy as np\nfrom torchvision import transforms\n"
 
@@ -68,7 +69,7 @@ def test_in_place_changes_are_found_and_honest_code_is_confirmed(name):
     code, unchanged = IN_PLACE[name]
     finding = read(code, lambda s: S.modifies_argument(s, "normalize", 0))
     assert finding.ok == unchanged, finding
-    assert finding.ok or "line " in finding.reason
+    assert finding.ok or "line " in render(finding.reason)
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
@@ -113,7 +114,7 @@ def test_a_file_that_takes_the_place_of_a_library_confirms_nothing():
     fake = {"torch.py": b"import numpy\nfrom_numpy = numpy.array\n"}
     finding = read("def to_tensor(arr):\n    return torch.from_numpy(arr)\n",
                    lambda s: S.Finding(True, S.returned_call(s, "to_tensor")), fake)
-    assert not finding.ok and "takes the place of the library torch" in finding.reason
+    assert not finding.ok and "takes the place of the library torch" in render(finding.reason)
 
 
 def test_a_definition_in_another_file_of_the_upload_is_followed():
@@ -147,10 +148,21 @@ OBJECT_IDS = (re.compile(r"id\(a(\.\w+(\(\))?)*\)"), re.compile(r"id\(b(\.\w+(\(
 def test_a_pattern_recognises_every_spelling_and_the_finding_names_it(code, spelled):
     finding = read(code, lambda s: S.returns_pair(s, "data_addresses", *OBJECT_IDS))
     assert finding.ok == (spelled is not None)
-    assert finding.reason == spelled if spelled else "returns" in finding.reason
+    assert finding.reason == spelled if spelled else "returns" in str(finding.reason)
 
 
 def test_an_unparsable_upload_confirms_nothing():
     source = S.Source({"submission.py": b"def (:\n"}, "submission.py")
     assert not S.reading(source, lambda s: S.FOUND).ok
     assert not S.reading(None, lambda s: S.FOUND).ok
+
+
+def test_what_a_reading_found_is_said_in_chinese_and_english():
+    finding = read("def normalize(t, mean, std):\n    t -= 1\n    return t\n",
+                   lambda s: S.modifies_argument(s, "normalize", 0))
+    told = S.verdict(finding, "that normalize leaves t unchanged").feedback
+    assert render(told) == ("the grader confirms that normalize leaves t unchanged by reading your source, and it "
+                            "could not: line 5: t -= … changes the argument in place")
+    assert render(told, "zh") == "评分程序要通过阅读你的源代码来确认that normalize leaves t unchanged，但没能确认：第 5 行：t -= … 原地修改了参数"
+    tampered = read("import threading\ndef normalize(t, mean, std):\n    return t\n", lambda s: S.FOUND)
+    assert render(tampered.reason, "zh") == "submission.py 第 4 行导入了 threading"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from grader.i18n import render
 from grader.sandbox import confine, wire
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 
@@ -118,7 +119,8 @@ def test_cpu_limit_is_a_timeout(sandbox):
         job.request({"op": "import", "module": "probe"})
         with pytest.raises(JobDied) as died:
             job.request({"op": "call", "name": "probe"})
-    assert died.value.kind == "timeout" and "CPU" in died.value.detail
+    assert died.value.kind == "timeout" and "CPU" in str(died.value)
+    assert render(died.value.detail, "zh") == "超出了 CPU 时间限制"
 
 
 def test_segfault_is_a_crash(sandbox):
@@ -127,7 +129,7 @@ def test_segfault_is_a_crash(sandbox):
         job.request({"op": "import", "module": "probe"})
         with pytest.raises(JobDied) as died:
             job.request({"op": "call", "name": "probe"})
-    assert died.value.kind == "crashed" and "SIGSEGV" in died.value.detail
+    assert died.value.kind == "crashed" and "SIGSEGV" in str(died.value)
 
 
 def test_output_is_captured_per_request_and_capped(sandbox):

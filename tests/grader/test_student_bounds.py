@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from grader import checks
+from grader.i18n import render
 from grader.sandbox import wire
 from grader.student import Bounds, Student, StudentError, UncheckableValue
 
@@ -78,8 +79,10 @@ def test_a_check_raising_on_a_returned_value_is_the_students_failure():
     with pytest.raises(UncheckableValue) as raised:
         check_that(body)(student, None)
     assert raised.value.type_name == "StopIteration"
-    assert "could not judge what your code returned" in raised.value.feedback()
-    assert "checks.py" not in raised.value.feedback() and "in body" in raised.value.traceback
+    told = render(raised.value.feedback())
+    assert "could not judge what your code returned" in told
+    assert "checks.py" not in told and "in body" in raised.value.traceback
+    assert render(raised.value.feedback(), "zh").startswith("评分程序无法判断你的代码返回的结果：检查时出现了 StopIteration")
 
 
 def test_a_check_raising_before_any_answer_is_a_grader_fault():
@@ -97,3 +100,19 @@ def test_errors_that_never_come_from_a_value_stay_grader_faults(error):
         raise error("a bug in the check")
     with pytest.raises(error):
         check_that(body)(student, None)
+
+
+# ---------------------------------------------------------------------------- what the student is told
+
+def test_a_missing_name_and_an_exception_are_told_in_chinese_and_english():
+    student, _ = student_for(1)
+    with pytest.raises(StudentError) as missing:
+        student.call("g")
+    assert render(missing.value.feedback()) == str(missing.value) == "your module does not define g"
+    assert render(missing.value.feedback(), "zh") == "你的模块没有定义 g"
+    raised = StudentError("f(...)", "ValueError", "bad input\nsecond line", 3, "submission.py")
+    assert render(raised.feedback()) == "f(...) raised ValueError (line 3 of submission.py): bad input\nsecond line"
+    assert render(raised.feedback(), "zh") == "f(...) 抛出了 ValueError（submission.py 第 3 行）：bad input\nsecond line"
+    hidden = StudentError("f(...)", "SecretError", "the hidden input was 42", 3, "submission.py")
+    assert render(hidden.feedback(show_message=False), "zh") == "f(...) 抛出了异常（submission.py 第 3 行）"
+    assert "42" not in render(hidden.feedback(show_message=False))

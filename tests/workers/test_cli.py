@@ -18,14 +18,16 @@ def test_parse_queues():
             parse_queues(bad)
 
 
-def worker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "torchgrade.cli", "worker", *args], cwd=REPOSITORY, capture_output=True,
-                          text=True, timeout=300)
+def worker(*args: str, lang: str = "en") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "torchgrade.cli", "--lang", lang, "worker", *args], cwd=REPOSITORY,
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_unknown_queue_is_refused():
     refused = worker("--queues", "tpu")
     assert refused.returncode == 2 and "unknown queue" in refused.stderr
+    refused = worker("--queues", "tpu", lang="zh")
+    assert refused.returncode == 2 and "torchgrade worker: 未知的队列 tpu；请使用 cpu、gpu 或 cpu,gpu" in refused.stderr
 
 
 def test_gpu_worker_refuses_to_start_without_cuda():

@@ -125,13 +125,19 @@ def test_grader_fault_is_released_for_retry_then_given_up_unscored(sessions, db_
     stored = row(sessions, submission_id)
     assert (stored.status, stored.score) == ("internal_error", None)
     with sessions() as session:
-        assert "not your code" in session.get(Submission, submission_id).result["message"]
+        result = session.get(Submission, submission_id).result
+    assert result["message"] == ("grading failed because of a grader fault, not your code (grader fault); your "
+                                 "instructor will regrade it")
+    assert result["translations"]["zh"]["message"] == "评分失败是评分程序的故障，不是你的代码的问题（grader fault）；授课教师会重新评分"
 
 
 def test_too_many_deliveries_give_up_without_grading(sessions, db_settings, catalog):
     submission_id = stored_submission(sessions, db_settings, catalog, attempts=db_settings.max_deliveries)
     grader = StubGrader(catalog)
     assert grading.grade(sessions, grader, db_settings, submission_id) == "gave_up" and grader.graded == 0
+    with sessions() as session:
+        said = session.get(Submission, submission_id).result["translations"]["zh"]["message"]
+    assert f"尝试评分 {db_settings.max_deliveries} 次后放弃" in said
 
 
 def test_sweeper_queues_unqueued_stale_and_abandoned(sessions, db_settings, catalog):
