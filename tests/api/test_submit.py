@@ -146,10 +146,13 @@ def test_not_enrolled(client, course, api_settings, catalog):
 def test_invalid_json_bodies_are_4xx(client, course):
     teacher = bearer(course, "instructor")
     policy = f"/api/v1/courses/{course['course']}/assignments/w0-service/policy"
-    for body in ({"late_days": -1}, {"due_at": "tomorrow"}, {"due_at": "2026-01-01T00:00:00"}, {"colour": "red"},
+    for body in ({"late_days": -1}, {"due_at": "tomorrow"}, {"due_at": "1066-10-14T09:00:00"}, {"colour": "red"},
                  {"late_days": None}):
         response = client.patch(policy, headers=teacher, json=body)
         assert response.status_code == 422, (body, response.text)
         assert error_code(response) == "validation_error"
     response = client.patch(policy, headers=teacher, content=b"{", params={}, )
     assert response.status_code == 422
+    naive = client.patch(policy, headers=teacher, json={"due_at": "2026-01-01T00:00:00", "late_days": 0})
+    assert naive.status_code == 200 and naive.json()["due_at"].startswith("2026-01-01T00:00:00"), "course time"
+    client.patch(policy, headers=teacher, json={"due_at": None})

@@ -102,3 +102,12 @@ def test_the_chinese_keeps_every_placeholder_of_the_english():
         for msgid, msgstr in i18n.translations(owner / "locale", "zh").items():
             fields = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
             assert fields == {name for _, name, _, _ in string.Formatter().parse(msgstr) if name}, (owner, msgid)
+
+
+def test_every_check_of_every_pack_is_described_in_chinese_and_english():
+    from grader.assignments import Catalog
+
+    catalog = Catalog(REPOSITORY / "reference")
+    english_only = [f"{pack}/{spec.name}" for pack in catalog.ids() for spec in catalog.get(pack).manifest.checks
+                    if isinstance(spec.description, str)]
+    assert not english_only, "manifest descriptions without Chinese ({zh = ..., en = ...}): " + ", ".join(english_only)
