@@ -48,7 +48,7 @@ def test_python_file_is_installed_under_the_entry_name():
 def test_gbk_source_is_converted_with_a_note():
     bundle = load("hw.py", "# 数据集\nx = 1\n".encode("gbk"))
     assert bundle.files[ENTRY].decode() == "# 数据集\nx = 1\n"
-    assert "GBK" in bundle.notes[0]
+    assert "GBK" in str(bundle.notes[0])
 
 
 @pytest.mark.parametrize("declaration", ["# -*- coding: gbk -*-", "# vim: set fileencoding=gb2312 :",
@@ -79,7 +79,7 @@ def test_notebook_cells_become_files_run_in_order_and_magics_dropped():
                                        ("code", "!pip install torch\ny = x + 1")))
     assert bundle.files["notebook_cells/cell_2.py"].decode() == "\nx = 1\n", "a dropped line stays blank"
     assert bundle.files["notebook_cells/cell_3.py"].decode() == "\ny = x + 1\n"
-    assert "dropped 2 IPython magic" in bundle.notes[0]
+    assert "dropped 2 IPython magic" in str(bundle.notes[0])
     names, _ = run_notebook(bundle, "x", "y")
     assert names == {"x": 1, "y": 2}
 
