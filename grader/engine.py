@@ -32,8 +32,9 @@ from grader.sandbox import confine
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 from grader.student import Bounds, CheckerOverrun, Student, StudentError, UncheckableValue
-from grader.submission import Bundle, SubmissionError, load_submission
+from grader.submission import NOTEBOOK_CELLS, Bundle, SubmissionError, load_submission
 
+NOTEBOOK_STOPPED = re.compile(r"^torchgrade: the notebook stopped at cell (\d+);", re.MULTILINE)
 log = logging.getLogger(__name__)
 
 VISIBILITY_ORDER = {Visibility.visible: 0, Visibility.after_due_date: 1, Visibility.hidden: 2}
@@ -378,6 +379,18 @@ class GradingRun:
         self.output[key] = Output(stdout=current.stdout + stdout, stderr=current.stderr + stderr,
                                   truncated=self.student.job.stdout.dropped + self.student.job.stderr.dropped > 0)
 
+    def _notes(self) -> list[Message]:
+        """The upload's notes, and where a notebook stopped (its driver says so in the output):
+        a note worth no points, so what the job prints about itself may be taken at its word."""
+        notes = list(self.bundle.notes) if self.bundle else []
+        if self.bundle and any(name.startswith(NOTEBOOK_CELLS + "/") for name in self.bundle.files):
+            stopped = NOTEBOOK_STOPPED.search(self.output["visible"].stderr)
+            if stopped:
+                notes.append(_("the notebook stopped at cell {cell} (its error is in the output below): the cells "
+                               "after it were not run, and the checks used what the cells before it defined",
+                               cell=int(stopped.group(1))))
+        return notes
+
     def _result(self, status: SubmissionStatus, tests: list[TestResult] = (), message: Message = "") -> GradeResult:
         tests = list(tests)
         if status != SubmissionStatus.graded:
@@ -389,7 +402,7 @@ class GradingRun:
             assignment=self.manifest.id, submission=self.filename, status=status,
             score=round(sum(t.score for t in tests), 4), max_score=self.manifest.max_score,
             pending_max_score=sum(t.max_score for t in tests if t.status == CheckStatus.pending), tests=tests,
-            **GradeResult.texts(message, self.bundle.notes if self.bundle else []), answers=self.answers,
+            **GradeResult.texts(message, self._notes()), answers=self.answers,
             output=self.output["visible"], hidden_output=self.output["hidden"], timings=self.timings,
             environment=self.grader.environment(), sha256=self.bundle.sha256 if self.bundle else "",
             pack_version=self.assignment.version)

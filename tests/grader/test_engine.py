@@ -265,3 +265,18 @@ def test_an_exception_a_passing_check_expects_is_not_explained(demo):
     """, [("refuses", "visible")])
     test = by_name(grade("def answer(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n"))["refuses"]
     assert (test.status, test.feedback, test.detail) == (CheckStatus.passed, "", "")
+
+
+def test_a_notebook_that_stops_at_a_leftover_cell_says_so_in_a_note(grader):
+    import json as json_module
+
+    path = grader.catalog.reference_dir / "w1-normal-modes" / "selftest" / "good_notebook.ipynb"
+    notebook = json_module.loads(path.read_text(encoding="utf-8"))
+    notebook["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                              "source": "import matplotlib.pyplot as plt\nplt.plot(history)  # a leftover"})
+    result = grader.grade("w1-normal-modes", "hw.ipynb", json_module.dumps(notebook).encode())
+    last = len(notebook["cells"])
+    assert result.score == 32, "the definitions before the leftover cell are graded in full"
+    assert any(f"stopped at cell {last}" in note for note in result.notes), result.notes
+    assert any(f"第 {last} 个单元格" in note for note in result.localized("zh").notes)
+    assert f'File "cell {last}", line 2' in result.output.stderr and "NameError" in result.output.stderr
