@@ -30,6 +30,12 @@ PENDING = _("written answer received; an instructor will score it")
 ANSWERS_ONLY = ".md"  # an upload of this kind carries answers, never a code attempt
 
 
+def storable(text: str) -> str:
+    """An answer as a text column keeps it: a NUL (which PostgreSQL refuses in text) written as
+    ``\\x00``, as lone surrogates already are in a result (``grader.results.encodable``)."""
+    return text.replace("\x00", "\\x00")
+
+
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
@@ -62,7 +68,8 @@ def remember(session: Session, submission_id: int, result: GradeResult) -> None:
         select(Submission.course_assignment_id, Submission.user_id, Submission.created_at)
         .where(Submission.id == submission_id)).one()
     insert = INSERTS[session.get_bind().dialect.name]
-    for name, text in result.answers.items():
+    for name, said in result.answers.items():
+        text = storable(said)
         new = insert(Answer).values(course_assignment_id=offered_id, user_id=user_id, name=name, text=text,
                                     sha256=digest(text), submission_id=submission_id, answered_at=submitted_at)
         older = or_(Answer.answered_at < submitted_at,

@@ -136,7 +136,7 @@ def test_sixty_busy_loops_in_one_slot_do_not_cost_another_slot_points(two_slot_s
     assert_still_attacking(attacked)
     assert_honest_full_marks(honest)
     assert {"cpu_cgroup", "memory_cgroup"} <= set(honest["environment"]["sandbox_layers"])
-    attack = client.final(attack_id, attacker)
+    attack = client.final(attack_id, "instructor")  # every check, hidden ones included
     assert "busy loops: 60" in attack["output"]["stdout"]
     assert_attack_timed_out(attack)
     assert worker.alive()
@@ -177,6 +177,7 @@ def test_memory_held_in_many_processes_is_the_memory_verdict(two_slot_stack):
 def grade_command(slot: int, path: Path, caps: dict) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHGRADE_")}
     env.update(PYTHONPATH=str(REPOSITORY), TORCHGRADE_ENVIRONMENT="test", TORCHGRADE_SANDBOX_SLOT=str(slot),
+               TORCHGRADE_LANG="en",
                TORCHGRADE_DATA_DIR=str(path.parent / f"data-{slot}"),
                **{f"TORCHGRADE_{name.upper()}": str(value) for name, value in caps.items()})
     return subprocess.Popen([sys.executable, "-m", CLI, "grade", ASSIGNMENT, str(path), "--json"], env=env,

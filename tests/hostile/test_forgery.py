@@ -194,7 +194,7 @@ def test_lone_surrogates_and_nul_characters(stack, marker):
                                                                  stack.facts(marker)),
                          filename="logistic.py", marker=marker)
     assert "no model \\ud800 and \\udcff \x00" in shown.test("output_shape")["feedback"]
-    assert shown.instructor["answers"]["Q1"].endswith("(0, 1) \\ud800 and \\udcff \x00")
+    assert shown.instructor["answers"]["Q1"].endswith("(0, 1) \\ud800 and \\udcff \\x00"), "NUL shown escaped"
     assert shown.score == baseline["score"] == 0
 
 
