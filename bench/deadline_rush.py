@@ -85,7 +85,7 @@ def main() -> int:
                                              broker_key_prefix=prefix, worker_concurrency=args.processes, **defaults))
         people = seed_course(settings, catalog, students=args.students)
         plan = make_plan(catalog, people["students"], args)
-        prepare_hidden_data(catalog, settings.data_dir)
+        prepare_hidden_data(references, settings.data_dir)
         load_before = os.getloadavg()[0]
         with contextlib.ExitStack() as processes:
             processes.callback(start_worker(settings, work / "worker.log").stop)
@@ -137,10 +137,13 @@ def make_plan(catalog, students: list[str], args) -> list[Planned]:
     return sorted(plan, key=lambda p: p.at_s)
 
 
-def prepare_hidden_data(catalog, data_dir: Path) -> None:
-    """The packs' generated data, made before the rush as the week's earlier submissions would have."""
+def prepare_hidden_data(references: Path, data_dir: Path) -> None:
+    """The packs' generated data, made before the rush as the week's earlier submissions would have
+    (with the engine's catalogue: the API's reads manifests only)."""
     from grader import hidden_data
+    from grader.assignments import Catalog
 
+    catalog = Catalog(references)
     for assignment_id in catalog.ids():
         assignment = catalog.get(assignment_id)
         if assignment.manifest.hidden_data:
