@@ -34,8 +34,8 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect):
-        if value is None:
-            return None
+        if value is None or value.tzinfo is dt.timezone.utc:  # psycopg's, when the session's zone is UTC
+            return value
         return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 

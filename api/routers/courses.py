@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
-from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
-    PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
-from api.services import courses, gradebook, submissions
+from api.schemas import EARLIEST, LATEST, AssignmentStats, CourseOverview, ExtensionIn, ExtensionPublic, Gradebook, \
+    PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary, Timeline
+from api.services import courses, gradebook, statistics, submissions
 from core import clock
 from core.models import CourseAssignment
 from grader.status import SubmissionStatus
@@ -42,6 +42,26 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: Cat
     """Counts, mean, median and histogram of each student's best score, each check's pass rate
     and its most common failing feedback."""
     return gradebook.stats(session, catalog, _offered(session, user, course, assignment_id))
+
+
+@router.get("/assignments/{assignment_id}/timeline", response_model=Timeline, responses=errors(403, 404))
+def get_timeline(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                 hours_before: Annotated[int, Query(ge=1, le=24 * 60)] = 72,
+                 hours_after: Annotated[int, Query(ge=0, le=24 * 60)] = 24,
+                 bucket_hours: Annotated[int, Query(ge=1, le=24 * 7)] = 3) -> dict:
+    """Submissions per time bucket around the due date (course time)."""
+    offered = _offered(session, user, course, assignment_id)
+    return statistics.timeline(session, offered, courses.zone_of(offered.course, settings), hours_before,
+                               hours_after, bucket_hours)
+
+
+@router.get("/overview", response_model=CourseOverview, responses=errors(403, 404))
+def get_overview(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep,
+                 user: CurrentUser) -> dict:
+    """Per assignment: who submitted and the submissions by status; per student: what they
+    submitted; the course's queue; the latest grader faults."""
+    found = courses.course_for_instructor(session, user, course)
+    return statistics.overview(session, catalog, found, courses.zone_of(found, settings))
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))

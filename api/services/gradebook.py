@@ -7,10 +7,11 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import functools
 import datetime as dt
 import io
 import statistics
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from core import answers, points, rules
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
 from grader.assignments import Catalog
-from grader.results import GradeResult, TestResult
+from grader.results import TestResult
 from grader.status import CheckStatus, SubmissionStatus
 
 Policy = Literal["best", "latest"]
@@ -30,9 +31,8 @@ HISTOGRAM_BINS = 10
 COMMON_FAILURES = 3
 
 
-@dataclasses.dataclass(frozen=True)
-class Attempt:
-    """One scored upload as the gradebook sees it."""
+class Attempt(NamedTuple):
+    """One scored upload as the gradebook sees it (a tuple: a gradebook builds tens of thousands)."""
 
     submission_id: int
     status: SubmissionStatus
@@ -61,15 +61,15 @@ class Grade:
 def attempts(session: Session, by_id: dict[int, CourseAssignment], deadlines,
              user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Attempt]]:
     """(user id, course assignment id) -> every scored upload."""
-    query = (select(Submission.id, Submission.user_id, Submission.course_assignment_id, Submission.status,
-                    Submission.score, Submission.max_score, Submission.created_at, Submission.filename,
-                    Submission.pack_version)
-             .where(Submission.course_assignment_id.in_(list(by_id)), Submission.status.in_(SCORED)))
+    table = Submission.__table__.c  # a Core query: tens of thousands of rows skip the ORM's row loading
+    query = (select(table.id, table.user_id, table.course_assignment_id, table.status, table.score, table.max_score,
+                    table.created_at, table.filename, table.pack_version)
+             .where(table.course_assignment_id.in_(list(by_id)), table.status.in_(SCORED)))
     if user_ids is not None:
-        query = query.where(Submission.user_id.in_(user_ids))
+        query = query.where(table.user_id.in_(user_ids))
     found: dict[tuple[int, int], list[Attempt]] = collections.defaultdict(list)
     for sid, user_id, offered_id, status, score, max_score, created_at, filename, version \
-            in session.execute(query):
+            in session.execute(query).all():  # fetchall: row by row costs twice as much
         deadline = deadlines(offered_id, user_id)
         found[(user_id, offered_id)].append(Attempt(
             sid, status, score or 0.0, max_score, deadline.days_late(created_at), deadline.penalty(created_at),
@@ -95,6 +95,7 @@ def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], 
     extensions = courses.extensions_by_user(session, list(by_id))
     exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
 
+    @functools.cache  # one per student and assignment, not one per attempt
     def deadline(offered_id: int, user_id: int) -> rules.Deadline:
         offering = by_id[offered_id]
         return courses.deadline(offering, extensions.get((offered_id, user_id)),
@@ -203,12 +204,12 @@ def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict
     students = session.scalar(select(func.count(func.distinct(Submission.user_id))).where(
         Submission.course_assignment_id == offered.id))
     best = grades(session, catalog, [offered], "best")
-    results = [GradeResult.model_validate(result) for result in session.scalars(
-        select(Submission.result).where(Submission.id.in_([g.attempt.submission_id for g in best.values()
-                                                           if g.attempt.code]))) if result is not None]
+    results = best_results(session, [g.attempt.submission_id for g in best.values() if g.attempt.code])
     current = answers.current(session, [offered.id], [user_id for user_id, _ in best])
     written = {spec.name: [answers.as_test(spec, mine[spec.name]) if spec.name in mine else answers.unanswered(spec)
                            for mine in (current.get(key, {}) for key in best)] for spec in manifest.written}
+    name_of = dict(session.execute(select(User.id, User.name).where(User.id.in_([u for u, _ in best]))).all())
+    names = [name_of[user_id] for user_id, _ in best]
     complete = [g.points.total for g in best.values() if not g.points.pending_max]
     maximum = points.max_total(manifest)
     return {
@@ -219,9 +220,18 @@ def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict
         "mean": round(statistics.fmean(complete), 4) if complete else None,
         "median": round(statistics.median(complete), 4) if complete else None,
         "histogram": histogram(complete, maximum),
-        "checks": [check_stats(c.name, [t for r in results for t in r.tests if t.name == c.name])
-                   for c in manifest.checks] + [check_stats(name, tests) for name, tests in written.items()],
+        "checks": [check_stats(c.name, [(t, student) for student, tests in results for t in tests
+                                        if t.name == c.name]) for c in manifest.checks]
+                  + [check_stats(name, list(zip(tests, names))) for name, tests in written.items()],
     }
+
+
+def best_results(session: Session, submission_ids: list[int]) -> list[tuple[str, list[TestResult]]]:
+    """(student name, the checks' results) of these submissions: only the results' ``tests`` are
+    read from the database, not their outputs (docs/BENCHMARKS.md, "Instructor pages")."""
+    rows = session.execute(select(User.name, Submission.result["tests"]).join(User, User.id == Submission.user_id)
+                           .where(Submission.id.in_(submission_ids))).all()
+    return [(name, [TestResult.model_validate(t) for t in tests]) for name, tests in rows if tests is not None]
 
 
 def histogram(scores: list[float], maximum: float) -> list[dict]:
@@ -232,9 +242,16 @@ def histogram(scores: list[float], maximum: float) -> list[dict]:
     return [{"from": round(i * width, 4), "to": round((i + 1) * width, 4), "count": c} for i, c in enumerate(counts)]
 
 
-def check_stats(name: str, tests: list[TestResult]) -> dict:
-    tests = [t for t in tests if t.status != CheckStatus.pending]
-    failures = collections.Counter(t.feedback for t in tests if t.status != CheckStatus.passed and t.feedback)
-    return {"name": name, "graded": len(tests),
-            "pass_rate": round(sum(t.status == CheckStatus.passed for t in tests) / len(tests), 4) if tests else None,
-            "common_failures": [{"feedback": f, "count": c} for f, c in failures.most_common(COMMON_FAILURES)]}
+def check_stats(name: str, tests: list[tuple[TestResult, str]]) -> dict:
+    """A check's pass rate over (result, student name) pairs, and its most common failing
+    feedback with the students behind each (the dashboard's drill-down)."""
+    tests = [(t, student) for t, student in tests if t.status != CheckStatus.pending]
+    failures = collections.defaultdict(list)
+    for t, student in tests:
+        if t.status != CheckStatus.passed and t.feedback:
+            failures[t.feedback].append(student)
+    common = sorted(failures.items(), key=lambda item: -len(item[1]))[:COMMON_FAILURES]
+    passed = sum(t.status == CheckStatus.passed for t, _ in tests)
+    return {"name": name, "graded": len(tests), "pass_rate": round(passed / len(tests), 4) if tests else None,
+            "common_failures": [{"feedback": f, "count": len(students), "students": sorted(students)}
+                                for f, students in common]}

@@ -100,7 +100,7 @@ def test_stats(client, queue, course, sessions):
     checks = {c["name"]: c for c in stats["checks"]}
     assert checks["answer_visible"]["pass_rate"] == 0.5
     assert checks["answer_visible"]["common_failures"] == [{"feedback": "answer() returned 41, expected 42",
-                                                            "count": 1}]
+                                                            "count": 1, "students": [bob]}]
     assert (checks["Q1"]["graded"], checks["Q1"]["pass_rate"]) == (0, None)  # pending: not a failure
     for student in (alice, bob):
         submission_id = next(s["id"] for s in client.get(f"/api/v1/courses/{course['course']}/submissions",
