@@ -107,7 +107,8 @@ class Extension(Base):
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_status_enqueued_at", "status", "enqueued_at"),
-                      Index("ix_submissions_ca_user", "course_assignment_id", "user_id", "created_at"))
+                      Index("ix_submissions_ca_user", "course_assignment_id", "user_id", "created_at"),
+                      Index("ix_submissions_ca_status", "course_assignment_id", "status"))  # the dashboard's counts
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
