@@ -415,6 +415,22 @@ class Timeline(BaseModel):
     buckets: list[TimelineBucket]
 
 
+class WrittenQueueEntry(BaseModel):
+    answer_id: int
+    assignment: str
+    name: str = Field(description="the question, e.g. Q1")
+    text: str
+    submission_id: int | None = Field(description="the upload that carried the text: score it there "
+                                                  "(PUT /submissions/{id}/written/{name})")
+    answered_at: dt.datetime
+    student: str
+    display_name: str
+    points: float
+    prompt: dict[str, str] = Field(description="the question, in zh and en")
+    score: float | None = Field(description="none: awaiting a score")
+    comment: str
+
+
 class Health(BaseModel):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["ok"])

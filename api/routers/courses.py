@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, CourseOverview, ExtensionIn, ExtensionPublic, Gradebook, \
-    PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary, Timeline
-from api.services import courses, gradebook, statistics, submissions
+    PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary, Timeline, WrittenQueueEntry
+from api.services import courses, gradebook, statistics, submissions, written
 from core import clock
 from core.models import CourseAssignment
 from grader.status import SubmissionStatus
@@ -62,6 +62,17 @@ def get_overview(course: str, session: SessionDep, settings: SettingsDep, catalo
     submitted; the course's queue; the latest grader faults."""
     found = courses.course_for_instructor(session, user, course)
     return statistics.overview(session, catalog, found, courses.zone_of(found, settings))
+
+
+@router.get("/written", response_model=list[WrittenQueueEntry], responses=errors(403, 404))
+def get_written(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                assignment: str | None = None, pending: bool = True) -> list[dict]:
+    """The written answers to score (``pending=false``: scored ones too), by assignment, question
+    and student."""
+    found = courses.course_for_instructor(session, user, course)
+    if assignment is not None:
+        courses.course_assignment(session, found, assignment)
+    return written.queue(session, catalog, found, assignment, pending_only=pending)
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))

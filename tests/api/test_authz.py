@@ -72,6 +72,7 @@ MATRIX = {
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/stats"): Rule("staff"),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/timeline"): Rule("staff"),
     ("GET", "/api/v1/courses/{course}/overview"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/written"): Rule("staff"),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff"),
     ("PATCH", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff", json={"late_days": 1}),
     ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/release"): Rule("staff"),

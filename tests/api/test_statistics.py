@@ -85,3 +85,21 @@ def test_a_student_sees_neither_overview_nor_timeline(client, course):
     for path in ("/overview", "/assignments/w0-service/timeline"):
         response = client.get(f"/api/v1/courses/{course['course']}{path}", headers=student)
         assert response.status_code == 403 and response.json()["error"]["code"] == "not_instructor", path
+
+
+def test_the_written_queue_lists_pending_answers_until_scored(client, queue, course, sessions):
+    alice, bob = course["students"]
+    first = graded(client, course, sessions, alice)
+    graded(client, course, sessions, bob)
+    teacher = bearer(course, "instructor")
+    url = f"/api/v1/courses/{course['course']}/written"
+    pending = client.get(url, headers=teacher).json()
+    assert [(e["student"], e["assignment"], e["name"], e["points"], e["score"]) for e in pending] == \
+        [(alice, "w0-service", "Q1", 5, None), (bob, "w0-service", "Q1", 5, None)]
+    assert pending[0]["submission_id"] == first and pending[0]["prompt"]["en"]
+    client.put(f"/api/v1/submissions/{first}/written/Q1", headers=teacher, json={"score": 4, "comment": "<b>ok</b>"})
+    assert [e["student"] for e in client.get(url, headers=teacher).json()] == [bob]
+    everything = client.get(url, headers=teacher, params={"pending": "false", "assignment": "w0-service"}).json()
+    assert [(e["student"], e["score"], e["comment"]) for e in everything] == [(alice, 4, "<b>ok</b>"), (bob, None, "")]
+    missing = client.get(url, headers=teacher, params={"assignment": "w9-nothing"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "assignment_not_found"
