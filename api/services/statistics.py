@@ -27,15 +27,26 @@ HOUR = dt.timedelta(hours=1)
 def overview(session: Session, catalog: Catalog, course: Course, zone: ZoneInfo) -> dict:
     offered = gradebook.in_catalog(catalog, course.assignments)
     by_id = {o.id: o.assignment_id for o in offered}
-    students = session.execute(select(User.id, User.name, User.display_name).join(Membership)
-                               .where(Membership.course_id == course.id,
-                                      Membership.role.in_(rules.roles_with(rules.Right.graded)))
-                               .order_by(User.name)).all()
+    students = graded_students(session, course)
     return {"course": course.slug, "time_zone": zone.key, "students": len(students),
             "assignments": assignments(session, offered, len(students), zone),
             "submitted": submitted(session, by_id, students),
             "queue": queue(session, course, zone),
             "faults": faults(session, course, zone)}
+
+
+def graded_students(session: Session, course: Course) -> list[tuple[int, str, str]]:
+    """(id, name, display name) of the members the gradebook lists, by name."""
+    return session.execute(select(User.id, User.name, User.display_name).join(Membership)
+                           .where(Membership.course_id == course.id,
+                                  Membership.role.in_(rules.roles_with(rules.Right.graded)))
+                           .order_by(User.name)).all()
+
+
+def waiting(session: Session, offered: CourseAssignment) -> int:
+    """The assignment's submissions queued or being graded (a regrade's progress)."""
+    return session.scalar(select(func.count()).where(Submission.course_assignment_id == offered.id,
+                                                     Submission.status.in_(WAITING)))
 
 
 def assignments(session: Session, offered: list[CourseAssignment], students: int, zone: ZoneInfo) -> list[dict]:
