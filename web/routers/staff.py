@@ -159,7 +159,8 @@ def _student_names(session: Session, course: Course) -> list[str]:
 
 
 @router.get("/assignments/{assignment_id}/progress")
-def regrade_progress(request: Request, course: str, assignment_id: str, session: SessionDep, user: PageUser) -> Response:
+def regrade_progress(request: Request, course: str, assignment_id: str, session: SessionDep,
+                     user: PageUser) -> Response:
     """The regrade's progress line, polled by htmx while anything waits."""
     found = staff_course(session, user, course)
     offered = courses.course_assignment(session, found, assignment_id)
@@ -274,7 +275,8 @@ def student_page(request: Request, course: str, student: str, session: SessionDe
         by_assignment.setdefault(each["assignment"], []).append(each)
     extensions = {o.assignment_id: courses.extension_for(session, o, person.id) for o in found.assignments}
     return page(request, "staff/student.html", _context(
-        session, user, found, settings, person=person, by_assignment=by_assignment, titles=titles(catalog, found, request),
+        session, user, found, settings, person=person, by_assignment=by_assignment,
+        titles=titles(catalog, found, request),
         extensions={a: clock.shown(e.due_at, zone) for a, e in extensions.items() if e is not None},
         section="students"))
 
