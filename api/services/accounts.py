@@ -19,7 +19,7 @@ from grader.assignments import Catalog
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-ROLES = ("student", "instructor", "admin")
+ROLES = ("student", "ta", "instructor", "admin")
 
 
 @dataclasses.dataclass
