@@ -22,7 +22,8 @@ from grader.status import SubmissionStatus
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
 SEE_ALL = Right.see_all
-DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST, description="without a time zone: UTC")]
+DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
+                                                description="without a time zone: the course's time")]
 
 
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
@@ -48,7 +49,7 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: Cat
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
-def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, settings: SettingsDep, user: CurrentUser,
                      student: str | None = None, assignment: str | None = None,
                      status_: Annotated[SubmissionStatus | None, Query(alias="status")] = None,
                      since: DateQuery = None, until: DateQuery = None,
@@ -56,15 +57,17 @@ def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user
                      offset: Annotated[int, Query(ge=0)] = 0) -> list[dict]:
     """Submissions, newest first, filtered by student, assignment, status and date; each says
     which pack version graded it and whether the pack changed since."""
-    found = submissions.search(session, courses.course_for(session, user, course, SEE_ALL), student=student,
-                               assignment=assignment, status=status_, since=_aware(since), until=_aware(until),
-                               limit=limit, offset=offset)
+    found_course = courses.course_for(session, user, course, SEE_ALL)
+    zone = courses.zone_of(found_course, settings)
+    found = submissions.search(session, found_course, student=student, assignment=assignment, status=status_,
+                               since=_stored(since, zone), until=_stored(until, zone), limit=limit, offset=offset)
     return [summary | gradebook.pack_flags(catalog, s)
             for s, summary in zip(found, submissions.summaries(session, catalog, found))]
 
 
-def _aware(when: dt.datetime | None) -> dt.datetime | None:
-    return when.replace(tzinfo=dt.timezone.utc) if when is not None and when.tzinfo is None else when
+def _stored(when: dt.datetime | None, zone) -> dt.datetime | None:
+    """A naive moment is course time, as everywhere an instructor enters one."""
+    return None if when is None else clock.stored(when, zone)
 
 
 @router.post("/regrade", status_code=status.HTTP_202_ACCEPTED, response_model=RegradeAccepted,
