@@ -75,6 +75,10 @@ def add_course(subparsers) -> None:
                              help="comma-separated: policy (deadlines, late policy, attempt limits), extensions, "
                                   "release (of hidden results); '' revokes all")
     permissions.set_defaults(handler=run_course_permissions)
+    zone = actions.add_parser("time-zone", help="show or set the course's time zone (deadlines keep their moment)")
+    zone.add_argument("name")
+    zone.add_argument("zone", nargs="?", help="an IANA name, e.g. Asia/Shanghai")
+    zone.set_defaults(handler=run_course_time_zone)
 
 
 def run_course_create(args) -> int:
@@ -112,6 +116,24 @@ def run_course_permissions(args) -> int:
         grants = courses.ta_grants(course)
     say(_("{slug}: TAs may also {rights}", slug=args.name, rights=", ".join(grants)) if grants else
         _("{slug}: TAs read the course, score written answers and regrade; nothing more", slug=args.name), args.lang)
+    return 0
+
+
+def run_course_time_zone(args) -> int:
+    from api.services import accounts, courses
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.name)
+            if args.zone is not None:
+                courses.set_time_zone(course, args.zone)
+        except ServiceError as exc:
+            return report_error("course time-zone", exc, args.lang)
+        session.commit()
+        zone = courses.zone_of(course, settings).key
+    say(_("{slug}: deadlines are in {zone}", slug=args.name, zone=zone), args.lang)
     return 0
 
 

@@ -157,6 +157,15 @@ def zone_of(course: Course, settings: Settings) -> ZoneInfo:
     return clock.zone(course.time_zone, settings.default_time_zone)
 
 
+def set_time_zone(course: Course, name: str) -> Course:
+    """The zone the course's deadlines are entered and shown in, and its late days counted in; the
+    stored due dates keep their moment (a due date of 23:59 Shanghai is 16:59 in Paris after the change)."""
+    if not clock.known(name):
+        raise BadRequest(_("no time zone called {zone!r} (use an IANA name such as Asia/Shanghai)", zone=name))
+    course.time_zone = name
+    return course
+
+
 def set_extension(session: Session, offered: CourseAssignment, student: User, due_at: dt.datetime,
                   course_zone: ZoneInfo) -> Extension:
     """A naive date is course time."""

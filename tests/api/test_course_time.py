@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import subprocess
+import sys
+
 from sqlalchemy import update
 
 from core.models import Course
 from tests.api.conftest import bearer, record_result, submit
 from tests.api.test_deadlines import backdate, base, grade_of
+from tests.workers.stack import REPOSITORY, environment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -123,3 +127,20 @@ def test_the_submission_search_reads_naive_dates_in_course_time(client, course, 
 
     assert found(since="2026-03-16 00:00", until="2026-03-16 01:00") == 1      # Shanghai: 16:00-17:00 UTC the 15th
     assert found(since="2026-03-16T00:00:00Z", until="2026-03-16T01:00:00Z") == 0
+
+
+def test_the_cli_sets_a_courses_zone_and_the_deadline_keeps_its_moment(client, course, api_settings):
+    shanghai = policy(client, course, due_at="2026-03-15 23:59")["due_at"]
+
+    def time_zone(*zone: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "torchgrade.cli", "--lang", "en", "course", "time-zone",
+                               course["course"], *zone], env=environment(api_settings), cwd=REPOSITORY,
+                              capture_output=True, text=True, timeout=300)
+
+    changed = time_zone("Europe/Paris")
+    assert changed.returncode == 0 and "deadlines are in Europe/Paris" in changed.stdout, changed.stderr
+    paris = client.get(f"{base(course)}/policy", headers=bearer(course, "instructor")).json()["due_at"]
+    assert paris == "2026-03-15T16:59:00+01:00"
+    assert dt.datetime.fromisoformat(paris) == dt.datetime.fromisoformat(shanghai)
+    wrong = time_zone("Mars/Olympus")
+    assert wrong.returncode == 2 and "no time zone called 'Mars/Olympus'" in wrong.stderr
