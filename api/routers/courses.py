@@ -147,8 +147,8 @@ def _permissions(found) -> dict:
             "roles": {role.value: sorted(rules.rights(False, role, grants)) for role in Role}}
 
 
-def _offered(session, user, course: str, assignment_id: str, *needed: Right) -> CourseAssignment:
-    return courses.course_assignment(session, courses.course_for(session, user, course, *needed), assignment_id)
+def _offered(session, user, course: str, assignment_id: str, right: Right, *more: Right) -> CourseAssignment:
+    return courses.course_assignment(session, courses.course_for(session, user, course, right, *more), assignment_id)
 
 
 def _policy(offered: CourseAssignment, settings) -> dict:

@@ -34,10 +34,10 @@ def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.R
     return frozenset() if found is None else rules.rights(False, found.role, found.ta_grants)
 
 
-def course_for(session: Session, user: User, slug: str, *needed: rules.Right) -> Course:
-    """The course, if the user holds every right ``needed`` there; else core/rules.py's refusal."""
+def course_for(session: Session, user: User, slug: str, right: rules.Right, *more: rules.Right) -> Course:
+    """The course, if the user holds every right named there; else core/rules.py's refusal."""
     course = course_by_slug(session, slug)
-    rules.require(rights_in(session, user, course.id), needed, slug)
+    rules.require(rights_in(session, user, course.id), {right, *more}, slug)
     return course
 
 

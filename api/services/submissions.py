@@ -18,7 +18,7 @@ from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
 from core import answers, clock, lifecycle, points, rules
 from core.db import utcnow
-from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
+from core.errors import BadRequest, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
 from core.lifecycle import Enqueuer
 from core.models import Course, CourseAssignment, Submission, User, WrittenScore
