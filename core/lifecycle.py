@@ -16,6 +16,8 @@ events.  Nothing else updates those columns or adds events.
 - **requeue**: the sweeper's compare-and-set for rows stored but never sent, sent long ago, or
   running on a lease that ran out; then it publishes them.
 - **reset**: a regrade clears the row and its events; then it is published.
+- **forget deliveries**: a restored database (``core.backup``) has no broker messages and no
+  live claims: queued and running rows become stored and unsent again, for the sweeper.
 
 Progress events are typed (``core.events``): ``running`` at a claim, ``check`` per finished
 check (``ProgressWriter``; the worker's ``WriteBehindProgress`` writes them from a thread, a
@@ -383,6 +385,15 @@ def reset(session: Session, submission_ids: Sequence[int]) -> None:
         **BACK_IN_QUEUE, score=None, result=None, started_at=None, finished_at=None, grading_s=None, attempts=0,
         enqueued_at=None, pack_version=None))
     session.commit()
+
+
+# ---------------------------------------------------------------------- restore (core.backup)
+def forget_deliveries(connection: Connection) -> None:
+    """After a restore, in its transaction: no message of the old broker will come and no
+    worker holds a claim, so queued and running submissions go back to stored, unsent (the
+    sweeper sends them); their running event stays, a new one comes with the next claim."""
+    in_flight = SUBMISSIONS.c.status.in_([SubmissionStatus.queued, SubmissionStatus.running])
+    connection.execute(update(SUBMISSIONS).where(in_flight).values(**BACK_IN_QUEUE, enqueued_at=None))
 
 
 def regrade(session: Session, enqueuer: Enqueuer, messages: Sequence[tuple[int, str]]) -> list[int]:
