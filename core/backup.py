@@ -119,7 +119,11 @@ def backup(database_url: str, path: Path) -> Summary:
         tables = {table.name: _dump(connection, table, Path(work) / f"{table.name}.jsonl")
                   for table in Base.metadata.sorted_tables}
         summary = Summary(FORMAT, revision, engine.dialect.name, utcnow().isoformat(), tables)
-        _write_archive(path, summary, Path(work))
+        try:
+            _write_archive(path, summary, Path(work))
+        except OSError as exc:
+            raise BadRequest(_("cannot write the backup {path}: {problem}", path=str(path),
+                               problem=exc.strerror or str(exc)), code="backup_unwritable") from exc
     return summary
 
 

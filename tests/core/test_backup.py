@@ -156,6 +156,9 @@ def test_restore_refuses_another_schema_revision_and_a_damaged_archive(tmp_path,
         with pytest.raises(Conflict) as refused:
             backup.backup(url, archive)
         assert refused.value.code == "backup_exists"
+        with pytest.raises(BadRequest) as refused:
+            backup.backup(url, tmp_path / "no-such-folder" / "course.tar.gz")
+        assert refused.value.code == "backup_unwritable" and "无法写入" in refused.value.message.render("zh")
 
 
 def test_the_cli_backs_up_and_restores_in_chinese(tmp_path, references):
