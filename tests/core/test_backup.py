@@ -5,6 +5,7 @@ archive, an existing file); the CLI in Chinese."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -36,8 +37,6 @@ def references(tmp_path_factory):
 
 def database(kind: str, tmp_path, name: str):
     """A fresh, empty database of ``kind``: a context manager giving its URL."""
-    import contextlib
-
     if kind == "sqlite":
         return contextlib.nullcontext(f"sqlite:///{tmp_path / f'{name}.sqlite3'}")
     return postgres_schema()
@@ -84,7 +83,8 @@ def test_a_course_restored_into_a_fresh_database_is_the_same(tmp_path, reference
         ids = seeded(source_url, tmp_path, references)
         archive = tmp_path / "course.tar.gz"
         made = backup.backup(source_url, archive)
-        assert made.backend == {"sqlite": "sqlite", "postgres": "postgresql"}[source] and made.schema_revision == backup.head_revision(source_url)
+        assert made.backend == {"sqlite": "sqlite", "postgres": "postgresql"}[source]
+        assert made.schema_revision == backup.head_revision(source_url)
         assert made.tables["submissions"]["rows"] == 2 and made.tables["written_scores"]["rows"] == 1
         restored = backup.restore(target_url, archive)
         assert restored == made
