@@ -1,4 +1,4 @@
-"""The service's subcommands: migrate, serve, course, user, roster, demo (operators) and
+"""The service's subcommands: migrate, backup, restore, serve, course, user, roster, demo (operators) and
 submit (students).  Each imports what it needs when it runs, so that `torchgrade --help` and
 the engine's own subcommands do not load the web and database stack."""
 
@@ -54,6 +54,50 @@ def run_migrate(args) -> int:
     settings = get_settings()
     upgrade(settings.database_url)
     say(_("database is at the latest revision: {url}", url=shown_url(settings.database_url)), args.lang)
+    return 0
+
+
+def add_backup(subparsers) -> None:
+    parser = subparsers.add_parser("backup", help="write the whole database (uploads, results, answers, scores) to "
+                                   "a new archive file (docs/SERVICE.md, Operations)")
+    parser.add_argument("file", type=Path, help="the archive to create, e.g. torchgrade-2026-03-15.tar.gz")
+    parser.set_defaults(handler=run_backup)
+
+
+def run_backup(args) -> int:
+    from core import backup
+    from core.errors import ServiceError
+
+    try:
+        summary = backup.backup(get_settings().database_url, args.file)
+    except ServiceError as exc:
+        return report_error("backup", exc, args.lang)
+    say(_("backed up {rows} rows of {tables} tables (schema revision {revision}, {backend}) to {path}",
+          rows=summary.rows, tables=len(summary.tables), revision=summary.schema_revision, backend=summary.backend,
+          path=str(args.file)), args.lang)
+    return 0
+
+
+def add_restore(subparsers) -> None:
+    parser = subparsers.add_parser("restore", help="load a backup archive into an empty database (SQLite or "
+                                   "PostgreSQL, whichever made it)")
+    parser.add_argument("file", type=Path, help="an archive written by torchgrade backup")
+    parser.add_argument("--replace", action="store_true", help="delete everything in a database that is not "
+                        "empty before loading the backup")
+    parser.set_defaults(handler=run_restore)
+
+
+def run_restore(args) -> int:
+    from core import backup
+    from core.errors import ServiceError
+
+    try:
+        summary = backup.restore(get_settings().database_url, args.file, replace=args.replace)
+    except ServiceError as exc:
+        return report_error("restore", exc, args.lang)
+    say(_("restored {rows} rows of {tables} tables from {path} (taken {when} on {backend}); queued and running "
+          "submissions are sent to the workers again", rows=summary.rows, tables=len(summary.tables),
+          path=str(args.file), when=summary.created_at, backend=summary.backend), args.lang)
     return 0
 
 
@@ -417,4 +461,5 @@ def run_submit(args) -> int:
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
-SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_submit]
+SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_demo,
+               add_submit]
