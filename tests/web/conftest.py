@@ -75,17 +75,18 @@ def web_settings(request, tmp_path_factory, web_references):
 @pytest.fixture(scope="session")
 def web_app(web_settings):
     queue = RecordingQueue()
-    with TestClient(create_app(web_settings, enqueuer=queue)) as client:
+    with TestClient(create_app(web_settings, enqueuer=queue), follow_redirects=False) as client:
         client.queue = queue
         yield client
 
 
 @pytest.fixture
 def pages(web_app):
-    """A browser-like client of the app (its own cookies), not following redirects."""
-    client = TestClient(web_app.app, follow_redirects=False)
-    client.queue = web_app.queue
-    return client
+    """A browser-like client of the app, not following redirects: no cookies, an empty queue.
+    (One client for the session: the submit path's connections belong to its event loop.)"""
+    web_app.cookies.clear()
+    web_app.queue.sent.clear()
+    return web_app
 
 
 @pytest.fixture
