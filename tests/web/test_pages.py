@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from api.services import accounts
 from core import lifecycle
 from core.db import session_factory
 from grader.results import GradeResult
@@ -220,3 +221,21 @@ def test_statements_are_rendered_without_raw_html_or_script_links():
                        "| a | b |\n|---|---|\n| 1 | 2 |\n")
     assert "<h1>Title</h1>" in rendered and "<script>" not in rendered and "&lt;script&gt;" in rendered
     assert 'href="javascript' not in rendered and 'href="https://pytorch.org"' in rendered and "<table>" in rendered
+
+
+def test_an_invitation_sets_the_password_and_logs_in(pages, course_people, web_settings):
+    student = course_people["students"][1]
+    with session_factory(web_settings.database_url)() as session:
+        code = accounts.invite(session, web_settings, accounts.user_by_name(session, student))
+        session.commit()
+    form = pages.get(f"/invite/{code}")
+    assert form.status_code == 200 and student in form.text and h1(form) == "设置密码"
+    differ = pages.post(f"/invite/{code}", data={"password": "a long new password", "confirm": "another one",
+                                                 "csrf_token": form_token(form.text)})
+    assert differ.status_code == 400 and "两次输入的密码不一致" in differ.text
+    done = pages.post(f"/invite/{code}", data={"password": "a long new password", "confirm": "a long new password",
+                                               "csrf_token": form_token(form.text)})
+    assert done.status_code == 303 and h1(pages.get("/")) == "我的作业"
+    assert pages.get(f"/invite/{code}").status_code == 404, "the code was for one use"
+    pages.cookies.clear()
+    log_in_client(pages, student, "a long new password")
