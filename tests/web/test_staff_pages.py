@@ -8,10 +8,11 @@ import re
 
 from sqlalchemy import update
 
+from api.services import accounts, courses
 from core.db import session_factory
 from core.models import User
 from tests.api.conftest import record_result, submit
-from tests.web.conftest import HOSTILE, form_token, log_in_client
+from tests.web.conftest import HOSTILE, form_token, log_in_client, set_passwords
 
 
 def graded(web_app, settings, people, student, **outcome) -> int:
@@ -136,3 +137,43 @@ def test_regrade_queues_the_assignment_and_shows_its_progress(pages, web_app, we
     assert response.status_code == 303 and len(pages.queue.sent) == 1
     progress = pages.get(f"{url}/progress?lang=en").text
     assert "Waiting to be graded or being graded: 1." in progress and 'hx-trigger="every 2s"' in progress
+
+
+def add_ta(settings, people: dict) -> str:
+    name = f"{people['course']}-ta"
+    with session_factory(settings.database_url)() as session:
+        accounts.add_user(session, settings.secret_key, name, "ta", people["course"])
+        session.commit()
+    set_passwords(settings, [name])
+    return name
+
+
+def test_a_ta_scores_and_regrades_but_sees_no_policy_control_until_allowed(pages, web_app, web_settings,
+                                                                           course_people):
+    course = course_people["course"]
+    graded(web_app, web_settings, course_people, course_people["students"][0])
+    log_in_client(pages, add_ta(web_settings, course_people))
+    url = f"/staff/{course}/assignments/w0-service"
+    page = pages.get(f"{url}?lang=en").text
+    assert f'action="{url}/policy"' not in page and f'action="{url}/extensions"' not in page
+    assert f'action="{url}/release"' not in page and f'action="{url}/regrade"' in page
+    assert "or TAs they allow to" in page and 'id="late_days"' not in page
+    assert "Answer 1 of 1" in pages.get(f"/staff/{course}/written?lang=en").text
+    refused = pages.post(f"{url}/policy", data={"csrf_token": form_token(page), "late_days": "3"},
+                         params={"lang": "en"})
+    assert refused.status_code == 403 and "allow TAs" in refused.text
+    with session_factory(web_settings.database_url)() as session:
+        courses.set_ta_grants(accounts.course_by_slug(session, course), ["policy"])
+        session.commit()
+    page = pages.get(f"{url}?lang=en").text
+    assert f'action="{url}/policy"' in page and f'action="{url}/extensions"' not in page
+    assert pages.post(f"{url}/policy", data={"csrf_token": form_token(page), "late_days": "3"}).status_code == 303
+
+
+def test_hidden_results_are_released_by_their_own_button(pages, course_people):
+    as_teacher(pages, course_people)
+    url = f"/staff/{course_people['course']}/assignments/w0-service"
+    page = pages.get(f"{url}?lang=en").text
+    assert "Not released" in page
+    assert pages.post(f"{url}/release", data={"csrf_token": form_token(page)}).status_code == 303
+    assert "Released: the students see every check" in pages.get(f"{url}?lang=en").text

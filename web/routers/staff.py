@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import CatalogDep, EnqueuerDep, SessionDep, SettingsDep
 from api.schemas import ExtensionIn, PolicyIn
-from api.services import accounts, courses, gradebook, statistics, submissions, written
+from api.services import courses, gradebook, statistics, submissions, written
 from core import clock, rules
+from core.rules import Right
 from core.errors import BadRequest, Forbidden, ServiceError
 from core.i18n import _
 from core.models import Course, CourseAssignment, User
@@ -35,7 +36,7 @@ SORTS = ("student", "total")
 
 def _staff_courses(user: User) -> list[Course]:
     """The courses whose pages the user sees (the navigation's "Teaching" link)."""
-    return [m.course for m in user.memberships if rules.sees_all(user.is_admin, m.role)]
+    return [m.course for m in user.memberships if Right.see_all in rules.rights(user.is_admin, m.role)]
 
 
 nav.add(nav.Link(_("Teaching"), lambda user: f"/staff/{_staff_courses(user)[0].slug}",
@@ -44,18 +45,17 @@ nav.add(nav.Link(_("Teaching"), lambda user: f"/staff/{_staff_courses(user)[0].s
 
 # ---------------------------------------------------------------------- who may
 def staff_course(session: Session, user: User, slug: str) -> Course:
-    """The course, if the user sees all of it (its staff, an admin); 403 otherwise."""
-    course = accounts.course_by_slug(session, slug)
-    if not courses.sees_all(session, user, course.id):
-        raise Forbidden(_("only the staff of {slug} may see this page", slug=slug), code="not_staff")
-    return course
+    """The course, if the user sees all of it (its instructors and TAs, an admin); else the rules' 403."""
+    return courses.course_for(session, user, slug, Right.see_all)
 
 
 def powers(session: Session, user: User, course: Course) -> dict[str, bool]:
-    """Which controls the pages show this user (the POSTs ask the same of the service)."""
-    administer = courses.may_administer(session, user, course.id)
-    return {"policy": administer, "extensions": administer, "regrade": administer, "score": administer,
-            "gradebook": administer}
+    """Which controls the pages show this user: the rights core/rules.py gives them here (a TA
+    grades and regrades; deadlines, extensions and releases only when the instructor allows
+    TAs to).  The POSTs ask ``courses.course_for`` for the same right."""
+    held = courses.rights_in(session, user, course.id)
+    return {"policy": Right.policy in held, "extensions": Right.extensions in held, "release": Right.release in held,
+            "regrade": Right.grade in held, "score": Right.grade in held, "gradebook": Right.see_all in held}
 
 
 def _context(session: Session, user: User, course: Course, settings, **values) -> dict:
@@ -86,7 +86,7 @@ def gradebook_page(request: Request, course: str, session: SessionDep, catalog: 
                    user: PageUser, policy: PolicyQuery = "best", q: Annotated[str, Query(max_length=100)] = "",
                    sort: Annotated[str, Query(max_length=80)] = "student",
                    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc") -> Response:
-    found = courses.course_for_instructor(session, user, course)
+    found = staff_course(session, user, course)
     book = gradebook.gradebook(session, catalog, found, policy)
     rows = [r for r in book["students"] if q.casefold() in (r["student"] + " " + r["display_name"]).casefold()]
     rows.sort(key=_sort_key(sort, book["assignments"]), reverse=order == "desc")
@@ -174,15 +174,13 @@ def change_policy(request: Request, course: str, assignment_id: str, session: Se
                   late_days: Annotated[str, Form(max_length=10)] = "0",
                   late_penalty_percent: Annotated[str, Form(max_length=10)] = "0",
                   attempts_per_day: Annotated[str, Form(max_length=10)] = "",
-                  attempts_total: Annotated[str, Form(max_length=10)] = "",
-                  results_released: Annotated[str, Form(max_length=10)] = "") -> Response:
+                  attempts_total: Annotated[str, Form(max_length=10)] = "") -> Response:
     """The policy form: a due date in course time (empty: none), late days and the penalty per
-    day in percent, attempt limits (empty: none), the release of hidden results."""
-    found = courses.course_for_instructor(session, user, course)
+    day in percent, attempt limits (empty: none)."""
+    found = courses.course_for(session, user, course, Right.policy)
     offered = courses.course_assignment(session, found, assignment_id)
     try:
-        changes = _policy_form(due_at, late_days, late_penalty_percent, attempts_per_day, attempts_total,
-                               results_released)
+        changes = _policy_form(due_at, late_days, late_penalty_percent, attempts_per_day, attempts_total)
     except BadRequest as exc:
         return _again(request, session, catalog, settings, user, course, assignment_id, exc)
     courses.update_policy(offered, changes, courses.zone_of(found, settings))
@@ -191,13 +189,12 @@ def change_policy(request: Request, course: str, assignment_id: str, session: Se
 
 
 def _policy_form(due_at: str, late_days: str, late_penalty_percent: str, attempts_per_day: str,
-                 attempts_total: str, results_released: str) -> dict:
+                 attempts_total: str) -> dict:
     values = {"due_at": due_at.strip() or None, "late_days": late_days.strip() or "0",
               "late_penalty_per_day": _fraction(late_penalty_percent),
-              "attempts_per_day": attempts_per_day.strip() or None, "attempts_total": attempts_total.strip() or None,
-              "results_released": results_released == "on"}
+              "attempts_per_day": attempts_per_day.strip() or None, "attempts_total": attempts_total.strip() or None}
     try:
-        return PolicyIn.model_validate(values).model_dump()
+        return PolicyIn.model_validate(values).model_dump(exclude_unset=True)
     except ValidationError as exc:
         fields = ", ".join(sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]}))
         raise BadRequest(_("these fields are not valid: {fields}", fields=fields), code="invalid_policy") from None
@@ -210,11 +207,21 @@ def _fraction(percent: str) -> float | str:
         return percent
 
 
+@router.post("/assignments/{assignment_id}/release")
+def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: PageUser) -> Response:
+    """Show every check's feedback, hidden ones included, to the students."""
+    found = courses.course_for(session, user, course, Right.release)
+    courses.update_policy(courses.course_assignment(session, found, assignment_id), {"results_released": True},
+                          courses.zone_of(found, settings))
+    session.commit()
+    return _done(course, assignment_id, "released")
+
+
 @router.post("/assignments/{assignment_id}/extensions")
 def grant_extension(request: Request, course: str, assignment_id: str, session: SessionDep, catalog: CatalogDep,
-                    settings: SettingsDep, user: PageUser, student: Annotated[str, Form(max_length=64)],
-                    due_at: Annotated[str, Form(max_length=40)]) -> Response:
-    found = courses.course_for_instructor(session, user, course)
+                    settings: SettingsDep, user: PageUser, student: Annotated[str, Form(max_length=64)] = "",
+                    due_at: Annotated[str, Form(max_length=40)] = "") -> Response:
+    found = courses.course_for(session, user, course, Right.extensions)
     offered = courses.course_assignment(session, found, assignment_id)
     try:
         when = ExtensionIn.model_validate({"due_at": due_at}).due_at
@@ -232,7 +239,7 @@ def grant_extension(request: Request, course: str, assignment_id: str, session: 
 
 @router.post("/assignments/{assignment_id}/extensions/{student}/revoke")
 def revoke_extension(course: str, assignment_id: str, student: str, session: SessionDep, user: PageUser) -> Response:
-    found = courses.course_for_instructor(session, user, course)
+    found = courses.course_for(session, user, course, Right.extensions)
     courses.remove_extension(session, courses.course_assignment(session, found, assignment_id),
                              courses.student_in(session, found, student))
     session.commit()
@@ -241,7 +248,7 @@ def revoke_extension(course: str, assignment_id: str, student: str, session: Ses
 
 @router.post("/assignments/{assignment_id}/regrade")
 def regrade(course: str, assignment_id: str, session: SessionDep, enqueuer: EnqueuerDep, user: PageUser) -> Response:
-    found = courses.course_for_instructor(session, user, course)
+    found = courses.course_for(session, user, course, Right.grade)
     submissions.regrade(session, enqueuer, submissions.select_for_regrade(session, found, None, assignment_id))
     return _done(course, assignment_id, "regrade")
 
@@ -288,7 +295,7 @@ def written_queue(request: Request, course: str, session: SessionDep, catalog: C
                   show: Annotated[str, Query(pattern="^(pending|all)$")] = "pending",
                   at: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
     """One answer at a time (``at`` in the queue); j / k move, a number key sets the score."""
-    found = courses.course_for_instructor(session, user, course)
+    found = courses.course_for(session, user, course, Right.grade)
     entries = written.queue(session, catalog, found, assignment or None, pending_only=show == "pending")
     at = min(at, max(len(entries) - 1, 0))
     return page(request, "staff/written.html", _context(
@@ -300,12 +307,13 @@ def written_queue(request: Request, course: str, session: SessionDep, catalog: C
 @router.post("/written/{submission_id}/{name}")
 def score_answer(request: Request, course: str, submission_id: int, name: str, session: SessionDep,
                  catalog: CatalogDep, settings: SettingsDep, user: PageUser,
-                 score: Annotated[str, Form(max_length=20)], comment: Annotated[str, Form(max_length=10_000)] = "",
-                 answer_id: Annotated[int, Form()] = 0) -> Response:
-    """Save a score (htmx: the answer's form comes back saying so; without htmx: the queue)."""
-    found = courses.course_for_instructor(session, user, course)
-    submission = submissions.for_instructor(session, user, submission_id)
-    error = saved = None
+                 score: Annotated[str, Form(max_length=20)] = "",
+                 comment: Annotated[str, Form(max_length=10_000)] = "", answer_id: Annotated[int, Form()] = 0) -> Response:
+    """Save a score (htmx: the answer's form comes back saying so; without htmx: the queue, or
+    the refusal on an error page)."""
+    found = courses.course_for(session, user, course, Right.grade)
+    submission = submissions.get_for(session, user, submission_id)
+    error = saved = failure = None
     try:
         if submission.course_assignment.course_id != found.id:
             raise Forbidden(_("submission {id} is not of {slug}", id=submission_id, slug=course), code="not_staff")
@@ -314,13 +322,15 @@ def score_answer(request: Request, course: str, submission_id: int, name: str, s
         saved = value
     except ServiceError as exc:
         session.rollback()
-        error = render(exc.message, request.state.language)
+        failure, error = exc, render(exc.message, request.state.language)
     entry = next((e for e in written.queue(session, catalog, found, submission.course_assignment.assignment_id,
                                            pending_only=False) if e["answer_id"] == answer_id), None)
     status_code = 200 if error is None else 400
     if request.headers.get("HX-Request") and entry is not None:
         return page(request, "staff/_answer.html", _context(session, user, found, settings, entry=entry,
                                                             saved=saved, error=error), status_code=status_code)
+    if failure is not None:
+        raise failure
     return RedirectResponse(f"/staff/{course}/written", status_code=303)
 
 
