@@ -108,3 +108,24 @@ def test_an_instructor_scores_changes_a_deadline_grants_an_extension_and_exports
                       ("assignment", f"{base}/assignments/w0-service"), ("student", f"{base}/students/{alice}"),
                       ("written", f"{base}/written?show=all")):
         visit(browser, url, name)
+
+
+def test_a_ta_sees_no_policy_control(stack, fresh_browser):
+    from api.services import accounts
+    from core.db import session_factory
+    from tests.web.conftest import set_passwords
+
+    browser, people = fresh_browser, stack.course(students=1)
+    ta = f"{people['course']}-ta"
+    with session_factory(stack.settings.database_url)() as session:
+        accounts.add_user(session, stack.settings.secret_key, ta, "ta", people["course"])
+        session.commit()
+    set_passwords(stack.settings, [ta])
+    log_in(browser, stack.url, ta)
+    url = f"{stack.url}/staff/{people['course']}/assignments/w0-service"
+    browser.get(f"{url}?lang=en")
+    page = find(browser, "main")
+    assert "or TAs they allow to" in page.text and not page.find_elements("css selector", "#late_days, #ext-due")
+    assert page.find_elements("css selector", "#regrade button[type=submit]")  # a TA regrades
+    axe_check(browser, "assignment (TA)")
+    screenshot(browser, "staff-assignment-ta", "en")

@@ -25,7 +25,7 @@ from core.i18n import _
 from core.models import Course, CourseAssignment, User
 from grader.assignments import Catalog
 from grader.i18n import render
-from web import charts, nav
+from web import charts, diff, nav
 from web.pages import PageUser
 from web.templating import page
 
@@ -281,8 +281,12 @@ def student_page(request: Request, course: str, student: str, session: SessionDe
     for each in shown:
         by_assignment.setdefault(each["assignment"], []).append(each)
     extensions = {o.assignment_id: courses.extension_for(session, o, person.id) for o in found.assignments}
+    latest = {}
+    for submission in tried:  # newest first: the first of each assignment is its latest
+        latest.setdefault(submission.course_assignment.assignment_id, submission)
     return page(request, "staff/student.html", _context(
         session, user, found, settings, person=person, by_assignment=by_assignment,
+        code={a: diff.sources(s.filename, s.content) for a, s in latest.items()},
         titles=titles(catalog, found, request),
         extensions={a: clock.shown(e.due_at, zone) for a, e in extensions.items() if e is not None},
         section="students"))
