@@ -13,7 +13,7 @@ import io
 import statistics
 from typing import Literal, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.services import courses
@@ -62,8 +62,9 @@ def attempts(session: Session, by_id: dict[int, CourseAssignment], deadlines,
              user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Attempt]]:
     """(user id, course assignment id) -> every scored upload."""
     table = Submission.__table__.c  # a Core query: tens of thousands of rows skip the ORM's row loading
-    query = (select(table.id, table.user_id, table.course_assignment_id, table.status, table.score, table.max_score,
-                    table.created_at, table.filename, table.pack_version)
+    query = (select(table.id, table.user_id, table.course_assignment_id,
+                    type_coerce(table.status, String),  # as text: no enum conversion per row
+                    table.score, table.max_score, table.created_at, table.filename, table.pack_version)
              .where(table.course_assignment_id.in_(list(by_id)), table.status.in_(SCORED)))
     if user_ids is not None:
         query = query.where(table.user_id.in_(user_ids))
