@@ -185,7 +185,8 @@ def gradebook_csv(book: dict) -> str:
 
 def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "best") -> list[dict]:
     offered = session.execute(select(CourseAssignment, Membership.role, Membership.dropped_at)
-                              .select_from(CourseAssignment).join(Membership, Membership.course_id == CourseAssignment.course_id)
+                              .select_from(CourseAssignment)
+                              .join(Membership, Membership.course_id == CourseAssignment.course_id)
                               .where(Membership.user_id == user.id)
                               .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id))
     offered = in_catalog(catalog, courses.visible(user, offered))

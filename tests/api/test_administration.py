@@ -151,7 +151,8 @@ def test_every_change_is_in_the_audit_log_newest_first(client, queue, course, se
     record_result(sessions, response.json()["id"])
     submission = response.json()["id"]
     policy = url(course, "/assignments/w0-service/policy")
-    assert client.patch(policy, headers=teacher, json={"due_at": "2031-03-15T23:59", "late_days": 2,  # course time: Asia/Shanghai
+    # a naive date is course time (Asia/Shanghai): the log holds UTC
+    assert client.patch(policy, headers=teacher, json={"due_at": "2031-03-15T23:59", "late_days": 2,
                                                        "attempts_total": 5}).status_code == 200
     assert client.patch(policy, headers=teacher, json={"late_days": 2}).status_code == 200  # no change: no entry
     assert client.post(url(course, "/assignments/w0-service/release"), headers=teacher).status_code == 200
