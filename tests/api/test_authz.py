@@ -44,6 +44,7 @@ class Rule:
     who: str
     json: dict | None = None
     upload: bool = False
+    roster: bool = False   # upload a class list instead of a submission
 
 
 MATRIX = {
@@ -76,7 +77,17 @@ MATRIX = {
     ("PUT", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"):
         Rule("staff", json={"due_at": "2031-01-01T00:00:00Z"}),
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/offerings"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/offer"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/withdraw"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/members"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/drop"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/enrol"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/roster"): Rule("staff", roster=True),
+    ("POST", "/api/v1/courses/{course}/invitations"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/audit"): Rule("staff"),
 }
+ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
 
 
 def app_routes() -> list[tuple[str, str]]:
@@ -201,6 +212,8 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
     url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name="Q1",
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
+    if rule.roster:
+        files = {"file": ("roster.csv", ROSTER.format(student=cell.students["student"]).encode("gbk"))}
     params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
     return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params)
 
