@@ -17,6 +17,7 @@ from api.services import administration, courses, roster
 from core import audit
 from core.errors import BadRequest
 from core.i18n import _
+from core.models import Role
 
 router = APIRouter(prefix="/courses/{course}", tags=["course administration"])
 CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, LF line ends"}}
@@ -49,7 +50,7 @@ def withdraw(course: str, assignment_id: str, session: SessionDep, user: Current
 
 @router.get("/members", response_model=list[MemberPublic], responses=errors(403, 404))
 def list_members(course: str, session: SessionDep, user: CurrentUser, dropped: bool = False,
-                 role: str | None = None) -> list[dict]:
+                 role: Role | None = None) -> list[dict]:
     """The course's members by student ID; dropped ones only with ``dropped=true``."""
     found = courses.course_for_instructor(session, user, course)
     return [administration.member_shown(*m)

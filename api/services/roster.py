@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 import unicodedata
 
 from sqlalchemy import select
@@ -49,6 +50,7 @@ ROLE_WORDS = {"学生": "student", "student": "student", "教师": "instructor",
               "teacher": "instructor", "instructor": "instructor", "editingteacher": "instructor", "助教": "ta",
               "ta": "ta", "teaching assistant": "ta"}
 CANVAS_EXTRA_ROWS = ("points possible", "muted")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # no NUL in a PostgreSQL text; no stray control characters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +170,11 @@ def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], 
         dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    records = list(csv.reader(io.StringIO(text), dialect))
+    try:
+        records = [[CONTROL.sub("", cell) for cell in record] for record in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:
+        raise BadRequest(_("the roster is not a CSV file a spreadsheet program would write: {why}", why=str(exc)),
+                         code="roster_columns") from None
     headers = records[0]
     found, ignored = columns(headers, mapping)
     rows: list[Row] = []
