@@ -423,7 +423,7 @@ class MemberPublic(BaseModel):
     dropped_at: dt.datetime | None
 
 
-class InvitationPublic(BaseModel):
+class RosterInvitation(BaseModel):
     student_id: str
     name: str
     class_name: str
@@ -440,7 +440,7 @@ class RosterReport(BaseModel):
     unchanged: list[str]
     missing: list[str] = Field(description="enrolled students the file does not list")
     dropped: list[str] = Field(description="those of them dropped (drop_missing)")
-    invitations: list[InvitationPublic] = Field(description="one for each new user")
+    invitations: list[RosterInvitation] = Field(description="one for each new user")
 
 
 class InvitationsIn(Strict):
