@@ -106,7 +106,7 @@ def _mapping(text: str | None) -> dict[str, str] | None:
     return mapping
 
 
-@router.post("/invitations", responses={**json_errors(403, 404, 422), **CSV})
+@router.post("/invitations", responses={**json_errors(400, 403, 404, 422), **CSV})
 def reissue_invitations(course: str, session: SessionDep, settings: SettingsDep, user: CurrentUser,
                         body: InvitationsIn | None = None) -> Response:
     """New one-time invitations (the old ones are void) for the named students, or every enrolled
