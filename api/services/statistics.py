@@ -1,5 +1,6 @@
 """What the instructors' dashboard shows beside the gradebook: a course at a glance (who has
-submitted what, the course's queue, grader faults) and when an assignment's submissions came in
+submitted what, the course's queue, grader faults; as the gradebook, without dropped students
+and withdrawn assignments) and when an assignment's submissions came in
 around its deadline.  Counted in the database (GROUP BY), never row by row in Python; a
 result's JSON is read only for the few faults listed.  An assignment's score histogram, pass
 rates and failures with their students are ``gradebook.stats``."""
@@ -25,7 +26,7 @@ HOUR = dt.timedelta(hours=1)
 
 # ---------------------------------------------------------------------- the course at a glance
 def overview(session: Session, catalog: Catalog, course: Course, zone: ZoneInfo) -> dict:
-    offered = gradebook.in_catalog(catalog, course.assignments)
+    offered = [o for o in gradebook.in_catalog(catalog, course.assignments) if o.withdrawn_at is None]
     by_id = {o.id: o.assignment_id for o in offered}
     students = graded_students(session, course)
     return {"course": course.slug, "time_zone": zone.key, "students": len(students),
@@ -36,9 +37,9 @@ def overview(session: Session, catalog: Catalog, course: Course, zone: ZoneInfo)
 
 
 def graded_students(session: Session, course: Course) -> list[tuple[int, str, str]]:
-    """(id, name, display name) of the members the gradebook lists, by name."""
+    """(id, name, display name) of the members the gradebook lists (enrolled, not dropped), by name."""
     return session.execute(select(User.id, User.name, User.display_name).join(Membership)
-                           .where(Membership.course_id == course.id,
+                           .where(Membership.course_id == course.id, Membership.dropped_at.is_(None),
                                   Membership.role.in_(rules.roles_with(rules.Right.graded)))
                            .order_by(User.name)).all()
 

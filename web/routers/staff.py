@@ -183,7 +183,7 @@ def change_policy(request: Request, course: str, assignment_id: str, session: Se
         changes = _policy_form(due_at, late_days, late_penalty_percent, attempts_per_day, attempts_total)
     except BadRequest as exc:
         return _again(request, session, catalog, settings, user, course, assignment_id, exc)
-    courses.update_policy(offered, changes, courses.zone_of(found, settings))
+    courses.update_policy(session, user, offered, changes, courses.zone_of(found, settings))
     session.commit()
     return _done(course, assignment_id, "policy")
 
@@ -211,8 +211,8 @@ def _fraction(percent: str) -> float | str:
 def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: PageUser) -> Response:
     """Show every check's feedback, hidden ones included, to the students."""
     found = courses.course_for(session, user, course, Right.release)
-    courses.update_policy(courses.course_assignment(session, found, assignment_id), {"results_released": True},
-                          courses.zone_of(found, settings))
+    courses.update_policy(session, user, courses.course_assignment(session, found, assignment_id),
+                          {"results_released": True}, courses.zone_of(found, settings))
     session.commit()
     return _done(course, assignment_id, "released")
 
@@ -229,7 +229,7 @@ def grant_extension(request: Request, course: str, assignment_id: str, session: 
         return _again(request, session, catalog, settings, user, course, assignment_id,
                       BadRequest(_("give the new due date as YYYY-MM-DD HH:MM (course time)"), code="invalid_date"))
     try:
-        courses.set_extension(session, offered, courses.student_in(session, found, student), when,
+        courses.set_extension(session, user, offered, courses.student_in(session, found, student), when,
                               courses.zone_of(found, settings))
     except ServiceError as exc:
         return _again(request, session, catalog, settings, user, course, assignment_id, exc)
@@ -240,7 +240,7 @@ def grant_extension(request: Request, course: str, assignment_id: str, session: 
 @router.post("/assignments/{assignment_id}/extensions/{student}/revoke")
 def revoke_extension(course: str, assignment_id: str, student: str, session: SessionDep, user: PageUser) -> Response:
     found = courses.course_for(session, user, course, Right.extensions)
-    courses.remove_extension(session, courses.course_assignment(session, found, assignment_id),
+    courses.remove_extension(session, user, courses.course_assignment(session, found, assignment_id),
                              courses.student_in(session, found, student))
     session.commit()
     return _done(course, assignment_id, "revoked")
@@ -249,7 +249,8 @@ def revoke_extension(course: str, assignment_id: str, student: str, session: Ses
 @router.post("/assignments/{assignment_id}/regrade")
 def regrade(course: str, assignment_id: str, session: SessionDep, enqueuer: EnqueuerDep, user: PageUser) -> Response:
     found = courses.course_for(session, user, course, Right.grade)
-    submissions.regrade(session, enqueuer, submissions.select_for_regrade(session, found, None, assignment_id))
+    submissions.regrade(session, enqueuer, submissions.select_for_regrade(session, found, None, assignment_id),
+                        user, assignment_id)
     return _done(course, assignment_id, "regrade")
 
 
