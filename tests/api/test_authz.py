@@ -146,6 +146,11 @@ PAGES = {
     ("GET", "/staff/{course}/students/{student}"): Rule("staff"),
     ("GET", "/staff/{course}/written"): Rule("staff"),
     ("POST", "/staff/{course}/written/{submission_id}/{name}"): Rule("staff", form={"score": "4"}, outcome=(303,)),
+    ("GET", "/staff/{course}/roster"): Rule("instructor"),
+    ("POST", "/staff/{course}/roster"): Rule("instructor", outcome=(400,)),  # no file: refused on the page
+    ("POST", "/staff/{course}/invitations"): Rule("instructor", form={"student": "{student}"}),
+    ("POST", "/staff/{course}/members/{student}/{action}"): Rule("instructor", outcome=(303,)),
+    ("GET", "/staff/{course}/audit"): Rule("instructor"),
 }
 MATRIX.update(PAGES)
 
@@ -284,6 +289,7 @@ def authz(api_settings, catalog):
 # ---------------------------------------------------------------------- the matrix
 def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str, owner: str | None):
     url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name="Q1",
+                      action="drop",
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None

@@ -177,3 +177,36 @@ def test_hidden_results_are_released_by_their_own_button(pages, course_people):
     assert "Not released" in page
     assert pages.post(f"{url}/release", data={"csrf_token": form_token(page)}).status_code == 303
     assert "Released: the students see every check" in pages.get(f"{url}?lang=en").text
+
+
+def test_roster_invitations_and_audit_log_pages(pages, web_app, web_settings, course_people):
+    course, (alice, bob) = course_people["course"], course_people["students"]
+    as_teacher(pages, course_people)
+    roster = pages.get(f"/staff/{course}/roster?lang=en")
+    assert roster.status_code == 200 and f">{alice}<" in roster.text and "Import a class list" in roster.text
+    token = form_token(roster.text)
+    class_list = "学号,姓名,班级\n20260001,张三,1班\n".encode("gbk")
+    imported = pages.post(f"/staff/{course}/roster", params={"lang": "en"}, data={"csrf_token": token},
+                          files={"file": ("roster.csv", class_list, "text/csv")})
+    assert imported.status_code == 200 and "The class list is imported" in imported.text
+    assert "20260001" in imported.text and "/invite/" in imported.text and "张三" in imported.text
+    dropped = pages.post(f"/staff/{course}/members/{bob}/drop", data={"csrf_token": token})
+    assert dropped.status_code == 303 and "Re-enrol " + bob in pages.get(f"/staff/{course}/roster?dropped=true"
+                                                                          f"&lang=en").text
+    assert f">{bob}<" not in pages.get(f"/staff/{course}?lang=en").text  # the overview leaves dropped students out
+    invitations = pages.post(f"/staff/{course}/invitations", data={"csrf_token": token, "student": alice})
+    assert invitations.status_code == 200 and invitations.content.startswith(b"\xef\xbb\xbf")
+    assert alice in invitations.content.decode("utf-8-sig")
+    pages.post(f"/staff/{course}/assignments/w0-service/policy", data={"csrf_token": token, "late_days": "4"})
+    log = pages.get(f"/staff/{course}/audit?lang=en").text
+    assert "policy" in log and "enrolment" in log and course_people["instructor"] in log
+    only = pages.get(f"/staff/{course}/audit?lang=en&action=policy").text
+    assert "enrolment</td>" not in only and "policy</td>" in only
+
+
+def test_a_ta_gets_no_roster_nor_audit_log(pages, web_settings, course_people):
+    log_in_client(pages, add_ta(web_settings, course_people))
+    course = course_people["course"]
+    assert "/roster" not in pages.get(f"/staff/{course}?lang=en").text
+    for path in ("/roster", "/audit"):
+        assert pages.get(f"/staff/{course}{path}?lang=en").status_code == 403, path

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CatalogDep, EnqueuerDep, SessionDep, SettingsDep
 from api.schemas import ExtensionIn, PolicyIn
-from api.services import courses, gradebook, statistics, submissions, written
-from core import clock, rules
-from core.rules import Right
+from api.services import administration, courses, gradebook, roster, statistics, submissions, written
+from core import audit, clock, rules
 from core.errors import BadRequest, Forbidden, ServiceError
 from core.i18n import _
 from core.models import Course, CourseAssignment, User
+from core.rules import Right
 from grader.assignments import Catalog
 from grader.i18n import render
 from web import charts, diff, nav
@@ -31,6 +32,8 @@ from web.templating import page
 
 router = APIRouter(prefix="/staff/{course}", include_in_schema=False)
 PolicyQuery = Annotated[str, Query(pattern="^(best|latest)$")]
+MAX_ROSTER_BYTES = 4 << 20
+AUDIT_PAGE = 100
 SORTS = ("student", "total")
 
 
@@ -55,7 +58,8 @@ def powers(session: Session, user: User, course: Course) -> dict[str, bool]:
     TAs to).  The POSTs ask ``courses.course_for`` for the same right."""
     held = courses.rights_in(session, user, course.id)
     return {"policy": Right.policy in held, "extensions": Right.extensions in held, "release": Right.release in held,
-            "regrade": Right.grade in held, "score": Right.grade in held, "gradebook": Right.see_all in held}
+            "regrade": Right.grade in held, "score": Right.grade in held, "gradebook": Right.see_all in held,
+            "administer": Right.administer in held}
 
 
 def _context(session: Session, user: User, course: Course, settings, **values) -> dict:
@@ -347,3 +351,73 @@ def _number(text: str) -> float:
     if value < 0 or value != value:
         raise BadRequest(_("a score is a number, e.g. 3 or 2.5"), code="invalid_score")
     return value
+
+
+# ---------------------------------------------------------------------- roster, invitations, audit log
+@router.get("/roster")
+def roster_page(request: Request, course: str, session: SessionDep, settings: SettingsDep, user: PageUser,
+                dropped: bool = False) -> Response:
+    """The course's members (dropped ones too with ``?dropped=true``), the roster import and
+    the invitations (api/services/administration.py, roster.py: the API's)."""
+    found = courses.course_for(session, user, course, Right.administer)
+    members = [administration.member_shown(*m) for m in administration.members(session, found,
+                                                                                include_dropped=dropped)]
+    return page(request, "staff/roster.html", _context(session, user, found, settings, members=members,
+                                                       dropped=dropped, section="roster", report=None))
+
+
+@router.post("/roster")
+async def import_roster(request: Request, course: str, session: SessionDep, settings: SettingsDep,
+                        user: PageUser, file: Annotated[UploadFile | None, File()] = None,
+                        drop_missing: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """A class list (UTF-8, GBK or GB18030; Chinese or English headers; Canvas, Moodle): the
+    report, and the new users' one-time invitations shown once."""
+    data = b"" if file is None else await file.read(MAX_ROSTER_BYTES + 1)
+
+    def run() -> Response:
+        found = courses.course_for(session, user, course, Right.administer)
+        if len(data) > MAX_ROSTER_BYTES:
+            raise BadRequest(_("a class list is at most {kb} KB", kb=MAX_ROSTER_BYTES >> 10), code="roster_too_large")
+        report = roster.import_roster(session, settings, user, found, data, None, drop_missing == "on")
+        session.commit()
+        members = [administration.member_shown(*m) for m in administration.members(session, found)]
+        return page(request, "staff/roster.html", _context(session, user, found, settings, members=members,
+                                                           dropped=False, section="roster", report=report))
+    return await run_in_threadpool(run)
+
+
+@router.post("/invitations")
+def invitations(course: str, session: SessionDep, settings: SettingsDep, user: PageUser,
+                student: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """New one-time invitations (the old ones void) for one student or every enrolled one, as the
+    CSV the API gives (UTF-8 with BOM)."""
+    found = courses.course_for(session, user, course, Right.administer)
+    issued = administration.reissue_invitations(session, settings, found, [student] if student else None)
+    session.commit()
+    return Response(administration.invitations_csv(issued), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{course}-invitations.csv"'})
+
+
+@router.post("/members/{student}/{action}")
+def change_member(course: str, student: str, action: Annotated[str, Path(pattern="^(drop|enrol)$")],
+                  session: SessionDep, user: PageUser) -> Response:
+    found = courses.course_for(session, user, course, Right.administer)
+    (administration.drop if action == "drop" else administration.reenrol)(session, user, found, student)
+    session.commit()
+    return RedirectResponse(f"/staff/{course}/roster?dropped=true", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, course: str, session: SessionDep, settings: SettingsDep, user: PageUser,
+               action: Annotated[str, Query(max_length=32)] = "", actor: Annotated[str, Query(max_length=64)] = "",
+               target: Annotated[str, Query(max_length=100)] = "",
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+    """Who changed what and when, newest first, 100 a page (core/audit.py)."""
+    found = courses.course_for(session, user, course, Right.administer)
+    zone = courses.zone_of(found, settings)
+    entries = [{**audit.shown(e), "at": clock.shown(e.at, zone)} for e in audit.entries(
+        session, found.id, action=action if action in audit.ACTIONS else None, actor=actor or None,
+        target=target or None, limit=AUDIT_PAGE, offset=offset)]
+    return page(request, "staff/audit.html", _context(session, user, found, settings, entries=entries, action=action,
+                                                      actor=actor, target=target, offset=offset,
+                                                      actions=audit.ACTIONS, page_size=AUDIT_PAGE, section="audit"))
