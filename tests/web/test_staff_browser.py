@@ -1,5 +1,6 @@
 """An instructor in a real browser (headless chromium) against a real stack: scores a written
-answer with the keyboard, changes a deadline, grants an extension and exports the gradebook;
+answer with the keyboard, changes a deadline, grants an extension and exports the gradebook
+(the changes then read in the audit log);
 a TA sees no policy control.  Every staff page passes axe-core and is photographed in Chinese
 and English (build/screenshots/staff-*)."""
 
@@ -104,9 +105,14 @@ def test_an_instructor_scores_changes_a_deadline_grants_an_extension_and_exports
     alice_row = next(line for line in lines if line.startswith(alice + ","))
     assert ",10," in alice_row + ","  # 6 auto points (GOOD answer) + the 4 given above
 
+    browser.get(f"{base}/audit?lang=en")
+    log = find(browser, "main").text
+    assert "written_score" in log and "policy" in log and "extension" in log
+
     for name, url in (("overview", base), ("gradebook", f"{base}/gradebook"),
                       ("assignment", f"{base}/assignments/w0-service"), ("student", f"{base}/students/{alice}"),
-                      ("written", f"{base}/written?show=all")):
+                      ("written", f"{base}/written?show=all"), ("roster", f"{base}/roster"),
+                      ("audit", f"{base}/audit")):
         visit(browser, url, name)
 
 
