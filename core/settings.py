@@ -56,6 +56,10 @@ class Settings(EngineSettings):
                                     "sandbox slot (sandbox_slot + process index)")
     worker_sweep: bool = Field(True, description="run the sweeper in this worker's main process")
     sweep_interval_s: float = Field(15.0, gt=0, description="how often the sweeper runs")
+    worker_heartbeat_s: float = Field(10.0, gt=0, description="how often a worker writes its row in the workers table "
+                                      "(core/workers.py)")
+    worker_stale_s: float = Field(35.0, gt=0, description="a worker whose row is older than this is taken for dead: "
+                                  "/readyz fails and submissions to its queues say they wait for a worker")
     sweep_grace_s: float = Field(10.0, ge=0, description="a stored submission not queued for this long is queued")
     stale_queued_s: float = Field(3600.0, gt=0, description="a queued submission waiting this long is queued again "
                                   "(its message was lost with the broker's data)")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
     PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
@@ -23,10 +23,13 @@ DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST, descript
 
 
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
-def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                  policy: PolicyQuery = "best") -> dict:
-    """Every student's score per assignment (late penalty applied, extensions honoured)."""
-    return gradebook.gradebook(session, catalog, courses.course_for_instructor(session, user, course), policy)
+def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser, settings: SettingsDep,
+                  language: LanguageDep, policy: PolicyQuery = "best") -> dict:
+    """Every student's score per assignment (late penalty applied, extensions honoured), and
+    ``warnings``: what keeps the course's submissions from being graded now."""
+    found = courses.course_for_instructor(session, user, course)
+    return {**gradebook.gradebook(session, catalog, found, policy),
+            "warnings": gradebook.warnings(session, catalog, found, settings.worker_stale_s, language)}
 
 
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
