@@ -51,6 +51,9 @@ class Settings(EngineSettings):
     sse_read_threads: int = Field(4, ge=1, le=64, description="threads the progress streams' database reads share, "
                                   "apart from those that serve other requests")
 
+    log_format: Literal["json", "text"] = Field("json", description="serve and worker logs: one JSON object a line "
+                                                "(core/logs.py), or plain text for a terminal")
+
     # Workers
     worker_concurrency: int = Field(1, ge=1, le=64, description="grading processes per worker, each with its own "
                                     "sandbox slot (sandbox_slot + process index)")

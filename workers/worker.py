@@ -22,7 +22,7 @@ from core.queueing import GRADE_TASK, CeleryEnqueuer
 from core.settings import Settings, get_settings
 from grader.assignments import AssignmentError
 from grader.sandbox.host import SandboxError
-from core import workers
+from core import logs, workers
 from workers import grading, process
 from workers.heartbeat import HeartbeatThread, worker_name
 from workers.sweeper import SweeperThread
@@ -100,7 +100,11 @@ def _connect_signals(app: Celery, settings: Settings, sessions) -> None:
         for thread in sweeper + heartbeat:
             thread.stop()
 
-    for signal, handler in ((signals.worker_process_init, on_process_init),
+    def on_setup_logging(loglevel=None, **_):
+        # Connected, this signal replaces Celery's own logging set-up: JSON lines (core/logs.py).
+        logs.configure(settings.log_format, loglevel or logging.INFO)
+
+    for signal, handler in ((signals.setup_logging, on_setup_logging), (signals.worker_process_init, on_process_init),
                             (signals.worker_process_shutdown, on_process_shutdown),
                             (signals.worker_ready, on_ready), (signals.worker_shutdown, on_shutdown)):
         signal.connect(handler, weak=False, dispatch_uid=f"torchgrade-{handler.__name__}")

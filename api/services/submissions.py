@@ -142,7 +142,11 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
         max_score=assignment.manifest.max_score)
     limit = AttemptLimit(target.course_id, now - rules.DAY,
                          functools.partial(target.attempts.check, target.assignment_id, now)) if target.limited else None
-    return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
+    submission_id = await batcher.submit(NewSubmission(values, limit))
+    log.info("submission accepted", extra={"submission_id": submission_id, "assignment": target.assignment_id,
+                                           "user_id": user_id, "queue": assignment.manifest.queue,
+                                           "size": len(content)})
+    return Accepted(submission_id, name, now)
 
 
 # ---------------------------------------------------------------------- finding

@@ -1,0 +1,50 @@
+"""Structured logs: one JSON object a line on stderr, from the API and the workers.
+
+Every record carries ``time``, ``level``, ``logger``, ``message`` and ``process``; a record of
+a submission adds what ``extra=`` gave it: ``submission_id``, ``assignment``, ``worker``,
+``queue`` and durations in seconds (``grading_s``, ``queue_wait_s``).  A traceback is the
+``exc_info`` field of the record that logged it: the grader's own tracebacks go here and never
+to a student (a result carries one line: grader/engine.py ``_internal_error``).
+
+The library is python-json-logger: it is a formatter for the standard ``logging`` module, which
+this code, Celery, uvicorn, SQLAlchemy and Alembic already log through, so every one of their
+records comes out as JSON without touching a call (structlog would need its own logger in our
+code and a bridge for theirs).  ``TORCHGRADE_LOG_FORMAT=text`` gives the plain lines back for
+a developer's terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+FIELDS = "{asctime}{levelname}{name}{message}{process}"
+RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    if log_format == "text":
+        return logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter(FIELDS, style="{", rename_fields=RENAMED, json_ensure_ascii=False)
+
+
+def configure(log_format: str = "json", level: int | str = logging.INFO) -> None:
+    """The root logger writes every record to stderr in ``log_format``; what else handled
+    them is removed (one line per event, not two)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+def uvicorn_config(log_format: str = "json") -> dict:
+    """uvicorn's ``log_config``: its server and access records through the root logger's
+    handler, so that they are JSON lines too."""
+    return {"version": 1, "disable_existing_loggers": False,
+            "loggers": {name: {"handlers": [], "propagate": True, "level": "INFO"}
+                        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}}
