@@ -93,3 +93,30 @@ def test_the_gpu_worker_reserves_an_nvidia_device():
 def test_the_image_is_built_here():
     assert (REPOSITORY / "Dockerfile").is_file()
     assert all(SERVICES[name]["build"] == "." for name in TORCHGRADE_SERVICES)
+
+
+def test_the_api_healthcheck_probes_liveness():
+    """/healthz, not /readyz: readiness fails while the gpu profile's worker is off and an
+    offered assignment uses the gpu queue, and restarting the API would not change that."""
+    probe = " ".join(SERVICES["api"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/healthz" in probe and "/readyz" not in probe
+
+
+def test_every_queue_has_a_worker_service():
+    """Every queue an assignment may use is consumed by some worker service (the gpu one in its
+    profile), so /readyz can become ready."""
+    from core.broker import QUEUES
+
+    consumed = set()
+    for name in WORKERS:
+        args = build_parser().parse_args(SERVICES[name]["command"][1:])
+        consumed.update(args.queues.split(","))
+    assert consumed == set(QUEUES)
+
+
+def test_logs_are_json_lines():
+    """No service sets TORCHGRADE_LOG_FORMAT: the default, one JSON object a line, reaches
+    `docker compose logs`."""
+    for name in TORCHGRADE_SERVICES:
+        assert "TORCHGRADE_LOG_FORMAT" not in SERVICES[name]["environment"]
+    assert Settings.model_fields["log_format"].default == "json"
