@@ -124,8 +124,6 @@ def environment(settings: Settings) -> dict[str, str]:
         if isinstance(value, (set, frozenset, list)):
             value = "[" + ",".join(f'"{v}"' for v in value) + "]"
         env[f"TORCHGRADE_{name.upper()}"] = str(value)
-    # the student client's package (client/), which an installed torchgrade carries too
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY / "client"), env.get("PYTHONPATH")]))
     return env
 
 
