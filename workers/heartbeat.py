@@ -16,6 +16,8 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 10.0  # a beat under way at shutdown may wait this long for the database
+
 
 def worker_name(main_pid: int | None = None) -> str:
     """host:pid of the worker's main process (its pool processes name it by their parent)."""
@@ -43,7 +45,10 @@ class HeartbeatThread(threading.Thread):
             self.beat()
 
     def stop(self) -> None:
+        """No more beats (one under way ends first), then the row goes."""
         self.stopping.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(STOP_WAIT_S)
         try:
             with self.sessions() as session:
                 workers.forget(session, self.worker)
