@@ -17,17 +17,22 @@ from __future__ import annotations
 import logging
 import sys
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-FIELDS = "{asctime}{levelname}{name}{message}{process}"
-RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+FIELDS = "{levelname}{name}{message}{process}"
+RENAMED = {"levelname": "level", "name": "logger"}
+NOT_FIELDS = (*RESERVED_ATTRS, "color_message")  # uvicorn's copy of the message with terminal colours
+QUIET = ("alembic",)  # /readyz reads the migration state: alembic says so at INFO each time
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 
 def formatter(log_format: str) -> logging.Formatter:
+    """``time`` is ISO 8601 in UTC (``2026-12-07T04:40:17.068000+00:00``)."""
     if log_format == "text":
         return logging.Formatter(TEXT_FORMAT)
-    return JsonFormatter(FIELDS, style="{", rename_fields=RENAMED, json_ensure_ascii=False)
+    return JsonFormatter(FIELDS, style="{", rename_fields=RENAMED, reserved_attrs=NOT_FIELDS, timestamp="time",
+                         json_ensure_ascii=False)
 
 
 def configure(log_format: str = "json", level: int | str = logging.INFO) -> None:
@@ -40,6 +45,8 @@ def configure(log_format: str = "json", level: int | str = logging.INFO) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def uvicorn_config(log_format: str = "json") -> dict:

@@ -33,7 +33,8 @@ def lines(text: str) -> list[dict]:
 
 def test_one_json_object_a_line(capsys, restored_logging):
     logs.configure("json")
-    logging.getLogger("torchgrade.test").info("graded 学生", extra={"submission_id": 7, "grading_s": 0.25})
+    logging.getLogger("torchgrade.test").info("graded 学生", extra={"submission_id": 7, "grading_s": 0.25,
+                                                                   "color_message": "\x1b[36mgraded\x1b[0m"})
     try:
         raise RuntimeError("boom\nsecond line")
     except RuntimeError:
@@ -41,7 +42,7 @@ def test_one_json_object_a_line(capsys, restored_logging):
     first, second = lines(capsys.readouterr().err)
     assert {k: first[k] for k in ("level", "logger", "message", "submission_id", "grading_s")} == {
         "level": "INFO", "logger": "torchgrade.test", "message": "graded 学生", "submission_id": 7, "grading_s": 0.25}
-    assert "time" in first and isinstance(first["process"], int)
+    assert first["time"].endswith("+00:00") and isinstance(first["process"], int) and "color_message" not in first
     assert second["worker"] == "h:1" and "RuntimeError: boom\nsecond line" in second["exc_info"]
 
 
