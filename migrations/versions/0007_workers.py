@@ -2,7 +2,7 @@
 layers and its fault counters; /readyz, /metrics and the submission view read it
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
