@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import workers
 from core.settings import Settings
+from core.workers import beat as record_beat, forget
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class HeartbeatThread(threading.Thread):
     def beat(self) -> None:
         try:
             with self.sessions() as session:
-                workers.beat(session, self.worker, self.queues)
+                record_beat(session, self.worker, self.queues)
         except Exception:  # the database may be down: the next beat tries again
             log.exception("heartbeat failed", extra={"worker": self.worker})
 
@@ -51,6 +51,6 @@ class HeartbeatThread(threading.Thread):
             self.join(STOP_WAIT_S)
         try:
             with self.sessions() as session:
-                workers.forget(session, self.worker)
+                forget(session, self.worker)
         except Exception:
             log.exception("could not remove this worker's heartbeat row", extra={"worker": self.worker})

@@ -9,9 +9,9 @@ import signal
 
 from billiard.process import current_process
 
-from core import workers
 from core.db import engine_for, session_factory
 from core.settings import Settings
+from core.workers import report_layers as store_layers
 from grader.assignments import AssignmentError
 from grader.engine import Grader
 from grader.sandbox import cgroups
@@ -58,7 +58,7 @@ def report_layers(settings: Settings, worker: str, missing: dict[str, str]) -> N
     """The sandbox layers this pool process's sandbox lacks, for /metrics."""
     try:
         with session_factory(settings.database_url)() as session:
-            workers.report_layers(session, worker, missing)
+            store_layers(session, worker, missing)
     except Exception:
         log.exception("could not report the sandbox's layers", extra={"worker": worker})
 

@@ -16,13 +16,14 @@ from celery import Celery, signals
 from celery.apps.worker import Worker, install_worker_term_handler
 from sqlalchemy.exc import OperationalError
 
+from core import logs
 from core.broker import create_celery
 from core.db import session_factory
 from core.queueing import GRADE_TASK, CeleryEnqueuer
 from core.settings import Settings, get_settings
+from core.workers import count_fault
 from grader.assignments import AssignmentError
 from grader.sandbox.host import SandboxError
-from core import logs, workers
 from workers import grading, process
 from workers.heartbeat import HeartbeatThread, worker_name
 from workers.sweeper import SweeperThread
@@ -62,7 +63,7 @@ def _count_fault(sessions, sandbox: bool = False) -> None:
     """Counted in this worker's row for /metrics; a database that is down loses the count only."""
     try:
         with sessions() as session:
-            workers.count_fault(session, worker_name(os.getppid()), sandbox=sandbox)
+            count_fault(session, worker_name(os.getppid()), sandbox=sandbox)
     except Exception:
         log.exception("could not count a grader fault")
 
@@ -88,7 +89,7 @@ def _connect_signals(app: Celery, settings: Settings, sessions) -> None:
     def on_process_shutdown(**_):
         process.stop()
 
-    def on_ready(sender=None, **_):
+    def on_ready(**_):
         heartbeat.append(HeartbeatThread(sessions, settings, worker_name(main_pid), consumed_queues(app)))
         heartbeat[0].beat()  # live from the moment it consumes
         heartbeat[0].start()
