@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.submit_batcher = SubmitBatcher(app.state.submit_store, app.state.enqueuer)
     app.state.registry = CollectorRegistry()
     app.state.streams = Streams(settings, app.state.sessions, notifier_for(settings.database_url, settings.sse_poll_s))
-    app.state.registry.register(ServiceCollector(app.state.sessions))
+    app.state.registry.register(ServiceCollector(app.state.sessions, settings.worker_stale_s))
     app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
     for router in (accounts.router, assignments.router, submissions.router, courses.router, administration.router):

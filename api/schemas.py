@@ -288,6 +288,8 @@ class SubmissionPublic(PointsPublic):
     finished_at: dt.datetime | None
     days_late: int
     late_penalty: float = Field(description="fraction taken off this upload for lateness")
+    waiting: str | None = Field(None, description="while queued: why it is not being graded, when no live worker "
+                                "consumes its queue (\"waiting: no GPU worker is running\"); null otherwise")
     message: str = ""
     notes: list[str] = []
     tests: list[TestResult] = []
@@ -373,6 +375,8 @@ class Gradebook(BaseModel):
     max_scores: dict[str, float]
     max_total: float
     pack_versions: dict[str, str] = Field(default_factory=dict, description="each assignment's current pack version")
+    warnings: list[str] = Field(default_factory=list, description="what keeps the course's submissions from being "
+                                "graded now, e.g. no live worker for a queue its assignments use")
     students: list[GradebookRow]
 
 
@@ -417,9 +421,7 @@ class AssignmentStats(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    database: str = Field(examples=["ok"])
-    broker: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"], description="always ok: the process answers (/readyz checks the rest)")
 
 
 # ---------------------------------------------------------------------- course administration

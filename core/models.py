@@ -254,3 +254,18 @@ class AuditEntry(Base):
     old: Mapped[dict | None] = mapped_column(JSON)
     new: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Worker(Base):
+    """A running grading worker, as it last said (core/workers.py): the queues it consumes and
+    when it last wrote (a heartbeat on a timer).  Stale rows are workers that died."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True, doc="host:pid of the worker's main process")
+    queues: Mapped[str] = mapped_column(String(64), doc="comma-separated queues it consumes")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    missing_layers: Mapped[dict] = mapped_column(JSON, default=dict, doc="sandbox layer -> why its sandbox lacks it")
+    grader_faults: Mapped[int] = mapped_column(Integer, default=0, doc="gradings that ended in a grader fault")
+    sandbox_failures: Mapped[int] = mapped_column(Integer, default=0, doc="sandboxes that failed to start")

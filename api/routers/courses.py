@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PermissionsIn, \
     PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
@@ -31,13 +31,16 @@ WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments t
 
 
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
-def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                  policy: PolicyQuery = "best", dropped: DroppedQuery = False,
+def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser, settings: SettingsDep,
+                  language: LanguageDep, policy: PolicyQuery = "best", dropped: DroppedQuery = False,
                   withdrawn: WithdrawnQuery = False) -> dict:
     """Every student's score per assignment (late penalty applied, extensions honoured); dropped
-    students and withdrawn assignments only when asked for."""
-    return gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
-                               include_dropped=dropped, include_withdrawn=withdrawn)
+    students and withdrawn assignments only when asked for; and ``warnings``: what keeps the
+    course's submissions from being graded now."""
+    found = courses.course_for(session, user, course, SEE_ALL)
+    return {**gradebook.gradebook(session, catalog, found, policy, include_dropped=dropped,
+                                  include_withdrawn=withdrawn),
+            "warnings": gradebook.warnings(session, catalog, found, settings.worker_stale_s, language)}
 
 
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})

@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses
-from core import answers, points, rules
+from core import answers, points, rules, workers
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
 from grader.assignments import Catalog
+from grader.i18n import SOURCE_LANGUAGE, render
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -168,6 +169,14 @@ def _grade_json(grade: Grade | None, current_version: str) -> dict | None:
             "late_penalty": chosen.late_penalty, "submitted_at": chosen.submitted_at.isoformat(),
             "pack_version": chosen.pack_version, "pack_outdated": chosen.pack_version != current_version,
             **grade.points.fields()}
+
+
+def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
+             language: str = SOURCE_LANGUAGE) -> list[str]:
+    """What the instructor must know: the queues this course's assignments use that no live
+    worker consumes (their submissions wait)."""
+    offered = [o.assignment_id for o in course.assignments]
+    return [render(queue.message, language) for queue in workers.unserved(session, catalog, stale_s, only=offered)]
 
 
 def gradebook_csv(book: dict) -> str:

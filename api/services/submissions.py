@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import answers, audit, clock, lifecycle, points, rules
+from core import answers, audit, clock, lifecycle, points, rules, workers
 from core.db import utcnow
 from core.errors import BadRequest, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
@@ -27,7 +27,7 @@ from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog, UnknownAssignment
 from grader.manifest import Manifest
-from grader.i18n import SOURCE_LANGUAGE
+from grader.i18n import SOURCE_LANGUAGE, render
 from grader.results import GradeResult
 from grader.status import SubmissionStatus
 from grader.submission import SubmissionError, load_submission, upload_cap
@@ -145,7 +145,11 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
         max_score=assignment.manifest.max_score)
     limit = AttemptLimit(target.course_id, now - rules.DAY,
                          functools.partial(target.attempts.check, target.assignment_id, now)) if target.limited else None
-    return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
+    submission_id = await batcher.submit(NewSubmission(values, limit))
+    log.info("submission accepted", extra={"submission_id": submission_id, "assignment": target.assignment_id,
+                                           "user_id": user_id, "queue": assignment.manifest.queue,
+                                           "size": len(content)})
+    return Accepted(submission_id, name, now)
 
 
 # ---------------------------------------------------------------------- finding
@@ -238,10 +242,19 @@ def with_answers(result: GradeResult, manifest: Manifest | None, current: dict[s
     return result.model_copy(update={"tests": tests})
 
 
+def waiting(session: Session, submission: Submission, stale_s: float, language: str = SOURCE_LANGUAGE) -> str | None:
+    """Why a queued submission is not being graded, when no live worker consumes its queue
+    (core/workers.py): a view of its state, not a state of its own."""
+    if submission.status != SubmissionStatus.queued or submission.queue in workers.live_queues(session, stale_s):
+        return None
+    return render(workers.waiting_message(submission.queue), language)
+
+
 def view(session: Session, catalog: Catalog, submission: Submission, *, instructor: bool,
-         language: str = SOURCE_LANGUAGE) -> dict:
+         language: str = SOURCE_LANGUAGE, stale_s: float | None = None) -> dict:
     """Everything the API shows about one submission, with visibility applied for students, its
-    texts in ``language``."""
+    texts in ``language``; with ``stale_s`` (the settings' worker_stale_s), whether it waits
+    for a worker nobody runs."""
     offered = submission.course_assignment
     deadline = courses.deadline_for(session, offered, submission.user_id)
     manifest = _manifest(catalog, submission)
@@ -259,6 +272,7 @@ def view(session: Session, catalog: Catalog, submission: Submission, *, instruct
         "submitted_at": submission.created_at, "started_at": submission.started_at,
         "finished_at": submission.finished_at, "days_late": deadline.days_late(submission.created_at),
         "late_penalty": deadline.penalty(submission.created_at), **_shown_points(submission, counted),
+        "waiting": None if stale_s is None else waiting(session, submission, stale_s, language),
     }
     if result is not None:
         shown.update(result.model_dump(include={"message", "notes", "tests", "output", "timings", "environment"}))

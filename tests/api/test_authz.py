@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import accounts, courses
-from core import lifecycle, rules
+from core import lifecycle, rules, workers
 from core.db import session_factory
 from core.settings import Settings
 from grader.results import GradeResult, Output
@@ -257,8 +257,15 @@ def authz(api_settings, catalog):
         admin = accounts.add_user(session, api_settings.secret_key, f"admin-{uuid.uuid4().hex[:8]}", "admin").token
         session.commit()
     tokens = {"admin": admin, "other_instructor": other["tokens"]["instructor"], "bad_token": "tg_" + "x" * 43}
-    with TestClient(create_app(api_settings, enqueuer=RecordingQueue())) as client:
-        yield Authz(client, api_settings, catalog, tokens)
+    # /readyz is 2xx for its callers only with a live worker for the offered queues: one that
+    # stays live for the module (tests/api/test_operations.py tests readiness itself)
+    settings = api_settings.model_copy(update={"worker_stale_s": 24 * 3600.0})
+    with session_factory(api_settings.database_url)() as session:
+        workers.beat(session, "authz-worker:1", ["cpu"])
+    with TestClient(create_app(settings, enqueuer=RecordingQueue())) as client:
+        yield Authz(client, settings, catalog, tokens)
+    with session_factory(api_settings.database_url)() as session:
+        workers.forget(session, "authz-worker:1")
 
 
 # ---------------------------------------------------------------------- the matrix

@@ -65,9 +65,9 @@ def test_student_submit_errors_are_clear(embedded, tmp_path):
     env, url, _ = embedded
     bad_token = torchgrade(env, "submit", "w1-normal-modes", str(REPOSITORY / "reference/w1-normal-modes/starter.py"),
                            "--server", url, "--token", "tg_wrong")
-    assert bad_token.returncode == 2 and "not accepted (401)" in bad_token.stdout
+    assert bad_token.returncode == 2 and "not accepted (401)" in bad_token.stderr
     missing = torchgrade(env, "submit", "w1-normal-modes", str(tmp_path / "nope.py"), "--server", url, "--token", "x")
-    assert missing.returncode == 2 and "cannot read" in missing.stdout
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 def test_roster_import(embedded, tmp_path):
