@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses, gradebook
 from core import clock, points
 from core.models import CourseAssignment, Membership, Submission, User
+from core.settings import Settings
 from grader.assignments import Catalog
 
 
@@ -22,13 +21,15 @@ def offered_to_user(session: Session, catalog: Catalog, user: User,
             if course_slug is None or o.course.slug == course_slug]
 
 
-def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssignment, zone: ZoneInfo) -> dict:
-    """Title, points, this student's deadline, attempts used, latest status and best score."""
+def overview(session: Session, settings: Settings, catalog: Catalog, user: User, offered: CourseAssignment) -> dict:
+    """Title, points, this student's deadline (in the course's time zone), attempts used, latest
+    status and best score."""
     manifest = catalog.get(offered.assignment_id).manifest
-    deadline = courses.deadline_for(session, offered, user.id)
+    zone = courses.zone_of(offered.course, settings)
+    deadline = courses.deadline_for(session, settings, offered, user.id)
     mine = select(Submission).where(Submission.course_assignment_id == offered.id, Submission.user_id == user.id)
     latest = session.scalar(mine.order_by(Submission.id.desc()).limit(1))
-    best = gradebook.grades(session, catalog, [offered], "best", [user.id]).get((user.id, offered.id))
+    best = gradebook.grades(session, settings, catalog, [offered], "best", [user.id]).get((user.id, offered.id))
     return {"id": offered.assignment_id, "course": offered.course.slug, "title": manifest.title.en,
             "title_zh": manifest.title.zh, "week": manifest.week, "queue": manifest.queue,
             "max_score": points.max_total(manifest),

@@ -19,6 +19,7 @@ from api.services import courses
 from core import answers, points, rules
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
+from core.settings import Settings
 from grader.assignments import Catalog
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
@@ -88,7 +89,7 @@ def pick(tried: list[Attempt], policy: Policy) -> Attempt | None:
     return max(candidates, key=lambda a: (a.adjusted_auto, a.submitted_at, a.submission_id))
 
 
-def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
+def grades(session: Session, settings: Settings, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
            user_ids: list[int] | None = None) -> dict[tuple[int, int], Grade]:
     """(user id, course assignment id) -> the grade, for every student with a scored upload."""
     by_id = {o.id: o for o in offered}
@@ -97,7 +98,7 @@ def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], 
 
     def deadline(offered_id: int, user_id: int) -> rules.Deadline:
         offering = by_id[offered_id]
-        return courses.deadline(offering, extensions.get((offered_id, user_id)),
+        return courses.deadline(settings, offering, extensions.get((offered_id, user_id)),
                                 exempt=(offering.course_id, user_id) in exempt)
 
     current = answers.current(session, list(by_id), user_ids)
@@ -137,13 +138,13 @@ def pack_flags(catalog: Catalog, submission: Submission) -> dict:
     return {"pack_version": submission.pack_version, "pack_outdated": outdated}
 
 
-def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy) -> dict:
+def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Course, policy: Policy) -> dict:
     offered = in_catalog(catalog, course.assignments)
     versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
     students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
                                .order_by(User.name)).all()
-    found = grades(session, catalog, offered, policy)
+    found = grades(session, settings, catalog, offered, policy)
     rows = []
     for student in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
@@ -179,13 +180,14 @@ def gradebook_csv(book: dict) -> str:
     return out.getvalue()
 
 
-def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "best") -> list[dict]:
+def my_grades(session: Session, settings: Settings, catalog: Catalog, user: User,
+              policy: Policy = "best") -> list[dict]:
     offered = session.scalars(select(CourseAssignment).join(Membership, Membership.course_id ==
                                                             CourseAssignment.course_id)
                               .where(Membership.user_id == user.id)
                               .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id)).all()
     offered = in_catalog(catalog, offered)
-    found = grades(session, catalog, offered, policy, [user.id])
+    found = grades(session, settings, catalog, offered, policy, [user.id])
     maximum = max_scores(catalog, offered)
     versions = pack_versions(catalog, offered)
     return [{"course": o.course.slug, "assignment": o.assignment_id, "max_score": maximum[o.assignment_id],
@@ -193,7 +195,7 @@ def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "
 
 
 # ---------------------------------------------------------------------- statistics
-def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict:
+def stats(session: Session, settings: Settings, catalog: Catalog, offered: CourseAssignment) -> dict:
     """Scores are each student's best grade, counted once no written answer awaits a score;
     a check's pass rate is over those best code attempts; a written question's over the scored
     current answers (pending ones are neither passes nor failures)."""
@@ -202,7 +204,7 @@ def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict
         Submission.course_assignment_id == offered.id).group_by(Submission.status)).all())
     students = session.scalar(select(func.count(func.distinct(Submission.user_id))).where(
         Submission.course_assignment_id == offered.id))
-    best = grades(session, catalog, [offered], "best")
+    best = grades(session, settings, catalog, [offered], "best")
     results = [GradeResult.model_validate(result) for result in session.scalars(
         select(Submission.result).where(Submission.id.in_([g.attempt.submission_id for g in best.values()
                                                            if g.attempt.code]))) if result is not None]
