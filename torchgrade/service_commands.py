@@ -19,7 +19,7 @@ from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
-DEMO_USERS = (("instructor", "instructor"), ("student", "student"))
+DEMO_USERS = (("instructor", "instructor"), ("ta", "ta"), ("student", "student"))   # the TA: to try the TA's views
 
 
 # ---------------------------------------------------------------------- operators
