@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from api import errors
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector, StreamCollector
-from api.routers import assignments, courses, health, submissions
+from api.routers import assignments, courses, health, similarity, submissions
 from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.registry.register(ServiceCollector(app.state.sessions))
     app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
-    for router in (assignments.router, submissions.router, courses.router):
+    for router in (assignments.router, submissions.router, courses.router, similarity.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     largest = max(settings.max_upload_kb, settings.max_notebook_kb) << 10  # a notebook may carry its outputs

@@ -44,6 +44,7 @@ class Rule:
     who: str
     json: dict | None = None
     upload: bool = False
+    prepare: str | None = None   # a method of Authz that readies the cell for the call (e.g. adds what it deletes)
 
 
 MATRIX = {
@@ -76,6 +77,11 @@ MATRIX = {
     ("PUT", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"):
         Rule("staff", json={"due_at": "2031-01-01T00:00:00Z"}),
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("staff", upload=True),
+    ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}"):
+        Rule("staff", prepare="add_base"),
 }
 
 
@@ -152,6 +158,12 @@ class Authz:
         assert extension.status_code == 200, extension.text
         return cell
 
+    def add_base(self, cell: Cell) -> None:
+        """A base file named as the matrix names things (``Q1``), for the route that removes it."""
+        response = self.client.post(f"/api/v1/courses/{cell.course}/assignments/w0-service/similarity/bases",
+                                    headers=auth(cell, "instructor"), files={"file": ("Q1.py", b"GIVEN = 1\n")})
+        assert response.status_code == 201, response.text
+
     def graded_submission(self, cell: Cell, owner: str) -> int:
         mark = markers(owner)
         content = f'# {mark["code"]}\ndef answer():\n    return 41\n\n\nQ1 = """{mark["answer"]}"""\n'.encode()
@@ -198,7 +210,10 @@ def authz(api_settings, catalog):
 
 # ---------------------------------------------------------------------- the matrix
 def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str, owner: str | None):
-    url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name="Q1",
+    if rule.prepare:
+        getattr(authz, rule.prepare)(cell)
+    name = "Q1.py" if path.endswith("/bases/{name}") else "Q1"
+    url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name=name,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
     params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
