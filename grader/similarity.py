@@ -35,6 +35,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 
+import copydetect.utils
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import filter_code
@@ -55,7 +56,24 @@ READ_LIMIT = 1 << 30      # stored uploads were held to the limits when they wer
 # Two fingerprints continue one matched region while both sides advance by at most this much.
 GAP = NOISE + WINDOW
 
+BASE = np.uint64(1_000_003)   # of the k-gram hash below
 logging.getLogger("copydetect").setLevel(logging.ERROR)
+
+
+def stable_kgram_hashes(string: str, k: int) -> np.ndarray:
+    """The hashes of every k-gram of ``string``: a polynomial hash of its code points modulo 2**64.
+    copydetect hashes with Python's ``hash()``, which is salted anew in each process, so that the
+    same submissions would get other fingerprints, hence other scores, in each API worker and each
+    run of the command; this one gives the same everywhere (and is vectorised)."""
+    codes = np.frombuffer(string.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < k:
+        return np.array([], dtype=np.int64)
+    powers = BASE ** np.arange(k - 1, -1, -1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return (np.lib.stride_tricks.sliding_window_view(codes, k) * powers).sum(axis=1).view(np.int64)
+
+
+copydetect.utils.hashed_kgrams = stable_kgram_hashes   # get_document_fingerprints looks it up when called
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,9 @@ bases by the instructor, the latest/best/chosen submissions, and the refusals.""
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +156,38 @@ def test_students_get_nothing(client, api_settings, catalog):
         response = client.request(method, url(people["course"], tail), headers=auth(student), files=upload)
         assert response.status_code == 403 and response.json()["error"]["code"] == "not_staff"
         assert "staff" in response.json()["error"]["message"]
+
+
+def torchgrade(settings, *args: str, lang: str = "en") -> subprocess.CompletedProcess:
+    from tests.workers.stack import REPOSITORY, environment
+
+    return subprocess.run([sys.executable, "-m", "torchgrade.cli", "--lang", lang, *args], cwd=REPOSITORY,
+                          env=environment(settings), capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_line_gives_the_apis_report_and_manages_bases(client, api_settings, catalog, tmp_path):
+    from tests.workers.stack import seed_course
+
+    people = seed_course(api_settings, catalog, students=3)
+    course, teacher = people["course"], people["tokens"]["instructor"]
+    family = [s for s in corpus() if s.family == "ind_dict_loop"]  # a solution and two copies of it
+    for name, student in zip(people["students"], family):
+        submit(client, api_settings, people["tokens"][name], student.source.filename, student.source.content)
+    given = tmp_path / "given.py"
+    given.write_text("def given(x):\n    return [value * 2 for value in range(x) if value % 3]\n")
+    added = torchgrade(api_settings, "similarity-base", "add", course, ASSIGNMENT, str(given))
+    assert added.returncode == 0 and "given.py" in added.stdout, added.stderr
+    listed = torchgrade(api_settings, "similarity-base", "list", course, ASSIGNMENT)
+    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [["starter", "starter.py"],
+                                                                         ["instructor", "given.py"]]
+    shown = torchgrade(api_settings, "similarity", course, ASSIGNMENT, "--json")
+    assert shown.returncode == 0, shown.stderr
+    api = client.get(url(course), headers=auth(teacher)).json()
+    assert json.loads(shown.stdout)["pairs"] == api["pairs"] and len(api["pairs"]) == 3
+    text = torchgrade(api_settings, "similarity", course, ASSIGNMENT, lang="zh")
+    assert "3 人的相似群组" in text.stdout and "submission.py:" in text.stdout, text.stdout
+    unknown = torchgrade(api_settings, "similarity", "no-such-course", ASSIGNMENT)
+    assert unknown.returncode == 2 and "no course called 'no-such-course'" in unknown.stderr
+    gone = torchgrade(api_settings, "similarity-base", "remove", course, ASSIGNMENT, "nothing.py")
+    assert gone.returncode == 2 and "no base file 'nothing.py'" in gone.stderr
+    assert torchgrade(api_settings, "similarity-base", "remove", course, ASSIGNMENT, "given.py").returncode == 0
