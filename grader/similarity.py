@@ -278,8 +278,11 @@ def regions(a: Document, b: Document, limit: int = REGIONS) -> list[tuple[Region
     """The matched regions of a pair, longest first: (region of a, region of b, normalised
     characters matched)."""
     fa, fb = a.fingerprint, b.fingerprint
-    points = sorted((i, j) for shared in fa.hashes & fb.hashes
-                    for i, j in itertools.product(fa.hash_idx[shared][:4], fb.hash_idx[shared][:4]))
+    shared = fa.hashes & fb.hashes
+    # Fingerprints found once on each side anchor the regions (as in patience diff): one seen
+    # many times (``self.x = x``) would join unrelated places.
+    points = sorted((fa.hash_idx[h][0], fb.hash_idx[h][0]) for h in shared
+                    if len(fa.hash_idx[h]) == 1 and len(fb.hash_idx[h]) == 1)
     runs: list[list[tuple[int, int]]] = []
     for i, j in points:
         run = next((r for r in reversed(runs[-8:]) if 0 < i - r[-1][0] <= GAP and 0 < j - r[-1][1] <= GAP), None)
@@ -296,12 +299,17 @@ def regions(a: Document, b: Document, limit: int = REGIONS) -> list[tuple[Region
 
 
 def _longest_apart(spans: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """The spans, longest first, without those that overlap a longer one on either side."""
+    """The spans, longest first, without those that overlap a longer one on either side (by more
+    than the k-gram tail that adjacent matches share)."""
     kept: list[tuple[int, int, int, int]] = []
     for span in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
-        if not any(span[0] < k[1] and k[0] < span[1] or span[2] < k[3] and k[2] < span[3] for k in kept):
+        if not any(_overlap(span[0], span[1], k[0], k[1]) or _overlap(span[2], span[3], k[2], k[3]) for k in kept):
             kept.append(span)
     return kept
+
+
+def _overlap(start: int, end: int, other_start: int, other_end: int) -> bool:
+    return min(end, other_end) - max(start, other_start) > NOISE
 
 
 def _natural(name: str) -> list:
