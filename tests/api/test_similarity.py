@@ -65,7 +65,8 @@ def klass(client, api_settings, catalog):
 
 def add_course_scripts(client, course: str, token: str) -> None:
     for path in sorted(Path(COURSE).glob("*.py")):
-        response = client.post(url(course, "/bases"), headers=auth(token), files={"file": (path.name, path.read_bytes())})
+        response = client.post(url(course, "/bases"), headers=auth(token),
+                               files={"file": (path.name, path.read_bytes())})
         assert response.status_code == 201, response.text
 
 
