@@ -8,7 +8,9 @@ and the starter subtracted), to compare every pair, and to find the matched regi
 pairs a report shows; and the same normalisation done by copydetect's own Pygments path, for
 comparison.  For the planted corpus: the lowest planted pair against the highest independent
 one, with and without the course's code as a base.  With ``--alternatives``, the same corpus
-ranked by pycode_similar (if installed: ``pip install pycode_similar``), with its time.
+ranked by pycode_similar (if installed: ``pip install pycode_similar``), with its time.  With
+``--service``, the whole report as the API makes it (``api/services/similarity.py`` on a fresh
+SQLite database holding the class: the rows read, the bases gathered, the JSON shaped).
 """
 
 from __future__ import annotations
@@ -51,6 +53,43 @@ def class_figures(size: int) -> dict:
             "read_s": read_s, "pairs_s": total_s - read_s, "regions_s": regions_s, "total_s": total_s + regions_s,
             "normalise_pygments_s": pygments_s, "normalise_tokenize_s": ours_s,
             "clusters": len(report.clusters)}
+
+
+def service_figures(size: int) -> dict:
+    """The report of a class stored in a fresh SQLite database, as the API computes it."""
+    import tempfile
+    import uuid
+
+    from api.services import similarity as service
+    from core.catalog import ManifestCatalog
+    from core.db import session_factory
+    from core.migrate import upgrade
+    from core.models import Membership, Role, Submission, User
+
+    sources = big_class(size)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.sqlite3"
+        upgrade(url)
+        catalog = ManifestCatalog(REPOSITORY / "reference")
+        with session_factory(url)() as session:
+            course = accounts.create_course(session, catalog, "bench", assignment_ids=["w2-rmb-lenet"])
+            offered = course.assignments[0]
+            ids = []
+            for index, source in enumerate(sources):
+                user = User(name=f"s{index:03d}", token_hash=uuid.uuid4().hex)
+                session.add(user)
+                session.flush()
+                session.add(Membership(course_id=course.id, user_id=user.id, role=Role.student))
+                row = Submission(course_assignment_id=offered.id, user_id=user.id, filename=source.filename,
+                                 content=source.content, sha256="-", size=len(source.content), queue="gpu")
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+            session.commit()
+        with session_factory(url)() as session:
+            offered = session.merge(offered)
+            report, seconds = timed(service.report, session, catalog, offered, ids=ids, limit=SHOWN)
+    return {"seconds": seconds, "pairs": report["pairs_compared"], "clusters": len(report["clusters"])}
 
 
 def ranking(report, students) -> tuple[float, float, int, int]:
@@ -100,6 +139,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=300)
     parser.add_argument("--alternatives", action="store_true", help="also rank the corpus with pycode_similar")
+    parser.add_argument("--service", action="store_true", help="also time the whole report from a database")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     figures = class_figures(args.submissions)
@@ -110,6 +150,10 @@ def main() -> int:
     print(f"  total:                          {figures['total_s']:.2f} s")
     print(f"  normalising alone: Python's tokenize {figures['normalise_tokenize_s']:.2f} s, "
           f"copydetect's Pygments path {figures['normalise_pygments_s']:.2f} s")
+    if args.service:
+        served = service_figures(args.submissions)
+        print(f"  the whole report from SQLite (api/services/similarity.py): {served['seconds']:.2f} s, "
+              f"{served['pairs']} pairs, {served['clusters']} clusters")
     found = corpus_figures()
     low, high, planted, independent = found["with_bases"]
     print(f"planted corpus: {planted} planted pairs, {independent} independent pairs")
