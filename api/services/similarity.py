@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload, undefer
 
 from api.services import courses, gradebook
 from api.services.accounts import course_by_slug
+from api.services.submissions import CONTROL_CHARACTERS, MAX_FILENAME
 from core import rules
 from core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
@@ -109,7 +110,7 @@ def list_bases(session: Session, catalog: Catalog, offered: CourseAssignment) ->
 def add_base(session: Session, settings: Settings, catalog: Catalog, offered: CourseAssignment, user: User | None,
              filename: str, content: bytes) -> SimilarityBase:
     """A file the report subtracts for this course assignment; one of the same name is replaced."""
-    name = posixpath.basename(filename.replace("\\", "/")).strip()
+    name = CONTROL_CHARACTERS.sub("", posixpath.basename(filename.replace("\\", "/"))).strip()[-MAX_FILENAME:]
     if not name.lower().endswith(BASE_SUFFIXES):
         raise UnsupportedFileType(_("{name}: a base file is a .py file, a .ipynb notebook or a .zip", name=name))
     if len(content) > settings.max_upload_kb << 10:

@@ -192,3 +192,14 @@ def test_the_command_line_gives_the_apis_report_and_manages_bases(client, api_se
     gone = torchgrade(api_settings, "similarity-base", "remove", course, ASSIGNMENT, "nothing.py")
     assert gone.returncode == 2 and "no base file 'nothing.py'" in gone.stderr
     assert torchgrade(api_settings, "similarity-base", "remove", course, ASSIGNMENT, "given.py").returncode == 0
+
+
+def test_a_base_files_name_loses_its_folders_and_control_characters(client, api_settings, catalog):
+    from tests.workers.stack import seed_course
+
+    people = seed_course(api_settings, catalog, students=0)
+    course, teacher = people["course"], people["tokens"]["instructor"]
+    added = client.post(url(course, "/bases"), headers=auth(teacher),
+                        files={"file": ("../hand\x7fout\x1b.py", b"def given():\n    return 1\n")})
+    assert added.status_code == 201, added.text
+    assert [b["name"] for b in added.json() if b["origin"] == "instructor"] == ["handout.py"]
