@@ -37,13 +37,15 @@ STAFF = {"instructor", "admin"}
 # ---------------------------------------------------------------------- who may call what
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """``who``: public (anyone), user (any valid token), member (of the course, named with
+    """``who``: anyone (every caller, credentials or not, gets ``outcome``), public (anyone), user
+    (any valid token), member (of the course, named with
     ``?course=``), owner_or_staff (the submission's student, or its course's staff), staff (an
     instructor of the course, or an admin).  The rest is a request the allowed callers succeed with."""
 
     who: str
     json: dict | None = None
     upload: bool = False
+    outcome: tuple[int, ...] | None = None  # the statuses the allowed callers get (None: any 2xx)
     prepare: str | None = None   # a method of Authz that readies the cell for the call (e.g. adds what it deletes)
 
 
@@ -51,6 +53,16 @@ MATRIX = {
     ("GET", "/healthz"): Rule("public"),
     ("GET", "/readyz"): Rule("public"),
     ("GET", "/metrics"): Rule("public"),
+    ("POST", "/api/v1/session"): Rule("anyone", json={"name": "nobody", "password": "not the password"},
+                                      outcome=(401, 429)),
+    ("DELETE", "/api/v1/session"): Rule("anyone", outcome=(204,)),
+    ("GET", "/api/v1/invitations/{code}"): Rule("anyone", outcome=(404,)),
+    ("POST", "/api/v1/invitations/{code}"): Rule("anyone", json={"password": "a long enough password"},
+                                                 outcome=(404,)),
+    ("GET", "/api/v1/me/tokens"): Rule("user"),
+    ("POST", "/api/v1/me/tokens"): Rule("user", json={"name": "laptop"}),
+    ("DELETE", "/api/v1/me/tokens/{token_id}"): Rule("user", outcome=(404,)),  # not a token of theirs
+    ("POST", "/api/v1/courses/{course}/members/{member}/password-reset"): Rule("staff"),
     ("GET", "/api/v1/me"): Rule("user"),
     ("PATCH", "/api/v1/me"): Rule("user", json={"language": None}),
     ("GET", "/api/v1/courses"): Rule("user"),
@@ -214,6 +226,7 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
         getattr(authz, rule.prepare)(cell)
     name = "Q1.py" if path.endswith("/bases/{name}") else "Q1"
     url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name=name,
+                      member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
     params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
@@ -225,11 +238,14 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
     who = f"{role}" + (f" on the {owner}'s submission" if owner else "")
     problems = [f"{who}: {marker} leaked" for marker in forbidden_markers(role) if marker in response.text]
     status = response.status_code
-    if role in ("anonymous", "bad_token") and path.startswith("/api/"):
+    if rule.who == "anyone":
+        expected, ok = f"one of {rule.outcome}", status in rule.outcome
+    elif role in ("anonymous", "bad_token") and path.startswith("/api/"):
         expected = "401 unauthorized"
         ok = status == 401 and error_code(response) == "unauthorized"
     elif allowed(rule, role, owner):
-        expected, ok = "2xx", response.is_success
+        expected, ok = (f"one of {rule.outcome}", status in rule.outcome) if rule.outcome else \
+            ("2xx", response.is_success)
     else:
         expected, ok = "a structured 403 or 404", status in (403, 404) and error_code(response) is not None
     if not ok:
