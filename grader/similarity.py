@@ -153,6 +153,7 @@ class Document:
         self.text = "".join(_ended(files[name]) for name in self.names)
         self.firsts = list(itertools.accumulate((_ended(files[n]).count("\n") for n in self.names), initial=0))[:-1]
         self.newlines = [i for i, char in enumerate(self.text) if char == "\n"]
+        self.files = {_shown(name): _ended(files[name]).splitlines() for name in self.names}
         normalised, self.origin = normalise(self.text)
         self.fingerprint = CodeFingerprint(f"{key}.py", NOISE, WINDOW, boilerplate, filter=False,
                                            fp=io.StringIO(normalised))

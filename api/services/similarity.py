@@ -171,6 +171,37 @@ def report(session: Session, catalog: Catalog, offered: CourseAssignment, *, pol
             "clusters": [_cluster_json(group, found.pairs, threshold, who) for group in found.clusters]}
 
 
+def side_by_side(session: Session, catalog: Catalog, offered: CourseAssignment, first: int, second: int,
+                 language: str = "en") -> dict:
+    """Two submissions compared, every matched region with its lines of code on both sides (the
+    instructors' page of a pair)."""
+    submissions = chosen(session, catalog, offered, "latest", [first, second])
+    if len(submissions) != 2:
+        raise BadRequest(_("choose two different submissions"), code="same_submission")
+    entry = catalog.get(offered.assignment_id).manifest.entry
+    found = similarity.compare([Source(str(s.id), s.filename, s.content) for s in submissions],
+                               [source for source, _ in bases(session, catalog, offered)], entry)
+    by_key = {str(s.id): s for s in submissions}
+    if not found.pairs:
+        reasons = {**{k: render(why, language) for k, why in found.skipped.items()}, **{k: "" for k in found.empty}}
+        return {"pair": None, "left_out": [{"submission": int(k), "student": by_key[k].user.name, "reason": reason}
+                                           for k, reason in reasons.items()]}
+    pair = found.pairs[0]
+    pair.regions = similarity.regions(found.documents[pair.a], found.documents[pair.b], limit=similarity.REGIONS)
+
+    def who(key: str) -> dict:
+        return {"submission": int(key), "student": by_key[key].user.name, "filename": by_key[key].filename}
+
+    def code(key: str, where: similarity.Region) -> list[tuple[int, str]]:
+        lines = found.documents[key].files.get(where.file, [])
+        return list(enumerate(lines[where.start - 1:where.end], where.start))
+
+    shown = _pair_json(pair, who)
+    for region, (in_a, in_b, _matched) in zip(shown["regions"], pair.regions):
+        region["a"]["lines"], region["b"]["lines"] = code(pair.a, in_a), code(pair.b, in_b)
+    return {"pair": shown, "left_out": []}
+
+
 def _pair_json(pair: similarity.Pair, who) -> dict:
     return {"score": pair.score, "similarity": list(pair.similarity), "matched": pair.tokens,
             "a": who(pair.a), "b": who(pair.b),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core import lifecycle
+from core.errors import BadRequest
 from core.db import session_factory
 from grader.results import GradeResult
 from grader.results import TestResult as CheckResult
@@ -203,3 +204,34 @@ def test_a_base_files_name_loses_its_folders_and_control_characters(client, api_
                         files={"file": ("../hand\x7fout\x1b.py", b"def given():\n    return 1\n")})
     assert added.status_code == 201, added.text
     assert [b["name"] for b in added.json() if b["origin"] == "instructor"] == ["handout.py"]
+
+
+def test_a_pair_side_by_side_gives_each_regions_code(client, api_settings, catalog):
+    from api.services import similarity
+    from tests.workers.stack import seed_course
+
+    people = seed_course(api_settings, catalog, students=2)
+    tensors = [s.source for s in corpus() if s.family == "ind_tensors"]   # a .py and its copy in a notebook
+    ids = [submit(client, api_settings, people["tokens"][name], source.filename, source.content)
+           for name, source in zip(people["students"], tensors)]
+    with session_factory(api_settings.database_url)() as session:
+        offered = similarity.offering(session, _user(session, people["instructor"]), people["course"], ASSIGNMENT)
+        shown = similarity.side_by_side(session, catalog, offered, *ids)
+        with pytest.raises(BadRequest):
+            similarity.side_by_side(session, catalog, offered, ids[0], ids[0])
+    pair = shown["pair"]
+    assert pair["score"] > 0.9 and len(pair["regions"]) >= 3 and not shown["left_out"]
+    original = tensors[0].content.decode().splitlines()
+    for region in pair["regions"]:
+        assert region["b"]["file"].startswith("cell ")
+        assert [n for n, _ in region["a"]["lines"]] == list(range(region["a"]["start"], region["a"]["end"] + 1))
+        assert all(text == original[n - 1] for n, text in region["a"]["lines"])
+    assert any("def " in text for region in pair["regions"] for _, text in region["b"]["lines"])
+
+
+def _user(session, name: str):
+    from sqlalchemy import select
+
+    from core.models import User
+
+    return session.scalar(select(User).where(User.name == name))
