@@ -25,7 +25,7 @@ from api.services.submissions import CONTROL_CHARACTERS, MAX_FILENAME
 from core import rules
 from core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
-from core.models import CourseAssignment, Membership, SimilarityBase, Submission, User
+from core.models import Course, CourseAssignment, Membership, SimilarityBase, Submission, User
 from core.settings import Settings
 from grader import similarity
 from grader.assignments import Catalog
@@ -38,8 +38,8 @@ MAX_PAIRS = 1000
 
 
 # ---------------------------------------------------------------------- who
-def offering(session: Session, user: User, slug: str, assignment_id: str, *, change: bool = False) -> CourseAssignment:
-    """The course assignment whose report (or, ``change``, whose bases) this user may reach."""
+def course_for_staff(session: Session, user: User, slug: str, *, change: bool = False) -> Course:
+    """The course whose reports (or, ``change``, whose bases) this user may reach."""
     course = course_by_slug(session, slug)
     role = None if user.is_admin else courses.role_in(session, user, course.id)
     if not rules.may_see_similarity(user.is_admin, role):
@@ -48,7 +48,12 @@ def offering(session: Session, user: User, slug: str, assignment_id: str, *, cha
     if change and not rules.may_set_similarity_bases(user.is_admin, role):
         raise Forbidden(_("only the instructors of {slug} may change the code the similarity report subtracts",
                           slug=slug), code="not_instructor")
-    return courses.course_assignment(session, course, assignment_id)
+    return course
+
+
+def offering(session: Session, user: User, slug: str, assignment_id: str, *, change: bool = False) -> CourseAssignment:
+    """The course assignment whose report (or, ``change``, whose bases) this user may reach."""
+    return courses.course_assignment(session, course_for_staff(session, user, slug, change=change), assignment_id)
 
 
 # ---------------------------------------------------------------------- which submissions
