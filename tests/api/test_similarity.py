@@ -235,3 +235,17 @@ def _user(session, name: str):
     from core.models import User
 
     return session.scalar(select(User).where(User.name == name))
+
+
+def test_a_ta_reads_the_report_but_only_instructors_change_its_bases(client, api_settings, catalog):
+    from api.services import accounts
+    from tests.workers.stack import seed_course
+
+    people = seed_course(api_settings, catalog, students=0)
+    with session_factory(api_settings.database_url)() as session:
+        ta = accounts.add_user(session, api_settings.secret_key, f"{people['course']}-ta", "ta", people["course"]).token
+        session.commit()
+    assert client.get(url(people["course"]), headers=auth(ta)).status_code == 200
+    assert client.get(url(people["course"], "/bases"), headers=auth(ta)).status_code == 200
+    refused = client.post(url(people["course"], "/bases"), headers=auth(ta), files={"file": ("a.py", b"x = 1\n")})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_instructor"
