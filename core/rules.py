@@ -192,6 +192,13 @@ def due_date(due_at: dt.datetime | None, extended_to: dt.datetime | None) -> dt.
     return due_at if extended_to is None else max(due_at, extended_to)
 
 
+class Phase(StrEnum):
+    no_deadline = "no_deadline"
+    open = "open"
+    late = "late"                       # accepted, with the late penalty
+    closed = "closed"                   # refused
+
+
 @dataclasses.dataclass(frozen=True)
 class Deadline:
     due_at: dt.datetime | None          # this student's due date (None: no deadline)
@@ -233,6 +240,14 @@ class Deadline:
     def passed(self, now: dt.datetime) -> bool:
         return self.due_at is not None and now > self.due_at
 
+    def phase(self, now: dt.datetime) -> Phase:
+        """Where a submission made now stands: before the due date, late (penalised), or refused."""
+        if self.due_at is None:
+            return Phase.no_deadline
+        if now <= self.due_at:
+            return Phase.open
+        return Phase.late if self.accepts(now) else Phase.closed
+
     def check(self, assignment_id: str, now: dt.datetime, course_zone: ZoneInfo) -> None:
         """Refuses a submission made after the deadline closed (late days included)."""
         if not self.accepts(now):
@@ -250,6 +265,12 @@ class Attempts:
     @property
     def limited(self) -> bool:
         return self.per_day is not None or self.total is not None
+
+    def remaining(self, total: int, today: int) -> int | None:
+        """Submissions left, given the student's earlier ones (all, those of the last 24 hours);
+        None: no limit."""
+        left = [limit - used for limit, used in ((self.total, total), (self.per_day, today)) if limit is not None]
+        return max(0, min(left)) if left else None
 
     def check(self, assignment_id: str, now: dt.datetime, total: int, today: int,
               oldest_today: dt.datetime | None) -> None:

@@ -106,6 +106,24 @@ MATRIX = {
         Rule("instructor", prepare="add_base"),
 }
 
+# The web pages (web/routers): a page without a login redirects to /login; a refusal is an error
+# page (403 or 404) in HTML; the markers must not leak into a page either.
+PAGES = {
+    ("GET", "/"): Rule("user"),
+    ("GET", "/docs"): Rule("public"),
+    ("GET", "/login"): Rule("anyone", outcome=(200, 303)),  # logged in: on to next=
+    ("POST", "/login"): Rule("anyone", outcome=(403,)),  # without its form's CSRF token
+    ("POST", "/logout"): Rule("anyone", outcome=(403,)),
+    ("GET", "/invite/{code}"): Rule("anyone", outcome=(404,)),
+    ("POST", "/invite/{code}"): Rule("anyone", outcome=(403,)),
+    ("GET", "/assignments/{assignment_id}"): Rule("member"),
+    ("POST", "/assignments/{assignment_id}/submissions"): Rule("member", upload=True, outcome=(303,)),
+    ("GET", "/assignments/{assignment_id}/diff"): Rule("user", outcome=(422,)),  # without ?a=&b=
+    ("GET", "/submissions/{submission_id}"): Rule("owner_or_staff"),
+    ("GET", "/submissions/{submission_id}/result"): Rule("owner_or_staff"),
+}
+MATRIX.update(PAGES)
+
 
 def app_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app serves, but its own documentation pages."""
@@ -253,8 +271,9 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
-    params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
-    return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params)
+    params = {"course": cell.course} if path.startswith(("/api/v1/assignments", "/assignments")) else None
+    return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params,
+                                follow_redirects=False)
 
 
 def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> list[str]:
@@ -264,6 +283,9 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
     status = response.status_code
     if rule.who == "anyone":
         expected, ok = f"one of {rule.outcome}", status in rule.outcome
+    elif role in ("anonymous", "bad_token") and not path.startswith("/api/") and rule.who != "public":
+        expected = "a redirect to the login page"
+        ok = status == 303 and response.headers["location"].startswith("/login?next=")
     elif role in ("anonymous", "bad_token") and path.startswith("/api/"):
         expected = "401 unauthorized"
         ok = status == 401 and error_code(response) == "unauthorized"
@@ -274,7 +296,9 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
         expected = "403 ta_not_allowed (ask the instructor to allow TAs to)"
         ok = status == 403 and error_code(response) == "ta_not_allowed" and "allow TAs" in response.text
     else:
-        expected, ok = "a structured 403 or 404", status in (403, 404) and error_code(response) is not None
+        structured = error_code(response) is not None if path.startswith("/api/") else \
+            "text/html" in response.headers.get("content-type", "")  # a page's refusal is a page
+        expected, ok = "a structured 403 or 404", status in (403, 404) and structured
     if not ok:
         problems.append(f"{who}: expected {expected}, got {status} {response.text[:200]}")
     return problems
