@@ -121,6 +121,13 @@ PAGES = {
     ("GET", "/assignments/{assignment_id}/diff"): Rule("user", outcome=(422,)),  # without ?a=&b=
     ("GET", "/submissions/{submission_id}"): Rule("owner_or_staff"),
     ("GET", "/submissions/{submission_id}/result"): Rule("owner_or_staff"),
+    ("GET", "/courses/{course}/similarity"): Rule("staff"),
+    ("GET", "/courses/{course}/assignments/{assignment_id}/similarity"): Rule("staff"),
+    ("GET", "/courses/{course}/assignments/{assignment_id}/similarity/pair"): Rule("user", outcome=(422,)),  # no a, b
+    ("POST", "/courses/{course}/assignments/{assignment_id}/similarity/bases"):
+        Rule("instructor", upload=True, outcome=(303,)),
+    ("POST", "/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}/remove"):
+        Rule("instructor", prepare="add_base", outcome=(303,)),
 }
 MATRIX.update(PAGES)
 
@@ -266,7 +273,7 @@ def authz(api_settings, catalog):
 def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str, owner: str | None):
     if rule.prepare:
         getattr(authz, rule.prepare)(cell)
-    name = "Q1.py" if path.endswith("/bases/{name}") else "Q1"
+    name = "Q1.py" if "/bases/{name}" in path else "Q1"
     url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name=name,
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
