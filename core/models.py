@@ -226,6 +226,23 @@ class WrittenScore(Base):
     scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SimilarityBase(Base):
+    """A file an instructor adds as the course's own code for one assignment: the similarity
+    report subtracts it, with the pack's starter and reference/_course/ (grader/similarity.py)."""
+
+    __tablename__ = "similarity_bases"
+    __table_args__ = (UniqueConstraint("course_assignment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255), doc="its file name (.py, .ipynb or .zip); a new one replaces it")
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SubmissionEvent(Base):
     """Progress a worker reports (running, each check, done), replayed by the event stream."""
 
