@@ -91,7 +91,7 @@ def gradebook_page(request: Request, course: str, session: SessionDep, catalog: 
                    sort: Annotated[str, Query(max_length=80)] = "student",
                    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc") -> Response:
     found = staff_course(session, user, course)
-    book = gradebook.gradebook(session, catalog, found, policy)
+    book = gradebook.gradebook(session, settings, catalog, found, policy)
     rows = [r for r in book["students"] if q.casefold() in (r["student"] + " " + r["display_name"]).casefold()]
     rows.sort(key=_sort_key(sort, book["assignments"]), reverse=order == "desc")
     return page(request, "staff/gradebook.html",
@@ -122,7 +122,7 @@ def assignment_context(request: Request, session: Session, catalog: Catalog, set
     found = staff_course(session, user, course)
     offered = courses.course_assignment(session, found, assignment_id)
     zone = courses.zone_of(found, settings)
-    stats = gradebook.stats(session, catalog, offered)
+    stats = gradebook.stats(session, settings, catalog, offered)
     line = statistics.timeline(session, offered, zone)
     manifest = catalog.get(assignment_id).manifest
     return _context(session, user, found, settings, offered=offered, stats=stats, line=line,
