@@ -72,7 +72,7 @@ def test_logging_in_and_out(pages, course_people):
 def test_a_form_without_its_csrf_token_is_refused_with_a_page(pages, course_people):
     refused = pages.post("/login", data={"name": course_people["students"][0], "password": PASSWORD})
     assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
-    assert "重新加载" in refused.text or "reload" in refused.text
+    assert "请刷新页面后重试" in refused.text, "why, in Chinese"
     log_in_client(pages, course_people["students"][0])
     forged = pages.post(f"/assignments/{W0}/submissions?course={course_people['course']}",
                         data={"csrf_token": "forged"}, files={"file": ("hw.py", ANSWER)})
