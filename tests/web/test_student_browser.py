@@ -40,6 +40,16 @@ def submit_file(browser, path) -> None:
     wait(browser, lambda b: "/submissions/" in b.current_url, 30)
 
 
+def drop(browser, name: str, text: str) -> None:
+    """Drop a file on the upload area, as a file dragged from the desktop is."""
+    browser.execute_script(
+        "const zone = document.querySelector('[data-dropzone]'), data = new DataTransfer();"
+        "data.items.add(new File([arguments[1]], arguments[0], {type: 'text/x-python'}));"
+        "for (const type of ['dragenter', 'dragover', 'drop'])"
+        "  zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));",
+        name, text)
+
+
 def graded(browser) -> bool:
     box = find(browser, "#result")
     return box.get_attribute("aria-busy") is None and "已评分" in box.text
@@ -97,8 +107,11 @@ def test_the_pages_in_english(stack, fresh_browser, tmp_path):
     browser.get(f"{stack.url}/assignments/{ASSIGNMENT}?course={people['course']}")
     assert "Hand in" in find(browser, "main").text, "the choice is remembered (cookie)"
     screenshot(browser, "assignment", "en")
-    (tmp_path / "hw.py").write_bytes(VARIANCE)
-    submit_file(browser, tmp_path / "hw.py")
+    drop(browser, "dropped.py", VARIANCE.decode())
+    assert find(browser, "input[type=file]").get_property("files")[0]["name"] == "dropped.py"
+    assert find(browser, "[data-chosen]").text == "dropped.py", "the dropped file is named"
+    find(browser, "form[enctype='multipart/form-data'] button[type=submit]").click()
+    wait(browser, lambda b: "/submissions/" in b.current_url, 30)
     wait(browser, lambda b: "graded" in find(b, "#result").text and find(b, "#result").get_attribute("aria-busy") is None)
     axe_check(browser, "submission (en)")
     screenshot(browser, "submission", "en")
