@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.services import accounts
+from core.db import session_factory
 from tests.web.conftest import axe_check, console_errors, log_in, screenshot
 from tests.workers.stack import GOOD, VARIANCE
 
@@ -80,6 +82,8 @@ def test_a_student_submits_and_watches_the_result_in_chinese(stack, fresh_browse
     assert "未通过" in result and "通过" in result, result
     assert any("\u4e00" <= ch <= "\u9fff" for ch in find(browser, ".checks .feedback:not(:empty)").text), \
         "the feedback is in Chinese"
+    find(browser, "details summary").click()
+    assert find(browser, "pre code.hljs .hljs-keyword"), "the code is highlighted (highlight.js from /static)"
     axe_check(browser, "submission")
     screenshot(browser, "submission", "zh")
 
@@ -100,6 +104,14 @@ def test_a_student_submits_and_watches_the_result_in_chinese(stack, fresh_browse
 
 def test_the_pages_in_english(stack, fresh_browser, tmp_path):
     browser, people = fresh_browser, stack.course()
+    with session_factory(stack.settings.database_url)() as session:
+        code = accounts.invite(session, stack.settings, accounts.user_by_name(session, people["students"][0]))
+        session.commit()
+    for language, title in (("zh", "设置密码"), ("en", "Set your password")):
+        browser.get(f"{stack.url}/invite/{code}?lang={language}")
+        assert heading(browser) == title
+        axe_check(browser, f"invitation ({language})")
+        screenshot(browser, "invitation", language)
     log_in(browser, stack.url, people["students"][0])
     browser.get(f"{stack.url}/?lang=en")
     assert heading(browser) == "My assignments"
