@@ -99,6 +99,9 @@ def test_a_student_submits_and_watches_the_result_in_chinese(stack, fresh_browse
     assert find(browser, ".diff .add") and find(browser, ".diff .del")
     axe_check(browser, "diff")
     screenshot(browser, "diff", "zh")
+    browser.get(browser.current_url + "&lang=en")
+    assert heading(browser) == "Difference between two submissions"
+    screenshot(browser, "diff", "en")
     assert not console_errors(browser)
 
 
