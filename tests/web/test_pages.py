@@ -214,6 +214,8 @@ def test_the_diff_of_uploads_of_every_kind():
     lines = diff.between({"a.py": "x = 1\n"}, {"a.py": "x = 2\n", "b.py": "y\n"})
     assert [line.kind for line in lines] == ["file", "hunk", "del", "add", "file", "hunk", "add"]
     assert diff.between({"a.py": "same\n"}, {"a.py": "same\n"}) == []
+    renamed = diff.between({"hw.py": "x = 1\n"}, {"hw2.py": "x = 2\n"})
+    assert [(line.kind, line.text) for line in renamed][:1] == [("file", "hw.py → hw2.py")] and len(renamed) == 4
 
 
 def test_statements_are_rendered_without_raw_html_or_script_links():
