@@ -82,3 +82,8 @@ def between(old: dict[str, str], new: dict[str, str], context: int = 3) -> list[
 def _line(change: str) -> Line:
     kinds = {"+": "add", "-": "del", "@": "hunk"}
     return Line(kinds.get(change[:1], "same"), change)
+
+
+def of_submissions(older, newer) -> list[Line]:
+    """Two stored submissions (``core.models.Submission``) compared: ``between`` their ``sources``."""
+    return between(sources(older.filename, older.content), sources(newer.filename, newer.content))
