@@ -241,3 +241,26 @@ def test_an_invitation_sets_the_password_and_logs_in(pages, course_people, web_s
     assert pages.get(f"/invite/{code}").status_code == 404, "the code was for one use"
     pages.cookies.clear()
     log_in_client(pages, student, "a long new password")
+
+
+def test_a_late_assignment_and_the_attempts_left_are_shown(pages, course_people, web_settings):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from core.models import Course, CourseAssignment
+
+    with session_factory(web_settings.database_url)() as session:
+        offered = session.scalar(select(CourseAssignment).join(Course).where(
+            Course.slug == course_people["course"], CourseAssignment.assignment_id == W0))
+        offered.due_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        offered.late_days, offered.late_penalty_per_day, offered.attempts_total = 2, 0.1, 3
+        session.commit()
+    log_in_client(pages, course_people["students"][0])
+    upload(pages, course_people["course"], "hw.py")
+    home = pages.get("/").text
+    assert "迟交：扣 10%" in home and "可迟交至" in home
+    row = re.search(r"w0-service</div></td>(.*?)</tr>", home, re.S).group(1)
+    assert '<td class="number">2</td>' in row, "3 attempts, 1 used"
+    english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
+    assert "late: 10% off" in english and "10% off per day late" in english and "(Asia/Shanghai)" in english
