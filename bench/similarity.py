@@ -65,6 +65,7 @@ def service_figures(size: int) -> dict:
     from core.db import session_factory
     from core.migrate import upgrade
     from core.models import Membership, Role, Submission, User
+    from core.settings import Settings
 
     sources = big_class(size)
     with tempfile.TemporaryDirectory() as folder:
@@ -88,7 +89,8 @@ def service_figures(size: int) -> dict:
             session.commit()
         with session_factory(url)() as session:
             offered = session.merge(offered)
-            report, seconds = timed(service.report, session, catalog, offered, ids=ids, limit=SHOWN)
+            settings = Settings(database_url=url, data_dir=Path(folder))
+            report, seconds = timed(service.report, session, settings, catalog, offered, ids=ids, limit=SHOWN)
     return {"seconds": seconds, "pairs": report["pairs_compared"], "clusters": len(report["clusters"])}
 
 

@@ -144,11 +144,7 @@ def difference(request: Request, assignment_id: str, session: SessionDep, settin
     zone = courses.zone_of(older.course_assignment.course, settings)
     return page(request, "student/diff.html", {
         "assignment_id": assignment_id, "older": _brief(older, zone), "newer": _brief(newer, zone),
-        "lines": compare(older, newer), "course_query": f"?course={older.course_assignment.course.slug}"})
-
-
-def compare(older: Submission, newer: Submission) -> list[diff.Line]:
-    return diff.between(diff.sources(older.filename, older.content), diff.sources(newer.filename, newer.content))
+        "lines": diff.of_submissions(older, newer), "course_query": f"?course={older.course_assignment.course.slug}"})
 
 
 def _brief(found: Submission, zone) -> dict:
