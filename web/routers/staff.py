@@ -316,8 +316,8 @@ def written_queue(request: Request, course: str, session: SessionDep, catalog: C
 @router.post("/written/{submission_id}/{name}")
 def score_answer(request: Request, course: str, submission_id: int, name: str, session: SessionDep,
                  catalog: CatalogDep, settings: SettingsDep, user: PageUser,
-                 score: Annotated[str, Form(max_length=20)] = "",
-                 comment: Annotated[str, Form(max_length=10_000)] = "", answer_id: Annotated[int, Form()] = 0) -> Response:
+                 score: Annotated[str, Form(max_length=20)] = "", comment: Annotated[str, Form(max_length=10_000)] = "",
+                 answer_id: Annotated[int, Form()] = 0) -> Response:
     """Save a score (htmx: the answer's form comes back saying so; without htmx: the queue, or
     the refusal on an error page)."""
     found = courses.course_for(session, user, course, Right.grade)
