@@ -34,7 +34,6 @@ router = APIRouter(prefix="/staff/{course}", include_in_schema=False)
 PolicyQuery = Annotated[str, Query(pattern="^(best|latest)$")]
 MAX_ROSTER_BYTES = 4 << 20
 AUDIT_PAGE = 100
-SORTS = ("student", "total")
 
 
 def _staff_courses(user: User) -> list[Course]:
@@ -111,10 +110,11 @@ def _sort_key(sort: str, assignment_ids: list[str]):
 # ---------------------------------------------------------------------- one assignment
 @router.get("/assignments/{assignment_id}")
 def assignment(request: Request, course: str, assignment_id: str, session: SessionDep, catalog: CatalogDep,
-               settings: SettingsDep, user: PageUser, error: str | None = None, done: str | None = None) -> Response:
+               settings: SettingsDep, user: PageUser,
+               done: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    """``done``: which change a form made (the page says so in a sentence of its own)."""
     return page(request, "staff/assignment.html",
-                assignment_context(request, session, catalog, settings, user, course, assignment_id,
-                                   error=error, done=done))
+                assignment_context(request, session, catalog, settings, user, course, assignment_id, done=done))
 
 
 def assignment_context(request: Request, session: Session, catalog: Catalog, settings, user: User, course: str,
