@@ -197,6 +197,39 @@ def run_demo(args) -> int:
     return 0
 
 
+def add_gradebook(subparsers) -> None:
+    parser = subparsers.add_parser("gradebook", help="a course's gradebook")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    export = actions.add_parser("export", help="write the gradebook as CSV (UTF-8 with BOM) for a spreadsheet or "
+                                               "an LMS's grade import")
+    export.add_argument("--course", required=True)
+    export.add_argument("--format", dest="export_format", choices=["plain", "canvas", "moodle"], default="plain")
+    export.add_argument("--policy", choices=["best", "latest"], default="best", help="which submission counts")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(handler=run_gradebook_export)
+
+
+def run_gradebook_export(args) -> int:
+    from api.services import accounts, gradebook
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            book = gradebook.gradebook(session, ManifestCatalog(settings.reference_dir),
+                                       accounts.course_by_slug(session, args.course), args.policy)
+        except ServiceError as exc:
+            return report_error("gradebook export", exc, args.lang)
+    text = gradebook.export_csv(book, args.export_format)
+    if args.output is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+    else:
+        args.output.write_bytes(text.encode("utf-8"))
+    return 0
+
+
 # ---------------------------------------------------------------------- serve
 LOCK_FILE = "serve.lock"
 EXIT_WORKER_DIED = 1
@@ -337,4 +370,4 @@ def run_submit(args) -> int:
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
-SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_submit]
+SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_gradebook, add_submit]

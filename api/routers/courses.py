@@ -19,6 +19,7 @@ from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
+ExportQuery = Annotated[gradebook.ExportFormat, Query(alias="format", description="plain, or an LMS's import format")]
 DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST, description="without a time zone: UTC")]
 
 
@@ -31,10 +32,13 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
 
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
 def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                      policy: PolicyQuery = "best") -> Response:
+                      policy: PolicyQuery = "best", export_format: ExportQuery = "plain") -> Response:
+    """The gradebook as UTF-8 CSV with a BOM: `plain`, or the grade import format of `canvas`
+    (with its "Points Possible" row) or `moodle` (users identified by "ID number")."""
     book = gradebook.gradebook(session, catalog, courses.course_for_instructor(session, user, course), policy)
-    return Response(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{course}-gradebook-{policy}.csv"'})
+    name = f"{course}-gradebook-{policy}-{export_format}"
+    return Response(gradebook.export_csv(book, export_format), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.get("/assignments/{assignment_id}/stats", response_model=AssignmentStats, responses=errors(403, 404))
