@@ -230,6 +230,80 @@ def run_gradebook_export(args) -> int:
     return 0
 
 
+def add_lti(subparsers) -> None:
+    parser = subparsers.add_parser("lti", help="LTI 1.3: register an LMS platform, show this tool's keys and settings")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    register = actions.add_parser("register", help="register (or update) an LMS platform for a course")
+    register.add_argument("--course", required=True)
+    register.add_argument("--issuer", required=True, help="the platform's issuer (iss), e.g. https://canvas.instructure.com")
+    register.add_argument("--client-id", required=True, help="the client id the platform gave this tool")
+    register.add_argument("--deployment-id", action="append", required=True, help="repeat for several")
+    register.add_argument("--auth-login-url", required=True, help="the platform's OIDC authorization endpoint")
+    register.add_argument("--auth-token-url", required=True, help="the platform's OAuth 2 token endpoint")
+    register.add_argument("--key-set-url", required=True, help="the platform's JWKS URL")
+    register.add_argument("--auth-audience", default=None, help="aud of token requests (default: the token URL)")
+    register.add_argument("--student-id-claim", default="lis.person_sourcedid",
+                          help="the launch claim carrying the student ID: lis.person_sourcedid, custom.<name>, "
+                               "email, sub (default lis.person_sourcedid)")
+    register.add_argument("--base-url", default="http://127.0.0.1:8000", help="where this service is reached")
+    register.set_defaults(handler=run_lti_register)
+    keys = actions.add_parser("jwks", help="print this tool's public keys (JWKS)")
+    keys.set_defaults(handler=run_lti_jwks)
+    passback = actions.add_parser("passback", help="send the grades of an assignment's LMS students again")
+    passback.add_argument("--course", required=True)
+    passback.add_argument("--assignment", required=True)
+    passback.set_defaults(handler=run_lti_passback)
+
+
+def run_lti_register(args) -> int:
+    import json
+
+    from api.services import lti
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            lti.register(session, args.course, args.issuer, args.client_id, args.deployment_id, args.auth_login_url,
+                         args.auth_token_url, args.key_set_url, args.auth_audience, args.student_id_claim)
+        except ServiceError as exc:
+            return report_error("lti register", exc, args.lang)
+        session.commit()
+    say(_("{issuer} ({client_id}) is registered for {course}; enter these in the LMS:", issuer=args.issuer,
+          client_id=args.client_id, course=args.course), args.lang, error=True)
+    print(json.dumps(lti.tool_config(args.base_url), indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_lti_jwks(args) -> int:
+    import json
+
+    from api.services import lti
+
+    with service_session(get_settings()) as session:
+        print(json.dumps(lti.jwks(session), indent=2))
+    return 0
+
+
+def run_lti_passback(args) -> int:
+    from api.services import accounts, courses, lti
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            offered = courses.course_assignment(session, accounts.course_by_slug(session, args.course),
+                                                args.assignment)
+        except ServiceError as exc:
+            return report_error("lti passback", exc, args.lang)
+        catalog = ManifestCatalog(settings.reference_dir)
+        sent = sum(lti.passback(session, catalog, user_id, offered.id)
+                   for user_id in lti.linked_students(session, offered.id))
+    say(_("{count} score(s) sent to the LMS", count=sent), args.lang)
+    return 0
+
+
 # ---------------------------------------------------------------------- serve
 LOCK_FILE = "serve.lock"
 EXIT_WORKER_DIED = 1
@@ -370,4 +444,4 @@ def run_submit(args) -> int:
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
-SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_gradebook, add_submit]
+SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_demo, add_gradebook, add_lti, add_submit]

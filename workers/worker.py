@@ -22,7 +22,7 @@ from core.queueing import GRADE_TASK, CeleryEnqueuer
 from core.settings import Settings, get_settings
 from grader.assignments import AssignmentError
 from grader.sandbox.host import SandboxError
-from workers import grading, process
+from workers import grading, lti, process
 from workers.sweeper import SweeperThread
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,18 @@ RETRIED = (grading.InfrastructureError, SandboxError, OperationalError, Assignme
 def build(settings: Settings) -> Celery:
     app = create_celery(settings)
     sessions = session_factory(settings.database_url)
+    enqueuer = CeleryEnqueuer(app)
 
     @app.task(name=GRADE_TASK, bind=True, autoretry_for=RETRIED, retry_backoff=settings.retry_backoff_s,
               retry_backoff_max=settings.retry_backoff_max_s, retry_jitter=True, max_retries=settings.max_deliveries)
     def grade_submission(task, submission_id: int) -> str:
         outcome = grading.grade(sessions, process.grader(settings), settings, submission_id)
         log.info("submission %s: %s", submission_id, outcome)
+        if outcome == "recorded":
+            lti.after_recorded(sessions, enqueuer, submission_id)
         return outcome
+
+    lti.register(app, sessions, settings)
 
     _connect_signals(app, settings, sessions)
     app.Worker = app.subclass_with_self(HangupStopsWorker)

@@ -12,7 +12,7 @@ from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsD
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
     PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
-from api.services import courses, gradebook, submissions
+from api.services import courses, gradebook, lti, submissions
 from core import clock
 from core.models import CourseAssignment
 from grader.status import SubmissionStatus
@@ -84,21 +84,27 @@ def get_policy(course: str, assignment_id: str, session: SessionDep, settings: S
 
 @router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
 def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, settings: SettingsDep,
-                  user: CurrentUser) -> dict:
+                  enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
     offered = _offered(session, user, course, assignment_id)
-    courses.update_policy(offered, body.model_dump(exclude_unset=True), courses.zone_of(offered.course, settings))
+    changes = body.model_dump(exclude_unset=True)
+    courses.update_policy(offered, changes, courses.zone_of(offered.course, settings))
     session.commit()
+    if changes.get("results_released"):
+        lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=PolicyPublic, responses=errors(403, 404))
-def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
-    """Show every check's feedback, hidden ones included, to the students."""
+def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, enqueuer: EnqueuerDep,
+            user: CurrentUser) -> dict:
+    """Show every check's feedback, hidden ones included, to the students (and send the grades
+    of students who came from an LMS to it)."""
     offered = _offered(session, user, course, assignment_id)
     courses.update_policy(offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
+    lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 

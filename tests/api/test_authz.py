@@ -37,7 +37,8 @@ STAFF = {"instructor", "admin"}
 # ---------------------------------------------------------------------- who may call what
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """``who``: public (anyone), user (any valid token), member (of the course, named with
+    """``who``: public (anyone), lti (anyone, but an LTI message from a registered platform: a
+    caller without one, token or not, gets the 400 refusal page), user (any valid token), member (of the course, named with
     ``?course=``), owner_or_staff (the submission's student, or its course's staff), staff (an
     instructor of the course, or an admin).  The rest is a request the allowed callers succeed with."""
 
@@ -76,6 +77,12 @@ MATRIX = {
     ("PUT", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"):
         Rule("staff", json={"due_at": "2031-01-01T00:00:00Z"}),
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("staff"),
+    # LTI 1.3 (tests/api/test_lti.py): authenticated by the platform's signed JWT, never by a token.
+    ("GET", "/lti/login"): Rule("lti"),
+    ("POST", "/lti/login"): Rule("lti"),
+    ("POST", "/lti/launch"): Rule("lti"),
+    ("GET", "/lti/jwks"): Rule("public"),
+    ("GET", "/lti/config"): Rule("public"),
 }
 
 
@@ -90,7 +97,7 @@ ROUTES = app_routes()
 
 
 def allowed(rule: Rule, role: str, owner: str | None) -> bool:
-    return {"public": True,
+    return {"public": True, "lti": False,
             "user": role not in ("anonymous", "bad_token"),
             "member": role in ("student", "other_student", "instructor"),
             "owner_or_staff": role in STAFF or role == owner,
@@ -210,7 +217,10 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
     who = f"{role}" + (f" on the {owner}'s submission" if owner else "")
     problems = [f"{who}: {marker} leaked" for marker in forbidden_markers(role) if marker in response.text]
     status = response.status_code
-    if role in ("anonymous", "bad_token") and path.startswith("/api/"):
+    if rule.who == "lti":
+        expected = "the 400 refusal page"
+        ok = status == 400 and "LMS" in response.text and response.headers["content-type"].startswith("text/html")
+    elif role in ("anonymous", "bad_token") and path.startswith("/api/"):
         expected = "401 unauthorized"
         ok = status == 401 and error_code(response) == "unauthorized"
     elif allowed(rule, role, owner):
