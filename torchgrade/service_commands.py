@@ -286,6 +286,9 @@ def run_lti_jwks(args) -> int:
 
 
 def run_lti_passback(args) -> int:
+    import requests
+    from pylti1p3.exception import LtiException
+
     from api.services import accounts, courses, lti
     from core.catalog import ManifestCatalog
     from core.errors import ServiceError
@@ -298,8 +301,12 @@ def run_lti_passback(args) -> int:
         except ServiceError as exc:
             return report_error("lti passback", exc, args.lang)
         catalog = ManifestCatalog(settings.reference_dir)
-        sent = sum(lti.passback(session, catalog, user_id, offered.id)
-                   for user_id in lti.linked_students(session, offered.id))
+        try:
+            sent = sum(lti.passback(session, catalog, user_id, offered.id)
+                       for user_id in lti.linked_students(session, offered.id))
+        except (requests.RequestException, LtiException) as exc:
+            say(_("the LMS did not take the scores: {why}", why=str(exc)), args.lang, "lti passback", error=True)
+            return 1
     say(_("{count} score(s) sent to the LMS", count=sent), args.lang)
     return 0
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.services import lti
-from core.models import CourseAssignment, LtiAccount, LtiLink, User
+from core.models import CourseAssignment, LtiAccount, LtiLink, LtiPlatform, User
 from tests.api.conftest import bearer, record_result, submit
 from tests.api.lti_platform import Platform, login_params, new_key
 from workers import lti as worker_lti
@@ -207,3 +207,35 @@ def test_no_passback_is_queued_for_an_assignment_no_lms_links(client, queue, cou
     submission_id = submit(client, course, course["students"][0]).json()["id"]
     record_result(sessions, submission_id)
     assert worker_lti.after_recorded(sessions, queue, submission_id) == 0 and queue.passbacks == []
+
+
+def test_cli_registers_a_platform_and_prints_the_tools_settings_and_keys(course, api_settings, sessions):
+    import json
+    import subprocess
+    import sys
+
+    from tests.workers.stack import REPOSITORY, environment
+
+    def torchgrade(*args):
+        return subprocess.run([sys.executable, "-m", "torchgrade.cli", "--lang", "en", "lti", *args],
+                              env=environment(api_settings), cwd=REPOSITORY, capture_output=True, text=True,
+                              timeout=120)
+
+    issuer = f"https://moodle.example.edu/{course['course']}"
+    registered = torchgrade("register", "--course", course["course"], "--issuer", issuer, "--client-id", "abc",
+                            "--deployment-id", "1", "--deployment-id", "2",
+                            "--auth-login-url", "https://moodle.example.edu/mod/lti/auth.php",
+                            "--auth-token-url", "https://moodle.example.edu/mod/lti/token.php",
+                            "--key-set-url", "https://moodle.example.edu/mod/lti/certs.php",
+                            "--base-url", "https://grader.example.edu")
+    assert registered.returncode == 0, registered.stderr
+    assert f"{issuer} (abc) is registered for {course['course']}" in registered.stderr
+    assert json.loads(registered.stdout)["oidc_initiation_url"] == "https://grader.example.edu/lti/login"
+    keys = json.loads(torchgrade("jwks").stdout)["keys"]
+    with sessions() as session:
+        platform = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == issuer))
+        assert platform.deployment_ids == ["1", "2"] and platform.course.slug == course["course"]
+        assert platform.tool_key_id in {k["kid"] for k in keys}
+    unknown = torchgrade("register", "--course", "nope", "--issuer", issuer, "--client-id", "abc",
+                         "--deployment-id", "1", "--auth-login-url", "x", "--auth-token-url", "y", "--key-set-url", "z")
+    assert unknown.returncode == 2 and "no course called 'nope'" in unknown.stderr
