@@ -45,7 +45,10 @@ def with_cookies(response: Response, tool: lti.Tool, secure: bool) -> Response:
     return response
 
 
-@router.api_route("/login", methods=["GET", "POST"], response_class=RedirectResponse, status_code=302)
+# The login and the launch are the browser's steps of the LTI protocol, answered with redirects and
+# HTML pages: not JSON API operations, so not in the OpenAPI document (docs/SERVICE.md, "LMS").
+@router.api_route("/login", methods=["GET", "POST"], response_class=RedirectResponse, status_code=302,
+                  include_in_schema=False)
 async def login(request: Request, session: SessionDep) -> Response:
     """OIDC third-party initiated login: to the platform's authorization endpoint, with a state
     cookie and a stored nonce."""
@@ -60,7 +63,7 @@ async def login(request: Request, session: SessionDep) -> Response:
     return with_cookies(RedirectResponse(target, status_code=302), tool, params.secure)
 
 
-@router.post("/launch", response_class=RedirectResponse, status_code=303)
+@router.post("/launch", response_class=RedirectResponse, status_code=303, include_in_schema=False)
 async def launch(request: Request, session: SessionDep) -> Response:
     """The launch: validated, the student found on the roster, a browser session started, then
     the assignment's page."""
