@@ -235,7 +235,8 @@ def add_lti(subparsers) -> None:
     actions = parser.add_subparsers(required=True, metavar="action")
     register = actions.add_parser("register", help="register (or update) an LMS platform for a course")
     register.add_argument("--course", required=True)
-    register.add_argument("--issuer", required=True, help="the platform's issuer (iss), e.g. https://canvas.instructure.com")
+    register.add_argument("--issuer", required=True,
+                          help="the platform's issuer (iss), e.g. https://canvas.instructure.com")
     register.add_argument("--client-id", required=True, help="the client id the platform gave this tool")
     register.add_argument("--deployment-id", action="append", required=True, help="repeat for several")
     register.add_argument("--auth-login-url", required=True, help="the platform's OIDC authorization endpoint")

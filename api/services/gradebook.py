@@ -186,7 +186,8 @@ def export_csv(book: dict, export_format: ExportFormat = "plain") -> str:
 
 def _cells(book: dict, row: dict) -> list[str]:
     """A student's adjusted points per assignment ("" where nothing was scored)."""
-    return [("" if row["grades"][a] is None else f"{row['grades'][a]['adjusted_score']:g}") for a in book["assignments"]]
+    grades = row["grades"]
+    return ["" if grades[a] is None else f"{grades[a]['adjusted_score']:g}" for a in book["assignments"]]
 
 
 def _maxima(book: dict) -> list[str]:

@@ -99,7 +99,7 @@ def public_key(private_pem: str) -> str:
 
 def jwks(session: Session) -> dict:
     """The public keys of every registration (one per platform), as a JSON Web Key Set."""
-    return {"keys": [_registration(p).get_jwks()[0] for p in session.scalars(select(LtiPlatform)
+    return {"keys": [ToolRegistration(p).get_jwks()[0] for p in session.scalars(select(LtiPlatform)
                                                                                .order_by(LtiPlatform.id))]}
 
 
@@ -134,10 +134,6 @@ class ToolRegistration(Registration):
         return [{**jwk, "kid": self._kid} for jwk in super().get_jwks()]
 
 
-def _registration(platform: LtiPlatform) -> ToolRegistration:
-    return ToolRegistration(platform)
-
-
 class DatabaseToolConf(ToolConfAbstract):
     """Registrations from ``lti_platforms``: always looked up by issuer and client id (the
     launch's audience), so a token for another client id finds nothing."""
@@ -164,7 +160,7 @@ class DatabaseToolConf(ToolConfAbstract):
 
     def find_registration_by_params(self, iss: str, client_id: str | None, *args, **kwargs):
         platform = self.platform(iss, client_id)
-        return None if platform is None else _registration(platform)
+        return None if platform is None else ToolRegistration(platform)
 
     def find_deployment(self, iss: str, deployment_id: str):
         return None
@@ -264,7 +260,12 @@ class DatabaseStorage(LaunchDataStorage):
 class Sessions(SessionService):
     def __init__(self, request: LtiRequest, storage: DatabaseStorage):
         super().__init__(request)
+        self.storage = storage
         self.set_data_storage(storage)
+
+    def take_nonce(self, nonce: str) -> bool:
+        """Use up a nonce this tool issued; False if it is gone (used, expired, never issued)."""
+        return self.storage.take(self._get_key("nonce", nonce))
 
 
 class Redirection(Redirect):
@@ -347,7 +348,7 @@ def launch(session: Session, tool: Tool) -> Launched:
         claims = message.set_launch_data_lifetime(LAUNCH_DATA_LIFETIME_S).get_launch_data()
     except LtiException as exc:
         raise refused(exc) from exc
-    if not tool.storage.take(tool.sessions._get_key("nonce", claims["nonce"])):
+    if not tool.sessions.take_nonce(claims["nonce"]):
         raise refused(LtiException("Invalid Nonce"))   # a second launch with the same token, in a race
     if claims.get(CLAIM + "message_type") != "LtiResourceLinkRequest":
         raise refused(LtiException("only resource link launches are supported"))
@@ -460,7 +461,7 @@ def _send_score(link: LtiLink, sub: str, points, http: requests.Session) -> None
              .set_activity_progress("Completed")
              .set_grading_progress("Pending" if points.pending_max else "FullyGraded")
              .set_timestamp(utcnow().isoformat()))
-    connector = ServiceConnector(_registration(link.platform), http)
+    connector = ServiceConnector(ToolRegistration(link.platform), http)
     connector.make_service_request(link.ags_scopes, _scores_url(link.lineitem_url), is_post=True,
                                    data=score.get_value(), content_type="application/vnd.ims.lis.v1.score+json")
 

@@ -49,8 +49,8 @@ def upgrade() -> None:
         sa.Column('ags_scopes', sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(['course_assignment_id'], ['course_assignments.id'],
                                 name=op.f('fk_lti_links_course_assignment_id_course_assignments'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['platform_id'], ['lti_platforms.id'], name=op.f('fk_lti_links_platform_id_lti_platforms'),
-                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['platform_id'], ['lti_platforms.id'],
+                                name=op.f('fk_lti_links_platform_id_lti_platforms'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_links')),
         sa.UniqueConstraint('platform_id', 'resource_link_id', name=op.f('uq_lti_links_platform_id')),
     )
