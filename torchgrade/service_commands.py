@@ -221,7 +221,7 @@ def run_gradebook_export(args) -> int:
                                        accounts.course_by_slug(session, args.course), args.policy)
         except ServiceError as exc:
             return report_error("gradebook export", exc, args.lang)
-    text = gradebook.export_csv(book, args.export_format)
+    text = gradebook.gradebook_csv(book, args.export_format)
     if args.output is None:
         sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.flush()

@@ -37,7 +37,7 @@ def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, use
     (with its "Points Possible" row) or `moodle` (users identified by "ID number")."""
     book = gradebook.gradebook(session, catalog, courses.course_for_instructor(session, user, course), policy)
     name = f"{course}-gradebook-{policy}-{export_format}"
-    return Response(gradebook.export_csv(book, export_format), media_type="text/csv; charset=utf-8",
+    return Response(gradebook.gradebook_csv(book, export_format), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

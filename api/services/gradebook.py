@@ -175,7 +175,7 @@ CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_IDENTITY = ["ID number", "Email address", "Full name"]
 
 
-def export_csv(book: dict, export_format: ExportFormat = "plain") -> str:
+def gradebook_csv(book: dict, export_format: ExportFormat = "plain") -> str:
     """The gradebook (``gradebook()``) as a CSV file in the import format of an LMS."""
     out = io.StringIO()
     out.write(BOM)
