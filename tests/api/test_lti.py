@@ -239,3 +239,20 @@ def test_cli_registers_a_platform_and_prints_the_tools_settings_and_keys(course,
     unknown = torchgrade("register", "--course", "nope", "--issuer", issuer, "--client-id", "abc",
                          "--deployment-id", "1", "--auth-login-url", "x", "--auth-token-url", "y", "--key-set-url", "z")
     assert unknown.returncode == 2 and "no course called 'nope'" in unknown.stderr
+
+
+def test_cli_resends_an_assignments_grades(client, course, sessions, api_settings, platform):
+    import subprocess
+    import sys
+
+    from tests.workers.stack import REPOSITORY, environment
+
+    student = course["students"][0]
+    assert launched(client, platform, student).status_code == 303
+    record_result(sessions, submit(client, course, student).json()["id"])
+    done = subprocess.run([sys.executable, "-m", "torchgrade.cli", "--lang", "en", "lti", "passback", "--course",
+                           course["course"], "--assignment", "w0-service"], env=environment(api_settings),
+                          cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 score(s) sent to the LMS" in done.stdout
+    assert [(s["userId"], s["scoreGiven"]) for s in platform.scores] == [(f"lms-user-{student}", 6)]
