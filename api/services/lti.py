@@ -322,6 +322,7 @@ def refused(why: Exception) -> ServiceError:
 def login_redirect(tool: Tool, launch_url: str) -> str:
     """The OIDC login: the platform's authorization URL to send the browser to (the state
     cookie to set is in ``tool.cookies``)."""
+    tool.storage.sweep()
     try:
         login = Login(tool.request, tool.config, tool.sessions, tool.cookies)
         return login.set_launch_data_lifetime(LAUNCH_DATA_LIFETIME_S).get_redirect_object(launch_url) \
@@ -356,7 +357,6 @@ def launch(session: Session, tool: Tool) -> Launched:
     user = _roster_user(session, platform, claims)
     offered = _linked_assignment(session, platform, claims)
     _remember(session, platform, user, offered, claims)
-    tool.storage.sweep()
     return Launched(user, offered)
 
 
