@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from api import errors
+from api import errors, sessions
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector, StreamCollector
-from api.routers import assignments, courses, health, lti, submissions
+from api.routers import accounts, assignments, courses, health, lti, submissions
 from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
@@ -26,8 +26,10 @@ from core.store import store_for
 
 DESCRIPTION = """Submit PyTorch homework and get it graded in a sandbox.
 
-Every call but `/healthz`, `/readyz` and `/metrics` needs `Authorization: Bearer <token>` (the token
-`torchgrade user add` printed). Errors are `{"error": {"code", "message", "details"}}` with a
+Every call but `/healthz`, `/readyz`, `/metrics`, logging in and invitations needs
+`Authorization: Bearer <token>` (the token `torchgrade user add` printed, or one made with
+`POST /api/v1/me/tokens`) or the session cookie that `POST /api/v1/session` sets (then changes also
+need its `X-CSRF-Token` header). Errors are `{"error": {"code", "message", "details"}}` with a
 4xx status; 503 means the database is unavailable.
 """
 UPLOAD_OVERHEAD_BYTES = 64 << 10
@@ -49,12 +51,13 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.registry.register(ServiceCollector(app.state.sessions))
     app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
-    for router in (assignments.router, submissions.router, courses.router):
+    for router in (accounts.router, assignments.router, submissions.router, courses.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(lti.router)
     largest = max(settings.max_upload_kb, settings.max_notebook_kb) << 10  # a notebook may carry its outputs
     app.add_middleware(BodyLimit, max_bytes=largest + UPLOAD_OVERHEAD_BYTES)
+    sessions.install(app, settings)
     return app
 
 

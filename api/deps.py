@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import sessions
 from api.errors import language
 from api.services import accounts
 from api.services.submit_batcher import SubmitBatcher
@@ -22,8 +23,12 @@ from core.queueing import CeleryEnqueuer
 from core.settings import Settings
 from grader.i18n import negotiate
 
-bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed")
-NO_TOKEN = _("send your token in an 'Authorization: Bearer <token>' header")
+bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed, or one made with "
+                                                 "POST /api/v1/me/tokens")
+# Only for the documentation: api/sessions.py reads the cookie (Starlette's SessionMiddleware).
+session_cookie = APIKeyCookie(name=sessions.COOKIE, auto_error=False, description="the browser session that POST "
+                              "/api/v1/session starts; changes also need the X-CSRF-Token header")
+NO_TOKEN = _("log in, or send your token in an 'Authorization: Bearer <token>' header")
 BAD_TOKEN = _("the token is not valid; ask your instructor for a new one")
 
 
@@ -61,14 +66,32 @@ EnqueuerDep = Annotated[CeleryEnqueuer, Depends(get_enqueuer)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_user(request: Request, session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
-    if credentials is None:
-        raise Unauthorized(NO_TOKEN)
-    user = accounts.authenticate(session, settings.secret_key, credentials.credentials)
+async def presented_credential(request: Request, credentials: BearerDep,
+                               _cookie: Annotated[str | None, Depends(session_cookie)]) -> str | None:
+    """The bearer token, else the browser session's secret (after its CSRF check), else None."""
+    if credentials is not None:
+        return credentials.credentials
+    secret = sessions.secret_of(request)
+    if secret is not None:
+        await sessions.check_csrf(request)
+    return secret
+
+
+CredentialDep = Annotated[str | None, Depends(presented_credential)]
+
+
+def optional_user(request: Request, session: SessionDep, settings: SettingsDep, credential: CredentialDep) -> User | None:
+    """The caller (their language chosen for this request), or None: no, or no valid, credential."""
+    user = accounts.authenticate(session, settings.secret_key, credential) if credential else None
+    if user is not None:
+        course_languages = {m.course.language for m in user.memberships}
+        speak(request, settings, user.language, course_languages.pop() if len(course_languages) == 1 else None)
+    return user
+
+
+def current_user(credential: CredentialDep, user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
-        raise Unauthorized(BAD_TOKEN)
-    course_languages = {m.course.language for m in user.memberships}
-    speak(request, settings, user.language, course_languages.pop() if len(course_languages) == 1 else None)
+        raise Unauthorized(BAD_TOKEN if credential else NO_TOKEN)
     return user
 
 
@@ -87,4 +110,5 @@ async def request_language(request: Request) -> str:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 LanguageDep = Annotated[str, Depends(request_language)]

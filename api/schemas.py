@@ -65,6 +65,50 @@ class UserPublic(BaseModel):
     courses: list[MembershipPublic]
 
 
+class LoginIn(Strict):
+    name: str = Field(max_length=64, description="your student or staff ID")
+    password: str = Field(max_length=1024)
+
+
+class PasswordIn(Strict):
+    password: str = Field(max_length=1024, description="at least 8 characters, not your ID")
+
+
+class SessionPublic(BaseModel):
+    user: UserPublic
+    csrf_token: str = Field(description="send it as the X-CSRF-Token header (or a csrf_token form field) with "
+                                        "every change made with the session cookie")
+
+
+class InvitationPublic(BaseModel):
+    name: str
+    display_name: str
+
+
+class InvitationIssued(BaseModel):
+    name: str
+    code: str = Field(description="one-time, shown once")
+    url: str
+    expires_at: dt.datetime
+
+
+class TokenIn(Strict):
+    name: str = Field(max_length=100, description="what it is for, e.g. 'laptop'")
+    expires_at: dt.datetime | None = Field(None, ge=EARLIEST, le=LATEST, description="none: until revoked; "
+                                           "without a time zone: UTC")
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="shown once: send it as 'Authorization: Bearer <token>'")
+
+
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -55,3 +55,7 @@ class InvalidSubmission(ServiceError):
 
 class TooManyAttempts(ServiceError):
     status_code, code = 429, "attempt_limit"
+
+
+class TooManyRequests(ServiceError):
+    status_code, code = 429, "too_many_requests"

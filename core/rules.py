@@ -83,6 +83,16 @@ def may_see_submission(is_admin: bool, role: Role | str | None, *, own: bool) ->
     return own or sees_all(is_admin, role)
 
 
+def may_reset_password(is_admin: bool, role: Role | str | None, target_is_admin: bool,
+                       target_role: Role | str | None) -> bool:
+    """An admin resets anyone's password; whoever administers a course resets those of its members
+    who do not administer it (an instructor cannot take over a fellow instructor's account)."""
+    if is_admin:
+        return True
+    return (target_role is not None and not target_is_admin and may_administer(False, role)
+            and not may_administer(False, target_role))
+
+
 # ---------------------------------------------------------------------- which offering
 def one_offering(offered: Sequence[T], slug_of: Callable[[T], str], assignment_id: str, course_slug: str | None) -> T:
     """The one course assignment a user works on among those their courses offer (already

@@ -51,6 +51,18 @@ class Settings(EngineSettings):
     sse_read_threads: int = Field(4, ge=1, le=64, description="threads the progress streams' database reads share, "
                                   "apart from those that serve other requests")
 
+    # Accounts (api/services/accounts.py, api/sessions.py)
+    session_days: float = Field(14.0, gt=0, description="a browser login lasts this long (a new login starts anew)")
+    invitation_days: float = Field(14.0, gt=0, description="an invitation code (roster import, password reset) "
+                                   "can set a password for this long")
+    login_max_failures: int = Field(5, ge=1, description="failed logins for one user name within login_window_s "
+                                    "before further tries are refused until the window passes")
+    login_max_failures_per_client: int = Field(50, ge=1, description="failed logins from one address within "
+                                               "login_window_s (any names) before it is refused likewise")
+    login_window_s: float = Field(900.0, gt=0, description="the rate limit's window")
+    cookie_secure: bool | None = Field(None, description="send the session cookie over HTTPS only; none: in "
+                                       "production only")
+
     # Workers
     worker_concurrency: int = Field(1, ge=1, le=64, description="grading processes per worker, each with its own "
                                     "sandbox slot (sandbox_slot + process index)")
@@ -73,6 +85,10 @@ class Settings(EngineSettings):
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}"
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.environment == "production" if self.cookie_secure is None else self.cookie_secure
 
     @model_validator(mode="after")
     def _known_time_zone(self) -> "Settings":

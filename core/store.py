@@ -36,10 +36,11 @@ from starlette.concurrency import run_in_threadpool
 from core.db import engine_for, utcnow
 from core.errors import ServiceError
 from core.lifecycle import MARK_ENQUEUED_POSTGRES, mark_enqueued
-from core.models import Course, CourseAssignment, Extension, Membership, Submission, User
+from core.models import ApiToken, Course, CourseAssignment, Extension, Membership, Submission, User
 
 SUBMISSIONS = Submission.__table__
 MEMBERS = Membership.__table__
+TOKENS = ApiToken.__table__
 POOL_SIZE = 20
 # Waiting longer for a connection than the 503's Retry-After helps no one: the database is down.
 CONNECTION_WAIT_S = 5
@@ -82,16 +83,18 @@ def _caller_query(in_course: bool) -> Select:
     offering = (MEMBERS.join(offered, and_(offered.c.course_id == MEMBERS.c.course_id,
                                            offered.c.assignment_id == bindparam("assignment_id")))
                 .join(courses, course_matches))
-    joined = (users.outerjoin(offering, MEMBERS.c.user_id == users.c.id)
+    joined = (TOKENS.join(users, users.c.id == TOKENS.c.user_id)
+              .outerjoin(offering, MEMBERS.c.user_id == users.c.id)
               .outerjoin(extensions, and_(extensions.c.course_assignment_id == offered.c.id,
                                           extensions.c.user_id == users.c.id)))
-    return (select(users.c.id.label("user_id"), users.c.is_admin, users.c.language.label("user_language"),
+    return (select(users.c.id.label("user_id"), TOKENS.c.expires_at.label("token_expires_at"), users.c.is_admin,
+                   users.c.language.label("user_language"),
                    MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
                    courses.c.language.label("course_language"), courses.c.time_zone.label("course_time_zone"),
                    offered.c.due_at, offered.c.late_days,
                    offered.c.late_penalty_per_day, offered.c.attempts_per_day, offered.c.attempts_total,
                    extensions.c.due_at.label("extended_to"))
-            .select_from(joined).where(users.c.token_hash == bindparam("token_hash")))
+            .select_from(joined).where(TOKENS.c.token_hash == bindparam("token_hash")))
 
 
 def _callers_query() -> Select:
@@ -112,10 +115,12 @@ def _callers_query() -> Select:
                 .join(courses, and_(courses.c.id == offered.c.course_id,
                                     or_(asked.c.course_slug.is_(None), courses.c.slug == asked.c.course_slug)))
                 .where(MEMBERS.c.user_id == users.c.id).lateral("offering"))
-    joined = (asked.join(users, users.c.token_hash == asked.c.token_hash).outerjoin(offering, true())
+    joined = (asked.join(TOKENS, TOKENS.c.token_hash == asked.c.token_hash)
+              .join(users, users.c.id == TOKENS.c.user_id).outerjoin(offering, true())
               .outerjoin(extensions, and_(extensions.c.course_assignment_id == offering.c.offered_id,
                                           extensions.c.user_id == users.c.id)))
-    return (select(asked.c.position, users.c.id.label("user_id"), users.c.is_admin,
+    return (select(asked.c.position, users.c.id.label("user_id"), TOKENS.c.expires_at.label("token_expires_at"),
+                   users.c.is_admin,
                    users.c.language.label("user_language"), offering.c.role, offering.c.offered_id,
                    offering.c.course_id, offering.c.slug, offering.c.course_language, offering.c.course_time_zone,
                    offering.c.due_at,

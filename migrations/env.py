@@ -28,9 +28,21 @@ def run_offline() -> None:
 
 def run_online() -> None:
     with engine_for(database_url()).connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite alters a table by copying it to a new one and dropping the old: with foreign keys
+        # on, dropping ``users`` would cascade to every submission.  The pragma is a no-op inside
+        # a transaction, so it is set before Alembic's begins, and set back after.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

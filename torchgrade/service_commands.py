@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import secrets
 import subprocess
 import sys
 import threading
@@ -100,6 +101,12 @@ def add_user(subparsers) -> None:
     add.add_argument("--email", default="")
     add.add_argument("--new-token", action="store_true", help="issue a new token to a user who exists")
     add.set_defaults(handler=run_user_add)
+    for action, help_text in (("invite", "print a new one-time invitation code with which the user sets a password"),
+                              ("reset-password", "void the user's password and browser sessions; print a new "
+                                                 "invitation code")):
+        invite = actions.add_parser(action, help=help_text)
+        invite.add_argument("name")
+        invite.set_defaults(handler=run_user_invite, reset=action == "reset-password")
 
 
 def run_user_add(args) -> int:
@@ -127,6 +134,24 @@ def run_user_add(args) -> int:
     else:
         say(_("{name} exists; now {role}; their token is unchanged (--new-token issues one)", **who), args.lang,
             error=True)
+    return 0
+
+
+def run_user_invite(args) -> int:
+    from api.services import accounts
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            user = accounts.user_by_name(session, args.name)
+            code = (accounts.reset_password if args.reset else accounts.invite)(session, settings, user)
+        except ServiceError as exc:
+            return report_error(f"user {'reset-password' if args.reset else 'invite'}", exc, args.lang)
+        session.commit()
+    say(_("{name}'s invitation code (one-time; it sets their password):", name=args.name), args.lang, error=True)
+    print(code)
+    print(accounts.invitation_url(settings, code))
     return 0
 
 
@@ -179,7 +204,7 @@ def run_demo(args) -> int:
     from core.models import Course
 
     settings = get_settings()
-    tokens = {}
+    tokens, passwords = {}, {}
     with service_session(settings) as session:
         if session.scalar(select(Course).where(Course.slug == DEMO_COURSE)) is None:
             accounts.create_course(session, ManifestCatalog(settings.reference_dir), DEMO_COURSE, "Demo course",
@@ -187,8 +212,14 @@ def run_demo(args) -> int:
         for name, role in DEMO_USERS:
             enrolment = accounts.add_user(session, settings.secret_key, name, role, DEMO_COURSE)
             tokens[name] = enrolment.token or accounts.reissue_token(session, settings.secret_key, name)
+            passwords[name] = secrets.token_urlsafe(9)
+            accounts.set_password(session, accounts.user_by_name(session, name), passwords[name])
         session.commit()
-    say(_("demo course {course!r} is ready. Tokens (new ones each run):", course=DEMO_COURSE), args.lang)
+    say(_("demo course {course!r} is ready. Log in at {url} (new passwords each run):", course=DEMO_COURSE,
+          url=f"http://{settings.api_host}:{settings.api_port}/"), args.lang)
+    for name, password in passwords.items():
+        print(f"  {name} / {password}")
+    say(_("Tokens for the API and `torchgrade submit` (new ones each run):"), args.lang)
     for name, token in tokens.items():
         print(f"  export {name.upper()}={token}")
     say(_("then, once `torchgrade serve` is up:"), args.lang)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from api.deps import BAD_TOKEN, NO_TOKEN, BearerDep, CatalogDep, CurrentUser, SessionDep, SettingsDep, speak, \
+from api.deps import BAD_TOKEN, NO_TOKEN, CatalogDep, CredentialDep, CurrentUser, SessionDep, SettingsDep, speak, \
     SubmitBatcherDep
 from api.routers import errors, json_errors
 from api.schemas import AssignmentPublic, MembershipPublic, MyGrade, SubmissionAccepted, SubmissionSummary, \
@@ -92,12 +92,12 @@ def starter(assignment_id: str, session: SessionDep, catalog: CatalogDep, user: 
 
 
 async def submitting_caller(request: Request, assignment_id: str, settings: SettingsDep, batcher: SubmitBatcherDep,
-                            credentials: BearerDep, course: CourseQuery = None) -> submissions.Caller:
-    """The submit route's CurrentUser: token, enrolment, offering and extension in one query."""
-    if credentials is None:
+                            credential: CredentialDep, course: CourseQuery = None) -> submissions.Caller:
+    """The submit route's CurrentUser: token (or browser session), enrolment, offering and
+    extension in one query."""
+    if credential is None:
         raise Unauthorized(NO_TOKEN)
-    caller = await submissions.find_caller(batcher, token_hash(credentials.credentials, settings.secret_key),
-                                           assignment_id, course)
+    caller = await submissions.find_caller(batcher, token_hash(credential, settings.secret_key), assignment_id, course)
     if caller is None:
         raise Unauthorized(BAD_TOKEN)
     speak(request, settings, caller.language, caller.course_language)

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep
+from api import sessions as browser_sessions
+from api.deps import SessionDep, SettingsDep
 from api.services import lti
 from core.errors import ServiceError
 from grader.i18n import LANGUAGES, render
@@ -64,7 +65,7 @@ async def login(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/launch", response_class=RedirectResponse, status_code=303, include_in_schema=False)
-async def launch(request: Request, session: SessionDep) -> Response:
+async def launch(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """The launch: validated, the student found on the roster, a browser session started, then
     the assignment's page."""
     tool = lti.Tool.of(session, await lti_request(request))
@@ -73,10 +74,8 @@ async def launch(request: Request, session: SessionDep) -> Response:
     except ServiceError as exc:
         await run_in_threadpool(session.rollback)
         return refused_page(exc)
+    await run_in_threadpool(browser_sessions.start, request, session, settings, launched.user)
     await run_in_threadpool(session.commit)
-    from api import sessions as browser_sessions  # the accounts contract (api/sessions.py)
-
-    browser_sessions.start(request, launched.user)
     return RedirectResponse(launched.page, status_code=303)
 
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 
-from api.deps import (BearerDep, CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep,
-                      current_user)
+from api.deps import (CatalogDep, CredentialDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep,
+                      current_user, optional_user)
 from api.errors import language
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
@@ -37,7 +37,7 @@ def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep,
 @router.get("/{submission_id}/events", responses={
     **json_errors(404, 429), 200: {"content": {"text/event-stream": {}}, "description":
                               "server-sent events: queued, running, check (one per check), done"}})
-async def events(submission_id: int, request: Request, credentials: BearerDep, settings: SettingsDep,
+async def events(submission_id: int, request: Request, credential: CredentialDep, settings: SettingsDep,
                  last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID, description="resume after this event")]
                  = None):
     """A live progress stream.  Ends with the ``done`` event.  429 (with Retry-After) when the
@@ -45,15 +45,15 @@ async def events(submission_id: int, request: Request, credentials: BearerDep, s
     streams: progress.Streams = request.app.state.streams
     # The caller and what it may see, in one short session in one of the streams' own threads: a
     # flood of streams never takes the threads or the connections that serve other requests.
-    user_id, revealed = await streams.in_thread(_viewer, request, settings, credentials, submission_id)
+    user_id, revealed = await streams.in_thread(_viewer, request, settings, credential, submission_id)
     lease = streams.admit(user_id)
     return LeasedStream(_stream(streams, submission_id, revealed, last_event_id or 0, language(request)), lease,
                         ping=15)
 
 
-def _viewer(request: Request, settings, credentials, submission_id: int) -> tuple[int, set | None]:
+def _viewer(request: Request, settings, credential: str | None, submission_id: int) -> tuple[int, set | None]:
     with request.app.state.sessions() as session:
-        user = current_user(request, session, settings, credentials)
+        user = current_user(credential, optional_user(request, session, settings, credential))
         return user.id, progress.revealed_to(session, user, submission_id)
 
 

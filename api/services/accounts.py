@@ -1,25 +1,39 @@
-"""Users, courses, memberships and tokens."""
+"""Users, courses, memberships and credentials: passwords (argon2id), one-time invitations,
+named bearer tokens and browser sessions (both rows of ``api_tokens``), rate-limited logins."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import re
+import secrets
 
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
 from core import clock
-from core.errors import BadRequest, Conflict, NotFound
+from core.db import utcnow
+from core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from core.i18n import _
-from core.models import Course, CourseAssignment, Membership, Role, User
+from core.models import (ApiToken, Course, CourseAssignment, Invitation, LoginFailure, Membership, Role, TokenKind,
+                         User)
+from core.settings import Settings
 from grader.assignments import Catalog
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 ROLES = ("student", "instructor", "admin")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is a denial of service
+TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+# argon2id with the library's defaults (RFC 9106's second recommendation, 64 MiB); one hasher per process.
+HASHER = PasswordHasher()
+BAD_LOGIN = _("wrong student/staff ID or password")
 
 
 @dataclasses.dataclass
@@ -72,10 +86,10 @@ def add_user(session: Session, secret_key: str, name: str, role: str, course_slu
     user = session.scalar(select(User).where(User.name == name))
     token = None
     if user is None:
-        token = new_token()
-        user = User(name=name, display_name=display_name or name, email=email, token_hash=token_hash(token, secret_key))
+        user = User(name=name, display_name=display_name or name, email=email)
         session.add(user)
         session.flush()
+        token = _store_token(session, secret_key, user, TokenKind.token, "default")[1]
     if role == "admin":
         user.is_admin = True
     if course is not None:
@@ -92,17 +106,175 @@ def _enrol(session: Session, user: User, course: Course, role: Role) -> None:
         membership.role = role
 
 
-def reissue_token(session: Session, secret_key: str, name: str) -> str:
+def user_by_name(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(_("no user called {name!r}", name=name), code="user_not_found")
-    token = new_token()
-    user.token_hash = token_hash(token, secret_key)
-    return token
+    return user
+
+
+def reissue_token(session: Session, secret_key: str, name: str) -> str:
+    """Revoke every bearer token of the user and issue one new one (named "default")."""
+    user = user_by_name(session, name)
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == TokenKind.token))
+    return _store_token(session, secret_key, user, TokenKind.token, "default")[1]
+
+
+def _store_token(session: Session, secret_key: str, user: User, kind: TokenKind, name: str,
+                 expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    """The new credential's row, and its secret (shown once: only a keyed hash is stored)."""
+    secret = new_token()
+    row = ApiToken(user_id=user.id, kind=kind, name=name, token_hash=token_hash(secret, secret_key),
+                   expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row, secret
 
 
 def authenticate(session: Session, secret_key: str, token: str) -> User | None:
-    return session.scalar(select(User).where(User.token_hash == token_hash(token, secret_key)))
+    """The user of a live bearer token or browser session; None: unknown, revoked or expired."""
+    return session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                          .where(ApiToken.token_hash == token_hash(token, secret_key),
+                                 or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
+
+
+# ---------------------------------------------------------------------- passwords and logins
+def check_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(_("the password needs at least {count} characters", count=MIN_PASSWORD),
+                         code="weak_password")
+    if len(password) > MAX_PASSWORD:
+        raise BadRequest(_("the password may have at most {count} characters", count=MAX_PASSWORD),
+                         code="weak_password")
+    if password.casefold() in (user.name.casefold(), (user.email or "").casefold()):
+        raise BadRequest(_("the password must not be your ID or e-mail address"), code="weak_password")
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Set a new password; every browser session of the user ends (their bearer tokens stay)."""
+    check_password(user, password)
+    user.password_hash = HASHER.hash(password)
+    end_sessions(session, user)
+
+
+def login(session: Session, settings: Settings, name: str, password: str, client: str) -> User:
+    """The user whose ID and password these are.  Failures are counted per name and per client
+    address; past the limit, even a right password is refused until the window passes (the
+    caller commits, so that a failure is kept: it raises after recording it)."""
+    _refuse_if_limited(session, settings, name, client)
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None or not _verify(user, password):
+        session.add(LoginFailure(name=name[:64], client=client[:64]))
+        session.commit()
+        raise Unauthorized(BAD_LOGIN)
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    session.execute(delete(LoginFailure).where(LoginFailure.name == user.name))
+    return user
+
+
+def _verify(user: User, password: str) -> bool:
+    if not user.password_hash or len(password) > MAX_PASSWORD:
+        HASHER.hash("spend the same time as a real check")
+        return False
+    try:
+        return HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _refuse_if_limited(session: Session, settings: Settings, name: str, client: str) -> None:
+    since = utcnow() - dt.timedelta(seconds=settings.login_window_s)
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at < since))
+    failures = lambda column, value: session.scalar(select(func.count()).where(column == value))  # noqa: E731
+    if (failures(LoginFailure.name, name[:64]) >= settings.login_max_failures
+            or failures(LoginFailure.client, client[:64]) >= settings.login_max_failures_per_client):
+        minutes = max(1, round(settings.login_window_s / 60))
+        raise TooManyRequests(_("too many failed logins; try again in {minutes} minutes, or ask your instructor to "
+                                "reset your password", minutes=minutes),
+                              headers={"Retry-After": str(int(settings.login_window_s))})
+
+
+# ---------------------------------------------------------------------- invitations
+def invite(session: Session, settings: Settings, user: User) -> str:
+    """A new one-time code that sets the user's password (shown once; their old code is void)."""
+    code = secrets.token_urlsafe(12)
+    session.execute(delete(Invitation).where(Invitation.user_id == user.id))
+    session.add(Invitation(user_id=user.id, code_hash=token_hash(code, settings.secret_key),
+                           expires_at=utcnow() + dt.timedelta(days=settings.invitation_days)))
+    session.flush()
+    return code
+
+
+def live_invitation(session: Session, user: User) -> Invitation | None:
+    return session.scalar(select(Invitation).where(Invitation.user_id == user.id, Invitation.expires_at > utcnow()))
+
+
+def invitation_url(settings: Settings, code: str) -> str:
+    return f"{settings.api_url.rstrip('/')}/invite/{code}"
+
+
+def invited_user(session: Session, settings: Settings, code: str) -> User:
+    """Whose live invitation this code is."""
+    user = session.scalar(select(User).join(Invitation, Invitation.user_id == User.id)
+                          .where(Invitation.code_hash == token_hash(code, settings.secret_key),
+                                 Invitation.expires_at > utcnow()))
+    if user is None:
+        raise NotFound(_("this invitation code is not valid or has expired; ask your instructor for a new one"),
+                       code="invitation_not_found")
+    return user
+
+
+def accept_invitation(session: Session, settings: Settings, code: str, password: str) -> User:
+    user = invited_user(session, settings, code)
+    set_password(session, user, password)
+    session.execute(delete(Invitation).where(Invitation.user_id == user.id))
+    return user
+
+
+def reset_password(session: Session, settings: Settings, user: User) -> str:
+    """Void the user's password and browser sessions; the new invitation code sets a new one."""
+    user.password_hash = None
+    end_sessions(session, user)
+    return invite(session, settings, user)
+
+
+# ---------------------------------------------------------------------- tokens and sessions
+def create_token(session: Session, settings: Settings, user: User, name: str,
+                 expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    name = name.strip()
+    if not TOKEN_NAME.match(name):
+        raise BadRequest(_("a token needs a name of 1 to 100 characters, such as 'laptop'"), code="bad_token_name")
+    if expires_at is not None and expires_at <= utcnow():
+        raise BadRequest(_("the token's expiry is in the past"), code="bad_expiry")
+    return _store_token(session, settings.secret_key, user, TokenKind.token, name, expires_at)
+
+
+def list_tokens(session: Session, user: User, kind: TokenKind = TokenKind.token) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == kind)
+                                .order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if token is None:
+        raise NotFound(_("you have no token {id}", id=token_id), code="token_not_found")
+    session.delete(token)
+
+
+def start_session(session: Session, settings: Settings, user: User) -> str:
+    """A browser session's secret (the signed cookie carries it; api/sessions.py)."""
+    return _store_token(session, settings.secret_key, user, TokenKind.session, "browser",
+                        utcnow() + dt.timedelta(days=settings.session_days))[1]
+
+
+def end_session(session: Session, settings: Settings, secret: str) -> None:
+    session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash(secret, settings.secret_key),
+                                           ApiToken.kind == TokenKind.session))
+
+
+def end_sessions(session: Session, user: User) -> None:
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == TokenKind.session))
 
 
 def import_roster(session: Session, secret_key: str, text: str, default_course: str | None = None) -> list[Enrolment]:

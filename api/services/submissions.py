@@ -109,9 +109,9 @@ class Accepted:
 async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: str,
                       course_slug: str | None) -> Caller | None:
     """The token's user and their offerings of the assignment, in one query (with the other
-    requests waiting for theirs); None: no such token."""
+    requests waiting for theirs); None: no such token, or an expired one."""
     rows = await batcher.caller_rows((token_hash, assignment_id, course_slug))
-    if not rows:
+    if not rows or (rows[0].token_expires_at is not None and rows[0].token_expires_at <= utcnow()):
         return None
     return Caller(rows[0].user_id, rows[0].user_language, assignment_id, course_slug,
                   [_target(row, assignment_id) for row in rows if row.offered_id is not None])

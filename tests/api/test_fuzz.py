@@ -109,7 +109,9 @@ def openapi_schema():
     return loaded
 
 
-schema = openapi_schema()
+# Revoking a token by id would, sooner or later, revoke the tokens the fuzzing itself uses: that
+# route is tested in tests/api/test_accounts.py and the authorisation matrix instead.
+schema = openapi_schema().exclude(method="DELETE", path="/api/v1/me/tokens/{token_id}")
 
 
 def authorise(case, role: str, tokens: dict[str, str]) -> None:

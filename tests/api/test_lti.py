@@ -5,6 +5,8 @@ Services after a result is recorded and after a release, end to end."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -25,6 +27,7 @@ def platform(client, course, sessions):
             session.commit()
         platform.tool_jwks = client.get("/lti/jwks").json()
         yield platform
+    client.cookies.clear()   # a launch logs the shared client in
 
 
 def login(client, platform: Platform) -> dict[str, str]:
@@ -38,6 +41,14 @@ def login(client, platform: Platform) -> dict[str, str]:
     assert params["redirect_uri"] == "http://testserver/lti/launch" and params["client_id"] == platform.client_id
     assert params["response_mode"] == "form_post" and params["scope"] == "openid" and params["prompt"] == "none"
     return params
+
+
+def csrf_of(cookies) -> str:
+    """The CSRF token of the browser session (the assignment's page embeds it; here it is read
+    from the signed cookie's payload)."""
+    from api import sessions
+    payload = cookies[sessions.COOKIE].split(".")[0]
+    return json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))["csrf"]
 
 
 def launch(client, token: str, state: str):
@@ -166,7 +177,9 @@ def test_end_to_end_launch_submit_grade_and_the_score_reaches_the_platform(clien
                                                                              platform):
     student = course["students"][0]
     assert launched(client, platform, student).status_code == 303
-    response = submit(client, course, student)
+    assert client.get("/api/v1/me").json()["name"] == student        # the browser session, no token
+    response = client.post("/api/v1/assignments/w0-service/submissions", files={"file": ("hw.py", b"def answer():\n"
+                           b"    return 42\n")}, headers={"X-CSRF-Token": csrf_of(client.cookies)})
     assert response.status_code == 202, response.text
     submission_id = response.json()["id"]
     record_result(sessions, submission_id)                       # the worker's claim and record

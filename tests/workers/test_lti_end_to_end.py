@@ -1,6 +1,6 @@
 """LTI 1.3 on the real stack (the API under uvicorn, a Celery worker with its sandbox, Redis,
 PostgreSQL) and an LMS simulated in the suite (tests/api/lti_platform.py): a launch from the
-LMS logs the student in and lands on the assignment's page, the student submits, the worker
+LMS logs the student in (a browser session) and lands on the assignment's page, the student submits, the worker
 grades, and the worker's passback task delivers the score to the platform's line item."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from api.services import lti
 from core.db import session_factory
 from tests.api.lti_platform import CLAIM, Platform, login_params
+from tests.api.test_lti import csrf_of
 from tests.workers.stack import GOOD, seed_course, service_stack, wait_for
 
 SLOT = int(os.environ.get("TORCHGRADE_SANDBOX_SLOT", "0")) + 600
@@ -44,8 +45,9 @@ def test_launch_submit_grade_and_the_score_reaches_the_lms(stack):
         assert launched.status_code == 303, launched.text
         assert launched.headers["location"] == f"/courses/{people['course']}/assignments/w1-normal-modes"
 
+        assert browser.get("/api/v1/me").json()["name"] == student       # the browser session, no token
         accepted = browser.post("/api/v1/assignments/w1-normal-modes/submissions", files={"file": ("hw1.py", GOOD)},
-                                headers={"Authorization": f"Bearer {people['tokens'][student]}"})
+                                headers={"X-CSRF-Token": csrf_of(browser.cookies)})
         assert accepted.status_code == 202, accepted.text
         [score] = wait_for(lambda: platform.scores, SCORE_TIMEOUT_S, "the score at the LMS", 0.5)
     assert platform.refused == []
