@@ -277,7 +277,8 @@ def add_lti(subparsers) -> None:
     register.add_argument("--student-id-claim", default="lis.person_sourcedid",
                           help="the launch claim carrying the student ID: lis.person_sourcedid, custom.<name>, "
                                "email, sub (default lis.person_sourcedid)")
-    register.add_argument("--base-url", default="http://127.0.0.1:8000", help="where this service is reached")
+    register.add_argument("--base-url", default=None, help="where this service is reached (default: "
+                                                             "TORCHGRADE_API_URL, else http://127.0.0.1:8000)")
     register.set_defaults(handler=run_lti_register)
     keys = actions.add_parser("jwks", help="print this tool's public keys (JWKS)")
     keys.set_defaults(handler=run_lti_jwks)
@@ -303,7 +304,8 @@ def run_lti_register(args) -> int:
         session.commit()
     say(_("{issuer} ({client_id}) is registered for {course}; enter these in the LMS:", issuer=args.issuer,
           client_id=args.client_id, course=args.course), args.lang, error=True)
-    print(json.dumps(lti.tool_config(args.base_url), indent=2, ensure_ascii=False))
+    base_url = args.base_url or settings.api_url or "http://127.0.0.1:8000"
+    print(json.dumps(lti.tool_config(base_url), indent=2, ensure_ascii=False))
     return 0
 
 

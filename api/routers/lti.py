@@ -50,12 +50,12 @@ def with_cookies(response: Response, tool: lti.Tool, secure: bool) -> Response:
 # HTML pages: not JSON API operations, so not in the OpenAPI document (docs/SERVICE.md, "LMS").
 @router.api_route("/login", methods=["GET", "POST"], response_class=RedirectResponse, status_code=302,
                   include_in_schema=False)
-async def login(request: Request, session: SessionDep) -> Response:
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """OIDC third-party initiated login: to the platform's authorization endpoint, with a state
     cookie and a stored nonce."""
     params = await lti_request(request)
     tool = lti.Tool.of(session, params)
-    launch_url = str(request.url_for("launch"))
+    launch_url = f"{base_url(request, settings)}/lti/launch"
     try:
         target = await run_in_threadpool(lti.login_redirect, tool, launch_url)
     except ServiceError as exc:
@@ -86,6 +86,11 @@ def jwks(session: SessionDep) -> JSONResponse:
 
 
 @router.get("/config")
-def config(request: Request) -> dict:
+def config(request: Request, settings: SettingsDep) -> dict:
     """The URLs an LMS administrator enters when adding this tool."""
-    return lti.tool_config(str(request.base_url))
+    return lti.tool_config(base_url(request, settings))
+
+
+def base_url(request: Request, settings) -> str:
+    """The service's public URL (TORCHGRADE_API_URL), else the one this request came to."""
+    return (settings.api_url or str(request.base_url)).rstrip("/")
