@@ -338,7 +338,8 @@ class Launched:
 
     @property
     def page(self) -> str:
-        return f"/courses/{self.offered.course.slug}/assignments/{self.offered.assignment_id}"
+        """The assignment's web page (web/routers/student.py), in the course of the launch."""
+        return f"/assignments/{self.offered.assignment_id}?course={self.offered.course.slug}"
 
 
 def launch(session: Session, tool: Tool) -> Launched:

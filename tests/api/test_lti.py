@@ -80,7 +80,9 @@ def test_launch_lands_on_the_assignment_page_and_records_the_link(client, course
     student = course["students"][0]
     response = launched(client, platform, student)
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == f"/courses/{course['course']}/assignments/w0-service"
+    assert response.headers["location"] == f"/assignments/w0-service?course={course['course']}"
+    page = client.get(response.headers["location"])                  # the browser session opens the page
+    assert page.status_code == 200 and "w0-service" in page.text, page.text[:500]
     with sessions() as session:
         user_id = session.scalar(select(User.id).where(User.name == student))
         account = session.scalar(select(LtiAccount).where(LtiAccount.user_id == user_id))

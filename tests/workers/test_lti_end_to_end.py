@@ -43,7 +43,8 @@ def test_launch_submit_grade_and_the_score_reaches_the_lms(stack):
                                  **{CLAIM + "target_link_uri": f"{url}/lti/launch"})
         launched = browser.post("/lti/launch", data={"id_token": platform.id_token(claims), "state": params["state"]})
         assert launched.status_code == 303, launched.text
-        assert launched.headers["location"] == f"/courses/{people['course']}/assignments/w1-normal-modes"
+        assert launched.headers["location"] == f"/assignments/w1-normal-modes?course={people['course']}"
+        assert browser.get(launched.headers["location"]).status_code == 200
 
         assert browser.get("/api/v1/me").json()["name"] == student       # the browser session, no token
         accepted = browser.post("/api/v1/assignments/w1-normal-modes/submissions", files={"file": ("hw1.py", GOOD)},
