@@ -499,7 +499,8 @@ def after_release(session: Session, enqueuer, offered: CourseAssignment) -> int:
 
 
 def after_recorded(session: Session, enqueuer, submission_id: int) -> int:
-    """The worker recorded a result: queue its student's passback if the assignment is linked."""
+    """A result was recorded (the worker), or a written answer of this submission's student
+    scored: queue the student's passback if the assignment is linked."""
     row = session.execute(select(Submission.user_id, Submission.course_assignment_id)
                           .where(Submission.id == submission_id)).one_or_none()
     if row is None or not linked(session, row.course_assignment_id):

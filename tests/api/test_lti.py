@@ -200,7 +200,9 @@ def test_end_to_end_launch_submit_grade_and_the_score_reaches_the_platform(clien
     assert score["activityProgress"] == "Completed" and score["gradingProgress"] == "Pending"
 
     teacher = bearer(course, "instructor")
+    queue.passbacks.clear()
     client.put(f"/api/v1/submissions/{submission_id}/written/Q1", headers=teacher, json={"score": 4})
+    assert queue.passbacks == [(user_id, offered_id)]                   # a written score changes the grade
     queue.passbacks.clear()
     released = client.post(f"/api/v1/courses/{course['course']}/assignments/w0-service/release", headers=teacher)
     assert released.status_code == 200 and queue.passbacks == [(user_id, offered_id)]
