@@ -375,6 +375,10 @@ def add_lti(subparsers) -> None:
     register.set_defaults(handler=run_lti_register)
     keys = actions.add_parser("jwks", help="print this tool's public keys (JWKS)")
     keys.set_defaults(handler=run_lti_jwks)
+    config = actions.add_parser("config", help="print the URLs to enter in the LMS")
+    config.add_argument("--base-url", default=None, help="where this service is reached (default: "
+                                                         "TORCHGRADE_API_URL, else http://127.0.0.1:8000)")
+    config.set_defaults(handler=run_lti_config)
     passback = actions.add_parser("passback", help="send the grades of an assignment's LMS students again")
     passback.add_argument("--course", required=True)
     passback.add_argument("--assignment", required=True)
@@ -382,8 +386,6 @@ def add_lti(subparsers) -> None:
 
 
 def run_lti_register(args) -> int:
-    import json
-
     from api.services import lti
     from core.errors import ServiceError
 
@@ -397,7 +399,15 @@ def run_lti_register(args) -> int:
         session.commit()
     say(_("{issuer} ({client_id}) is registered for {course}; enter these in the LMS:", issuer=args.issuer,
           client_id=args.client_id, course=args.course), args.lang, error=True)
-    base_url = args.base_url or settings.api_url or "http://127.0.0.1:8000"
+    return run_lti_config(args)
+
+
+def run_lti_config(args) -> int:
+    import json
+
+    from api.services import lti
+
+    base_url = args.base_url or get_settings().api_url or "http://127.0.0.1:8000"
     print(json.dumps(lti.tool_config(base_url), indent=2, ensure_ascii=False))
     return 0
 

@@ -248,6 +248,8 @@ def test_cli_registers_a_platform_and_prints_the_tools_settings_and_keys(course,
     assert registered.returncode == 0, registered.stderr
     assert f"{issuer} (abc) is registered for {course['course']}" in registered.stderr
     assert json.loads(registered.stdout)["oidc_initiation_url"] == "https://grader.example.edu/lti/login"
+    config = json.loads(torchgrade("config", "--base-url", "https://grader.example.edu/").stdout)
+    assert config["jwks_url"] == "https://grader.example.edu/lti/jwks"
     keys = json.loads(torchgrade("jwks").stdout)["keys"]
     with sessions() as session:
         platform = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == issuer))
