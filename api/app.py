@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from api import errors, sessions
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector, StreamCollector
-from api.routers import accounts, assignments, courses, health, lti, submissions
+from api.routers import accounts, administration, assignments, courses, health, lti, submissions
 from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.registry.register(ServiceCollector(app.state.sessions))
     app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
-    for router in (accounts.router, assignments.router, submissions.router, courses.router):
+    for router in (accounts.router, assignments.router, submissions.router, courses.router, administration.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(lti.router)

@@ -138,6 +138,8 @@ class AssignmentPublic(BaseModel):
     attempts_total: int | None
     attempts_used: int
     results_released: bool
+    withdrawn: bool = Field(False, description="withdrawn from the course (only its staff still see it; it takes no "
+                                               "new submissions)")
     latest_submission: int | None
     latest_status: SubmissionStatus | None
     best_score: float | None
@@ -418,3 +420,59 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["ok"])
     broker: str = Field(examples=["ok"])
+
+
+# ---------------------------------------------------------------------- course administration
+class OfferingPublic(BaseModel):
+    course: str
+    assignment: str
+    withdrawn: bool = Field(description="hidden from students, closed to new submissions; its work is kept")
+    withdrawn_at: dt.datetime | None
+
+
+class MemberPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "student_id": "2026001", "name": "李雷", "class": "计科2301", "email": "", "role": "student",
+        "dropped": False, "dropped_at": None}]})
+
+    student_id: str = Field(description="the login name")
+    name: str = Field(description="the display name (姓名)")
+    class_: str = Field(alias="class", description="the class (班级) as the roster names it")
+    email: str
+    role: str
+    dropped: bool
+    dropped_at: dt.datetime | None
+
+
+class RosterInvitation(BaseModel):
+    student_id: str
+    name: str
+    class_name: str
+    code: str = Field(description="a one-time code, shown only here")
+    url: str
+
+
+class RosterReport(BaseModel):
+    encoding: str = Field(description="the encoding the file was read in", examples=["GBK"])
+    columns: dict[str, str] = Field(description="field -> the header it was read from")
+    ignored_columns: list[str]
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    missing: list[str] = Field(description="enrolled students the file does not list")
+    dropped: list[str] = Field(description="those of them dropped (drop_missing)")
+    invitations: list[RosterInvitation] = Field(description="one for each new user")
+
+
+class InvitationsIn(Strict):
+    students: list[str] | None = Field(None, description="student IDs; none: every enrolled student")
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str = Field(description="a user's name, or cli:LOGIN for the command line")
+    action: str
+    target: str
+    old: dict | None
+    new: dict | None

@@ -119,6 +119,10 @@ class Membership(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role))
+    class_name: Mapped[str] = mapped_column(String(100), default="", doc="the student's class (班级) as the roster "
+                                                                         "names it")
+    dropped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, doc="when the member was dropped (their "
+                                                                            "work is kept); none: enrolled")
 
     course: Mapped[Course] = relationship()
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -139,6 +143,9 @@ class CourseAssignment(Base):
     attempts_per_day: Mapped[int | None] = mapped_column(Integer)
     attempts_total: Mapped[int | None] = mapped_column(Integer)
     results_released: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, doc="when it was withdrawn (hidden from "
+                                                                              "students, closed, its work kept); "
+                                                                              "none: offered")
 
     course: Mapped[Course] = relationship(back_populates="assignments")
 
@@ -229,6 +236,24 @@ class SubmissionEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One change an instructor (or an operator at the command line) made to a course: who, when,
+    what, and the values before and after (core/audit.py)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_course_at", "course_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(64), doc="the actor's name, kept should the user go")
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200), default="", doc="the assignment, student or submission changed")
+    old: Mapped[dict | None] = mapped_column(JSON)
+    new: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # ---------------------------------------------------------------------- LTI 1.3 (api/services/lti.py)

@@ -273,3 +273,22 @@ class Attempts:
                                      "next one is possible in {minutes} minutes", per_day=self.per_day,
                                      assignment=assignment_id, minutes=wait // 60 + 1),
                                   headers={"Retry-After": str(wait)})
+
+
+# ---------------------------------------------------------------------- enrolment and offering
+def enrolled_role(role: Role | str | None, dropped_at: dt.datetime | None) -> Role | str | None:
+    """The role a membership grants: none once the member is dropped (their work is kept; a
+    re-enrolment restores the role)."""
+    return None if dropped_at is not None else role
+
+
+def may_see_offering(is_admin: bool, role: Role | str | None, withdrawn_at: dt.datetime | None) -> bool:
+    """A withdrawn assignment is hidden from students; the course's staff still see it (and its work)."""
+    return may_see_course(is_admin, role) and (withdrawn_at is None or sees_all(is_admin, role))
+
+
+def check_offered(assignment_id: str, course_slug: str, withdrawn_at: dt.datetime | None) -> None:
+    """Refuses a new submission to a withdrawn assignment (from anybody: re-offer it first)."""
+    if withdrawn_at is not None:
+        raise Forbidden(_("{assignment} has been withdrawn from {course}; it takes no new submissions",
+                          assignment=assignment_id, course=course_slug), code="assignment_withdrawn")

@@ -89,7 +89,8 @@ def _caller_query(in_course: bool) -> Select:
                                           extensions.c.user_id == users.c.id)))
     return (select(users.c.id.label("user_id"), TOKENS.c.expires_at.label("token_expires_at"), users.c.is_admin,
                    users.c.language.label("user_language"),
-                   MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
+                   MEMBERS.c.role, MEMBERS.c.dropped_at, offered.c.id.label("offered_id"), offered.c.course_id,
+                   offered.c.withdrawn_at, courses.c.slug,
                    courses.c.language.label("course_language"), courses.c.time_zone.label("course_time_zone"),
                    offered.c.due_at, offered.c.late_days,
                    offered.c.late_penalty_per_day, offered.c.attempts_per_day, offered.c.attempts_total,
@@ -106,7 +107,8 @@ def _callers_query() -> Select:
     asked = (func.unnest(*(bindparam(name, type_=ARRAY(String)) for name in columns))
              .table_valued(*columns, with_ordinality="position")
              .render_derived(name="asked"))
-    offering = (select(MEMBERS.c.role, offered.c.id.label("offered_id"), offered.c.course_id, courses.c.slug,
+    offering = (select(MEMBERS.c.role, MEMBERS.c.dropped_at, offered.c.id.label("offered_id"), offered.c.course_id,
+                       offered.c.withdrawn_at, courses.c.slug,
                        courses.c.language.label("course_language"), courses.c.time_zone.label("course_time_zone"),
                    offered.c.due_at, offered.c.late_days, offered.c.late_penalty_per_day,
                        offered.c.attempts_per_day, offered.c.attempts_total)
@@ -121,8 +123,9 @@ def _callers_query() -> Select:
                                           extensions.c.user_id == users.c.id)))
     return (select(asked.c.position, users.c.id.label("user_id"), TOKENS.c.expires_at.label("token_expires_at"),
                    users.c.is_admin,
-                   users.c.language.label("user_language"), offering.c.role, offering.c.offered_id,
-                   offering.c.course_id, offering.c.slug, offering.c.course_language, offering.c.course_time_zone,
+                   users.c.language.label("user_language"), offering.c.role, offering.c.dropped_at,
+                   offering.c.offered_id, offering.c.course_id, offering.c.withdrawn_at, offering.c.slug,
+                   offering.c.course_language, offering.c.course_time_zone,
                    offering.c.due_at,
                    offering.c.late_days, offering.c.late_penalty_per_day, offering.c.attempts_per_day,
                    offering.c.attempts_total, extensions.c.due_at.label("extended_to"))

@@ -124,6 +124,12 @@ def add_course(subparsers) -> None:
     zone.add_argument("name")
     zone.add_argument("zone", nargs="?", help="an IANA name, e.g. Asia/Shanghai")
     zone.set_defaults(handler=run_course_time_zone)
+    for action, what in (("offer", "offer assignments of the catalogue (a pack added later, or a withdrawn one)"),
+                         ("withdraw", "withdraw assignments: hidden from students, closed; their work is kept")):
+        sub = actions.add_parser(action, help=what)
+        sub.add_argument("name", help="the course")
+        sub.add_argument("assignments", nargs="+", metavar="assignment")
+        sub.set_defaults(handler=run_course_offering, action=action)
 
 
 def run_course_create(args) -> int:
@@ -179,6 +185,29 @@ def run_course_time_zone(args) -> int:
         session.commit()
         zone = courses.zone_of(course, settings).key
     say(_("{slug}: deadlines are in {zone}", slug=args.name, zone=zone), args.lang)
+    return 0
+
+
+def run_course_offering(args) -> int:
+    from api.services import accounts, administration
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.name)
+            for assignment_id in args.assignments:
+                if args.action == "offer":
+                    administration.offer(session, ManifestCatalog(settings.reference_dir), None, course, assignment_id)
+                else:
+                    administration.withdraw(session, None, course, assignment_id)
+        except ServiceError as exc:
+            return report_error(f"course {args.action}", exc, args.lang)
+        session.commit()
+        for offered in administration.offerings(session, course):
+            state = _("withdrawn") if offered.withdrawn_at else _("offered")
+            print(f"{offered.assignment_id}\t{render(state, args.lang)}")
     return 0
 
 
@@ -249,37 +278,166 @@ def run_user_invite(args) -> int:
 
 
 def add_roster(subparsers) -> None:
-    parser = subparsers.add_parser("roster", help="import a class list")
+    parser = subparsers.add_parser("roster", help="a course's class list: import, list, drop, re-enrol, invitations")
     actions = parser.add_subparsers(required=True, metavar="action")
-    load = actions.add_parser("import", help="add the users of a CSV (name[,role][,course][,display_name][,email]); "
-                                             "prints name,role,course,token")
+    load = actions.add_parser("import", help="import a CSV (UTF-8, GBK or GB18030; 学号/姓名/班级/邮箱/角色, "
+                                             "student_id/name/class/email/role, or a Canvas or Moodle export)")
     load.add_argument("file", type=Path)
-    load.add_argument("--course", help="course for rows without one")
+    load.add_argument("--course", required=True)
+    load.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD",
+                      help="read a column as a field (student_id, name, class, email, role), e.g. 学籍号=student_id")
+    load.add_argument("--drop-missing", action="store_true", help="drop enrolled students the file leaves out")
+    load.add_argument("--invitations", type=Path, metavar="FILE.csv",
+                      help="write the new users' invitations there (default: standard output)")
     load.set_defaults(handler=run_roster_import)
+    listing = actions.add_parser("list", help="the course's members")
+    listing.add_argument("course")
+    listing.add_argument("--dropped", action="store_true", help="dropped members too")
+    listing.set_defaults(handler=run_roster_list)
+    for action, what in (("drop", "drop members (their work is kept)"), ("enrol", "re-enrol dropped members")):
+        sub = actions.add_parser(action, help=what)
+        sub.add_argument("course")
+        sub.add_argument("names", nargs="+", metavar="student_id")
+        sub.set_defaults(handler=run_roster_change, action=action)
+    invite = actions.add_parser("invitations", help="new invitations (old ones void) as a CSV (UTF-8 with BOM)")
+    invite.add_argument("course")
+    invite.add_argument("names", nargs="*", metavar="student_id", help="default: every enrolled student")
+    invite.add_argument("--output", type=Path, metavar="FILE.csv", help="default: standard output")
+    invite.set_defaults(handler=run_roster_invitations)
 
 
 def run_roster_import(args) -> int:
-    import csv
-
-    from api.services import accounts
+    from api.services import accounts, administration, roster
     from core.errors import ServiceError
 
     settings = get_settings()
+    mapping = dict(pair.split("=", 1) for pair in args.map if "=" in pair)
+    if len(mapping) != len(args.map):
+        say(_("--map takes HEADER=FIELD, e.g. 学籍号=student_id"), args.lang, "roster import", error=True)
+        return EXIT_USAGE
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = args.file.read_bytes()
+    except OSError as exc:
         say(_("cannot read {path}: {why}", path=str(args.file), why=str(exc)), args.lang, "roster import", error=True)
         return EXIT_USAGE
     with service_session(settings) as session:
         try:
-            enrolments = accounts.import_roster(session, settings.secret_key, text, args.course)
+            report = roster.import_roster(session, settings, None, accounts.course_by_slug(session, args.course),
+                                          data, mapping, args.drop_missing)
         except ServiceError as exc:
             return report_error("roster import", exc, args.lang)
         session.commit()
-    writer = csv.writer(sys.stdout)
-    writer.writerow(["name", "role", "course", "token"])
-    for e in enrolments:
-        writer.writerow([e.name, e.role, e.course or "", e.token or "(unchanged)"])
+    say(_("read as {encoding}; added {added}, updated {updated}, unchanged {unchanged}, missing {missing}, dropped "
+          "{dropped}", encoding=report.encoding, added=len(report.added), updated=len(report.updated),
+          unchanged=len(report.unchanged), missing=len(report.missing), dropped=len(report.dropped)),
+        args.lang, error=True)
+    if report.missing and not args.drop_missing:
+        say(_("not in the file (still enrolled; --drop-missing drops them): {names}",
+              names=", ".join(report.missing)), args.lang, error=True)
+    return write_csv(administration.invitations_csv(report.invitations), args.invitations, args.lang)
+
+
+def write_csv(content: bytes, path: Path | None, language: str) -> int:
+    if path is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    path.write_bytes(content)
+    say(_("invitations written to {path}", path=str(path)), language, error=True)
+    return 0
+
+
+def run_roster_list(args) -> int:
+    import csv
+
+    from api.services import accounts, administration
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            found = administration.members(session, accounts.course_by_slug(session, args.course),
+                                           include_dropped=args.dropped)
+        except ServiceError as exc:
+            return report_error("roster list", exc, args.lang)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["student_id", "name", "class", "email", "role", "dropped_at"])
+        for user, membership in found:
+            shown = administration.member_shown(user, membership)
+            writer.writerow([shown["student_id"], shown["name"], shown["class"], shown["email"], shown["role"],
+                             shown["dropped_at"].isoformat() if shown["dropped_at"] else ""])
+    return 0
+
+
+def run_roster_change(args) -> int:
+    from api.services import accounts, administration
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    change = administration.drop if args.action == "drop" else administration.reenrol
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.course)
+            for name in args.names:
+                change(session, None, course, name)
+        except ServiceError as exc:
+            return report_error(f"roster {args.action}", exc, args.lang)
+        session.commit()
+    who = dict(course=args.course, names=", ".join(args.names))
+    say(_("dropped from {course}: {names}", **who) if args.action == "drop" else
+        _("enrolled in {course}: {names}", **who), args.lang)
+    return 0
+
+
+def run_roster_invitations(args) -> int:
+    from api.services import accounts, administration
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            invitations = administration.reissue_invitations(
+                session, settings, accounts.course_by_slug(session, args.course), args.names or None)
+        except ServiceError as exc:
+            return report_error("roster invitations", exc, args.lang)
+        session.commit()
+    return write_csv(administration.invitations_csv(invitations), args.output, args.lang)
+
+
+def add_audit(subparsers) -> None:
+    from core.audit import ACTIONS
+
+    parser = subparsers.add_parser("audit", help="a course's audit log, newest first")
+    parser.add_argument("course")
+    parser.add_argument("--action", choices=ACTIONS)
+    parser.add_argument("--actor", help="a user's name, or cli:LOGIN")
+    parser.add_argument("--target", help="a substring of the assignment, student or submission")
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(handler=run_audit)
+
+
+def run_audit(args) -> int:
+    import json
+
+    from api.services import accounts
+    from core import audit
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.course)
+        except ServiceError as exc:
+            return report_error("audit", exc, args.lang)
+        for entry in audit.entries(session, course.id, action=args.action, actor=args.actor, target=args.target,
+                                   limit=args.limit):
+            shown = audit.shown(entry) | {"at": audit.plain(entry.at)}
+            if args.json:
+                print(json.dumps(shown, ensure_ascii=False))
+            else:
+                print(f"{shown['at']}  {entry.actor}  {entry.action}  {entry.target}  "
+                      f"{json.dumps(entry.old, ensure_ascii=False)} -> {json.dumps(entry.new, ensure_ascii=False)}")
     return 0
 
 
@@ -588,5 +746,5 @@ def run_submit(args) -> int:
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
-SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_demo,
+SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit, add_demo,
                add_gradebook, add_lti, add_submit]

@@ -27,19 +27,28 @@ DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
                                                 description="without a time zone: the course's time")]
 
 
+DroppedQuery = Annotated[bool, Query(description="list dropped students too")]
+WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments too")]
+
+
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
 def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                  policy: PolicyQuery = "best") -> dict:
-    """Every student's score per assignment (late penalty applied, extensions honoured)."""
-    return gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy)
+                  policy: PolicyQuery = "best", dropped: DroppedQuery = False,
+                  withdrawn: WithdrawnQuery = False) -> dict:
+    """Every student's score per assignment (late penalty applied, extensions honoured); dropped
+    students and withdrawn assignments only when asked for."""
+    return gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
+                               include_dropped=dropped, include_withdrawn=withdrawn)
 
 
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
 def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                      policy: PolicyQuery = "best", export_format: ExportQuery = "plain") -> Response:
+                      policy: PolicyQuery = "best", dropped: DroppedQuery = False,
+                      withdrawn: WithdrawnQuery = False, export_format: ExportQuery = "plain") -> Response:
     """The gradebook as UTF-8 CSV with a BOM: `plain`, or the grade import format of `canvas`
     (with its "Points Possible" row) or `moodle` (users identified by "ID number")."""
-    book = gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy)
+    book = gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
+                               include_dropped=dropped, include_withdrawn=withdrawn)
     name = f"{course}-gradebook-{policy}-{export_format}"
     return Response(gradebook.gradebook_csv(book, export_format), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -80,7 +89,8 @@ def regrade(course: str, body: RegradeIn, session: SessionDep, enqueuer: Enqueue
     """Regrade a student's submissions, a whole assignment's, or one student's at one assignment."""
     found = submissions.select_for_regrade(session, courses.course_for(session, user, course, Right.grade),
                                            body.student, body.assignment)
-    return {"submissions": submissions.regrade(session, enqueuer, found)}
+    scope = " ".join(part for part in (body.assignment, body.student) if part)
+    return {"submissions": submissions.regrade(session, enqueuer, found, user, scope)}
 
 
 @router.get("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(403, 404))
@@ -95,7 +105,7 @@ def update_policy(course: str, assignment_id: str, body: PolicyIn, session: Sess
     left out keep their value; ``null`` clears a deadline or a limit."""
     changes = body.model_dump(exclude_unset=True)
     offered = _offered(session, user, course, assignment_id, *rules.policy_rights(changes))
-    courses.update_policy(offered, changes, courses.zone_of(offered.course, settings))
+    courses.update_policy(session, user, offered, changes, courses.zone_of(offered.course, settings))
     session.commit()
     if changes.get("results_released"):
         lti.after_release(session, enqueuer, offered)
@@ -108,7 +118,7 @@ def release(course: str, assignment_id: str, session: SessionDep, settings: Sett
     """Show every check's feedback, hidden ones included, to the students (and send the grades
     of students who came from an LMS to it)."""
     offered = _offered(session, user, course, assignment_id, Right.release)
-    courses.update_policy(offered, {"results_released": True}, courses.zone_of(offered.course, settings))
+    courses.update_policy(session, user, offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
     lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
@@ -120,7 +130,7 @@ def grant_extension(course: str, assignment_id: str, student: str, body: Extensi
                     settings: SettingsDep, user: CurrentUser) -> dict:
     offered = _offered(session, user, course, assignment_id, Right.extensions)
     zone = courses.zone_of(offered.course, settings)
-    extension = courses.set_extension(session, offered, courses.student_in(session, offered.course, student),
+    extension = courses.set_extension(session, user, offered, courses.student_in(session, offered.course, student),
                                       body.due_at, zone)
     session.commit()
     return {"course": course, "assignment": assignment_id, "student": student,
@@ -131,7 +141,7 @@ def grant_extension(course: str, assignment_id: str, student: str, body: Extensi
                responses=errors(403, 404))
 def revoke_extension(course: str, assignment_id: str, student: str, session: SessionDep, user: CurrentUser) -> None:
     offered = _offered(session, user, course, assignment_id, Right.extensions)
-    courses.remove_extension(session, offered, courses.student_in(session, offered.course, student))
+    courses.remove_extension(session, user, offered, courses.student_in(session, offered.course, student))
     session.commit()
 
 

@@ -123,7 +123,7 @@ def attachment(filename: str) -> str:
              responses=errors(403, 404), tags=["instructors"])
 def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     submission = submissions.for_staff(session, user, submission_id, rules.Right.grade)
-    return {"submissions": submissions.regrade(session, enqueuer, [submission])}
+    return {"submissions": submissions.regrade(session, enqueuer, [submission], user, f"#{submission.id}")}
 
 
 @router.put("/{submission_id}/written/{name}", response_model=WrittenScorePublic, responses=errors(400, 403, 404),

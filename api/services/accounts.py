@@ -3,10 +3,8 @@ named bearer tokens and browser sessions (both rows of ``api_tokens``), rate-lim
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import re
 import secrets
 
@@ -16,7 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
-from core import clock
+from core import audit, clock
 from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from core.i18n import _
@@ -74,7 +72,7 @@ def course_by_slug(session: Session, slug: str) -> Course:
 
 
 def add_user(session: Session, secret_key: str, name: str, role: str, course_slug: str | None = None,
-             display_name: str = "", email: str = "") -> Enrolment:
+             display_name: str = "", email: str = "", actor: audit.Actor = None) -> Enrolment:
     """Create the user (with a new token) if needed and enrol them in the course."""
     if role not in ROLES:
         raise BadRequest(_("role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES)))
@@ -93,17 +91,36 @@ def add_user(session: Session, secret_key: str, name: str, role: str, course_slu
     if role == "admin":
         user.is_admin = True
     if course is not None:
-        _enrol(session, user, course, Role(role) if role != "admin" else Role.instructor)
+        enrol(session, actor, course, user, Role(role) if role != "admin" else Role.instructor)
     return Enrolment(name, role, course_slug, token)
 
 
-def _enrol(session: Session, user: User, course: Course, role: Role) -> None:
+def enrol(session: Session, actor: audit.Actor, course: Course, user: User, role: Role,
+          class_name: str | None = None) -> tuple[Membership, str]:
+    """Enrol a user (or re-enrol, or change their role or class): the membership and what
+    happened: ``added``, ``updated`` or ``unchanged``."""
     membership = session.scalar(select(Membership).where(Membership.user_id == user.id,
                                                          Membership.course_id == course.id))
     if membership is None:
-        session.add(Membership(user_id=user.id, course_id=course.id, role=role))
-    elif membership.role != role:
+        membership = Membership(user_id=user.id, course_id=course.id, role=role, class_name=class_name or "")
+        session.add(membership)
+        audit.record(session, course.id, actor, "enrolment", user.name, None, {"enrolled": True, "role": role})
+        session.flush()
+        return membership, "added"
+    outcome = "unchanged"
+    if membership.dropped_at is not None:
+        audit.record(session, course.id, actor, "enrolment", user.name, {"enrolled": False},
+                     {"enrolled": True, "role": role})
+        membership.dropped_at = None
+        outcome = "added"
+    if membership.role != role:
+        audit.record(session, course.id, actor, "role", user.name, {"role": membership.role}, {"role": role})
         membership.role = role
+        outcome = "updated" if outcome == "unchanged" else outcome
+    if class_name is not None and membership.class_name != class_name:
+        membership.class_name = class_name
+        outcome = "updated" if outcome == "unchanged" else outcome
+    return membership, outcome
 
 
 def user_by_name(session: Session, name: str) -> User:
@@ -275,23 +292,3 @@ def end_session(session: Session, settings: Settings, secret: str) -> None:
 
 def end_sessions(session: Session, user: User) -> None:
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == TokenKind.session))
-
-
-def import_roster(session: Session, secret_key: str, text: str, default_course: str | None = None) -> list[Enrolment]:
-    """A CSV with a header: ``name`` and optional ``role`` (default student), ``course``,
-    ``display_name``, ``email``.  Every row is checked before any is stored."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "name" not in reader.fieldnames:
-        raise BadRequest(_("the roster needs a header line with a 'name' column (and optionally role, course, "
-                           "display_name, email)"))
-    rows = list(reader)
-    enrolments = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            enrolments.append(add_user(session, secret_key, (row.get("name") or "").strip(),
-                                       (row.get("role") or "student").strip(),
-                                       (row.get("course") or "").strip() or default_course,
-                                       (row.get("display_name") or "").strip(), (row.get("email") or "").strip()))
-        except (BadRequest, NotFound) as exc:
-            raise BadRequest(_("roster line {line}: {problem}", line=line, problem=exc.message)) from None
-    return enrolments

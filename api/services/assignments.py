@@ -16,10 +16,11 @@ from grader.assignments import Catalog
 
 def offered_to_user(session: Session, catalog: Catalog, user: User,
                     course_slug: str | None = None) -> list[CourseAssignment]:
-    """The user's courses' assignments (those still in the catalogue)."""
-    query = (select(CourseAssignment).join(Membership, Membership.course_id == CourseAssignment.course_id)
+    """The user's courses' assignments (those still in the catalogue, and the rules let them see)."""
+    query = (select(CourseAssignment, Membership.role, Membership.dropped_at).select_from(CourseAssignment)
+             .join(Membership, Membership.course_id == CourseAssignment.course_id)
              .where(Membership.user_id == user.id).order_by(CourseAssignment.course_id, CourseAssignment.assignment_id))
-    return [o for o in gradebook.in_catalog(catalog, session.scalars(query))
+    return [o for o in gradebook.in_catalog(catalog, courses.visible(user, session.execute(query)))
             if course_slug is None or o.course.slug == course_slug]
 
 
@@ -37,7 +38,8 @@ def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssi
             "late_penalty_per_day": offered.late_penalty_per_day, "attempts_per_day": offered.attempts_per_day,
             "attempts_total": offered.attempts_total,
             "attempts_used": session.scalar(mine.with_only_columns(func.count(Submission.id))),
-            "results_released": offered.results_released, "latest_submission": latest.id if latest else None,
+            "results_released": offered.results_released, "withdrawn": offered.withdrawn_at is not None,
+            "latest_submission": latest.id if latest else None,
             "latest_status": latest.status if latest else None,
             "best_score": best.points.adjusted if best else None}
 

@@ -11,8 +11,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from api.services.accounts import course_by_slug
-from core import rules
-from core import clock
+from core import audit, clock, rules
 from core.errors import BadRequest, Forbidden, NotFound
 from core.i18n import _
 from core.models import Course, CourseAssignment, Extension, Membership, Role, Submission, User
@@ -20,9 +19,10 @@ from core.settings import Settings
 
 
 def role_in(session: Session, user: User, course_id: int) -> Role | None:
-    """The user's role in a course (None: not a member)."""
-    return session.scalar(select(Membership.role).where(Membership.user_id == user.id,
-                                                        Membership.course_id == course_id))
+    """The user's role in a course (None: not a member, or dropped)."""
+    found = session.execute(select(Membership.role, Membership.dropped_at).where(
+        Membership.user_id == user.id, Membership.course_id == course_id)).one_or_none()
+    return None if found is None else rules.enrolled_role(*found)
 
 
 def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.Right]:
@@ -78,12 +78,21 @@ def ta_grants(course: Course) -> list[str]:
 
 def offered_to(session: Session, user: User, assignment_id: str, course_slug: str | None = None) -> CourseAssignment:
     """The course assignment a user works on: their only course offering it, or the named one."""
-    query = (select(CourseAssignment).join(Course).join(Membership, Membership.course_id == Course.id)
+    query = (select(CourseAssignment, Membership.role, Membership.dropped_at).select_from(CourseAssignment)
+             .join(Course, Course.id == CourseAssignment.course_id)
+             .join(Membership, Membership.course_id == Course.id)
              .where(Membership.user_id == user.id, CourseAssignment.assignment_id == assignment_id))
     if course_slug:
         query = query.where(Course.slug == course_slug)
-    return rules.one_offering(session.scalars(query).all(), lambda offered: offered.course.slug, assignment_id,
-                              course_slug)
+    return rules.one_offering(visible(user, session.execute(query)), lambda offered: offered.course.slug,
+                              assignment_id, course_slug)
+
+
+def visible(user: User, rows) -> list[CourseAssignment]:
+    """Of (course assignment, the user's role there, when they were dropped) rows, the offerings
+    the rules let the user see (not dropped; withdrawn ones only for staff)."""
+    return [offered for offered, role, dropped_at in rows
+            if rules.may_see_offering(user.is_admin, rules.enrolled_role(role, dropped_at), offered.withdrawn_at)]
 
 
 def course_assignment(session: Session, course: Course, assignment_id: str) -> CourseAssignment:
@@ -143,12 +152,19 @@ POLICY_FIELDS = ("due_at", "late_days", "late_penalty_per_day", "attempts_per_da
                  "results_released")
 
 
-def update_policy(offered: CourseAssignment, changes: dict, course_zone: ZoneInfo) -> CourseAssignment:
-    """A naive due date is course time."""
+def update_policy(session: Session, actor: audit.Actor, offered: CourseAssignment, changes: dict,
+                  course_zone: ZoneInfo) -> CourseAssignment:
+    """A naive due date is course time.  What changed goes to the audit log (a release of hidden
+    results as ``release``, the rest as ``policy``)."""
+    before = {field: getattr(offered, field) for field in POLICY_FIELDS}
     for field, value in changes.items():
         if field not in POLICY_FIELDS:
             raise BadRequest(_("unknown policy field {field!r}", field=field))
         setattr(offered, field, clock.stored(value, course_zone) if isinstance(value, dt.datetime) else value)
+    old, new = audit.changed(before, {field: getattr(offered, field) for field in changes})
+    if new:
+        action = "release" if set(new) == {"results_released"} else "policy"
+        audit.record(session, offered.course_id, actor, action, offered.assignment_id, old, new)
     return offered
 
 
@@ -166,11 +182,13 @@ def set_time_zone(course: Course, name: str) -> Course:
     return course
 
 
-def set_extension(session: Session, offered: CourseAssignment, student: User, due_at: dt.datetime,
-                  course_zone: ZoneInfo) -> Extension:
+def set_extension(session: Session, actor: audit.Actor, offered: CourseAssignment, student: User,
+                  due_at: dt.datetime, course_zone: ZoneInfo) -> Extension:
     """A naive date is course time."""
     due_at = clock.stored(due_at, course_zone)
     extension = extension_for(session, offered, student.id)
+    audit.record(session, offered.course_id, actor, "extension", f"{offered.assignment_id} {student.name}",
+                 None if extension is None else {"due_at": extension.due_at}, {"due_at": due_at})
     if extension is None:
         extension = Extension(course_assignment_id=offered.id, user_id=student.id, due_at=due_at)
         session.add(extension)
@@ -179,9 +197,11 @@ def set_extension(session: Session, offered: CourseAssignment, student: User, du
     return extension
 
 
-def remove_extension(session: Session, offered: CourseAssignment, student: User) -> None:
+def remove_extension(session: Session, actor: audit.Actor, offered: CourseAssignment, student: User) -> None:
     extension = extension_for(session, offered, student.id)
     if extension is None:
         raise NotFound(_("{student} has no extension for {assignment}", student=student.name,
                          assignment=offered.assignment_id), code="extension_not_found")
+    audit.record(session, offered.course_id, actor, "extension", f"{offered.assignment_id} {student.name}",
+                 {"due_at": extension.due_at}, None)
     session.delete(extension)

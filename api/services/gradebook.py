@@ -137,12 +137,16 @@ def pack_flags(catalog: Catalog, submission: Submission) -> dict:
     return {"pack_version": submission.pack_version, "pack_outdated": outdated}
 
 
-def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy) -> dict:
-    offered = in_catalog(catalog, course.assignments)
+def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy, *, include_dropped: bool = False,
+              include_withdrawn: bool = False) -> dict:
+    """Dropped students and withdrawn assignments are left out unless asked for (their work is kept)."""
+    offered = [o for o in in_catalog(catalog, course.assignments) if include_withdrawn or o.withdrawn_at is None]
     versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
-    students = session.scalars(select(User).join(Membership).where(Membership.course_id == course.id, graded)
-                               .order_by(User.name)).all()
+    query = select(User).join(Membership).where(Membership.course_id == course.id, graded).order_by(User.name)
+    if not include_dropped:
+        query = query.where(Membership.dropped_at.is_(None))
+    students = session.scalars(query).all()
     found = grades(session, catalog, offered, policy)
     rows = []
     for student in students:
@@ -226,11 +230,12 @@ EXPORTS = {"plain": _plain, "canvas": _canvas, "moodle": _moodle}
 
 
 def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "best") -> list[dict]:
-    offered = session.scalars(select(CourseAssignment).join(Membership, Membership.course_id ==
-                                                            CourseAssignment.course_id)
+    offered = session.execute(select(CourseAssignment, Membership.role, Membership.dropped_at)
+                              .select_from(CourseAssignment)
+                              .join(Membership, Membership.course_id == CourseAssignment.course_id)
                               .where(Membership.user_id == user.id)
-                              .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id)).all()
-    offered = in_catalog(catalog, offered)
+                              .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id))
+    offered = in_catalog(catalog, courses.visible(user, offered))
     found = grades(session, catalog, offered, policy, [user.id])
     maximum = max_scores(catalog, offered)
     versions = pack_versions(catalog, offered)

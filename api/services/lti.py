@@ -48,6 +48,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.services import accounts, courses, gradebook
+from core import rules
 from core.db import utcnow
 from core.errors import BadRequest, Forbidden, NotFound, ServiceError
 from core.i18n import _
@@ -356,7 +357,7 @@ def launch(session: Session, tool: Tool) -> Launched:
         raise refused(LtiException("only resource link launches are supported"))
     platform = tool.config.platform(claims["iss"], message.get_client_id())
     user = _roster_user(session, platform, claims)
-    offered = _linked_assignment(session, platform, claims)
+    offered = _linked_assignment(session, platform, user, claims)
     _remember(session, platform, user, offered, claims)
     return Launched(user, offered)
 
@@ -375,25 +376,30 @@ def _roster_user(session: Session, platform: LtiPlatform, claims: Mapping[str, A
     if student_id is None:
         raise Forbidden(_("your LMS did not send your student ID ({claim}); ask your instructor to check the tool's "
                           "settings", claim=platform.student_id_claim), code="lti_no_student_id")
-    user = session.scalar(select(User).join(Membership).where(User.name == student_id,
-                                                               Membership.course_id == platform.course_id))
-    if user is None:
+    found = session.execute(select(User, Membership).join(Membership).where(
+        User.name == student_id, Membership.course_id == platform.course_id)).one_or_none()
+    user = None if found is None or rules.enrolled_role(found[1].role, found[1].dropped_at) is None else found[0]
+    if user is None:                            # not a member, or dropped
         raise Forbidden(_("{student} is not on the roster of {course}; ask your instructor to add you",
                           student=student_id, course=platform.course.slug), code="lti_not_on_roster")
     return user
 
 
-def _linked_assignment(session: Session, platform: LtiPlatform, claims: Mapping[str, Any]) -> CourseAssignment:
+def _linked_assignment(session: Session, platform: LtiPlatform, user: User,
+                       claims: Mapping[str, Any]) -> CourseAssignment:
+    """The assignment the link names (its custom parameter, its target, or what it named before),
+    as the access rules offer it to this user (``courses.offered_to``: withdrawn ones are the
+    staff's only)."""
     link_id = claims[CLAIM + "resource_link"]["id"]
     assignment_id = claim_value(claims, "custom.assignment") or _query_assignment(claims.get(CLAIM + "target_link_uri"))
     if assignment_id is None:
-        link = session.scalar(select(LtiLink).where(LtiLink.platform_id == platform.id,
-                                                    LtiLink.resource_link_id == link_id))
-        if link is not None:
-            return session.get(CourseAssignment, link.course_assignment_id)
+        assignment_id = session.scalar(select(CourseAssignment.assignment_id).join(
+            LtiLink, LtiLink.course_assignment_id == CourseAssignment.id).where(
+            LtiLink.platform_id == platform.id, LtiLink.resource_link_id == link_id))
+    if assignment_id is None:
         raise NotFound(_("this LMS link names no assignment; the instructor sets the custom parameter "
                          "assignment=<id> on it"), code="lti_no_assignment")
-    return courses.course_assignment(session, platform.course, assignment_id)
+    return courses.offered_to(session, user, assignment_id, platform.course.slug)
 
 
 def _query_assignment(target: str | None) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import answers, clock, lifecycle, points, rules
+from core import answers, audit, clock, lifecycle, points, rules
 from core.db import utcnow
 from core.errors import BadRequest, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
@@ -70,6 +70,7 @@ class Target:
     course_language: str | None
     course_time_zone: str | None
     assignment_id: str
+    withdrawn_at: dt.datetime | None      # None: offered (rules.check_offered)
     exempt: bool                          # no deadline, no limits (rules.exempt)
     deadline: rules.Deadline              # the caller's (rules.Deadline.of: extension, exemption)
     attempts: rules.Attempts
@@ -114,14 +115,15 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
     if not rows or (rows[0].token_expires_at is not None and rows[0].token_expires_at <= utcnow()):
         return None
     return Caller(rows[0].user_id, rows[0].user_language, assignment_id, course_slug,
-                  [_target(row, assignment_id) for row in rows if row.offered_id is not None])
+                  [_target(row, assignment_id) for row in rows
+                   if row.offered_id is not None and rules.enrolled_role(row.role, row.dropped_at) is not None])
 
 
 def _target(row, assignment_id: str) -> Target:
     """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
     exempt = rules.exempt(row.is_admin, row.role)
     return Target(row.offered_id, row.course_id, row.slug, row.course_language, row.course_time_zone, assignment_id,
-                  exempt,
+                  row.withdrawn_at, exempt,
                   rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
                                     exempt=exempt, zone=clock.zone(row.course_time_zone)),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
@@ -135,6 +137,7 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     assignment = catalog.get(target.assignment_id)
     name = check_upload(filename, content, assignment, settings)
     now = utcnow()
+    rules.check_offered(target.assignment_id, target.course, target.withdrawn_at)
     target.deadline.check(target.assignment_id, now, clock.zone(target.course_time_zone, settings.default_time_zone))
     values = lifecycle.new_row(
         course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
@@ -269,8 +272,16 @@ def view(session: Session, catalog: Catalog, submission: Submission, *, instruct
 
 
 # ---------------------------------------------------------------------- instructors
-def regrade(session: Session, enqueuer: Enqueuer, submissions: list[Submission]) -> list[int]:
-    """Queue submissions again from scratch; a grading in flight loses its claim and is discarded."""
+def regrade(session: Session, enqueuer: Enqueuer, submissions: list[Submission], actor: audit.Actor = None,
+            scope: str = "") -> list[int]:
+    """Queue submissions again from scratch; a grading in flight loses its claim and is discarded.
+    Each course's regrade goes to its audit log (``scope``: what was asked, e.g. a student's name)."""
+    by_course: dict[int, list[int]] = {}
+    for each in submissions:
+        by_course.setdefault(each.course_assignment.course_id, []).append(each.id)
+    for course_id, ids in by_course.items():
+        audit.record(session, course_id, actor, "regrade", scope or " ".join(f"#{i}" for i in ids[:20]), None,
+                     {"submissions": len(ids)})
     return lifecycle.regrade(session, enqueuer, [(s.id, s.queue) for s in submissions])
 
 
@@ -304,4 +315,10 @@ def score_written(session: Session, catalog: Catalog, grader_user: User, submiss
     if score > specs[name].points:
         raise BadRequest(_("{name} is worth at most {points:g} points", name=name, points=specs[name].points),
                          code="score_too_high")
+    offered = submission.course_assignment
+    audit.record(session, offered.course_id, grader_user, "written_score",
+                 f"{offered.assignment_id} {submission.user.name} {name}",
+                 None if current[name].score is None else {"score": current[name].score,
+                                                           "comment": current[name].comment},
+                 {"score": score, "comment": comment})
     return answers.score(session, grader_user, current[name], score, comment)

@@ -1,7 +1,7 @@
 """lti: LTI 1.3 platforms, resource links, the platforms' user ids, launch storage
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0006
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision = '0009'
-down_revision = '0008'  # 0004 when written; re-chained onto main's latest (0008_ta_role) when merged in
+down_revision = '0006'  # 0004 when written; re-chained onto main's head (0006_course_admin) when merged in
 branch_labels = None
 depends_on = None
 

@@ -53,6 +53,7 @@ class Rule:
     who: str
     json: dict | None = None
     upload: bool = False
+    roster: bool = False   # upload a class list instead of a submission
     outcome: tuple[int, ...] | None = None  # the statuses the allowed callers get (None: any 2xx)
 
 
@@ -98,6 +99,15 @@ MATRIX = {
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("granted"),
     ("GET", "/api/v1/courses/{course}/permissions"): Rule("staff"),
     ("PUT", "/api/v1/courses/{course}/permissions"): Rule("instructor", json={"ta_may": ["extensions"]}),
+    ("GET", "/api/v1/courses/{course}/offerings"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/offer"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/withdraw"): Rule("instructor"),
+    ("GET", "/api/v1/courses/{course}/members"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/drop"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/enrol"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/roster"): Rule("instructor", roster=True),
+    ("POST", "/api/v1/courses/{course}/invitations"): Rule("instructor"),
+    ("GET", "/api/v1/courses/{course}/audit"): Rule("instructor"),
     # LTI 1.3 (tests/api/test_lti.py): authenticated by the platform's signed JWT, never by a token.
     ("GET", "/lti/login"): Rule("anyone", outcome=(400,)),   # the refusal page: no registered platform
     ("POST", "/lti/login"): Rule("anyone", outcome=(400,)),
@@ -105,6 +115,7 @@ MATRIX = {
     ("GET", "/lti/jwks"): Rule("public"),
     ("GET", "/lti/config"): Rule("public"),
 }
+ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
 
 # The web pages (web/routers): a page without a login redirects to /login; a refusal is an error
 # page (403 or 404) in HTML; the markers must not leak into a page either.
@@ -262,6 +273,8 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
+    if rule.roster:
+        files = {"file": ("roster.csv", ROSTER.format(student=cell.students["student"]).encode("gbk"))}
     params = {"course": cell.course} if path.startswith(("/api/v1/assignments", "/assignments")) else None
     return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params,
                                 follow_redirects=False)

@@ -275,3 +275,25 @@ def test_cli_resends_an_assignments_grades(client, course, sessions, api_setting
     assert done.returncode == 0, done.stderr
     assert "1 score(s) sent to the LMS" in done.stdout
     assert [(s["userId"], s["scoreGiven"]) for s in platform.scores] == [(f"lms-user-{student}", 6)]
+
+
+def test_a_dropped_student_and_a_withdrawn_assignment_are_refused(client, course, sessions, platform):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from core.models import Course, Membership
+    dropped, other = course["students"]
+    now = dt.datetime.now(dt.timezone.utc)
+    with sessions() as session:
+        course_id = session.scalar(select(Course.id).where(Course.slug == course["course"]))
+        user_id = session.scalar(select(User.id).where(User.name == dropped))
+        session.execute(update(Membership).where(Membership.course_id == course_id, Membership.user_id == user_id)
+                        .values(dropped_at=now))
+        session.execute(update(CourseAssignment).where(CourseAssignment.course_id == course_id,
+                                                       CourseAssignment.assignment_id == "w1-normal-modes")
+                        .values(withdrawn_at=now))
+        session.commit()
+    assert_refused(launched(client, platform, dropped), 403, f"{dropped} is not on the roster")
+    assert_refused(launched(client, platform, other, assignment="w1-normal-modes"), 404)
+    assert launched(client, platform, other).status_code == 303

@@ -204,3 +204,30 @@ def test_one_offering_or_why_not():
     with pytest.raises(BadRequest) as several:
         rules.one_offering(["b", "a"], slug, "w0", None)
     assert several.value.code == "course_ambiguous" and "(A, B)" in str(several.value.message)
+
+
+# ---------------------------------------------------------------------- enrolment and offering
+def test_a_dropped_membership_grants_nothing():
+    assert rules.enrolled_role(Role.student, None) == Role.student
+    assert rules.enrolled_role(Role.student, DUE) is None
+    assert rules.enrolled_role(Role.instructor, DUE) is None
+    assert not rules.may_see_course(False, rules.enrolled_role("student", DUE))
+
+
+@pytest.mark.parametrize(("is_admin", "role", "sees_offered", "sees_withdrawn"), [
+    (False, None, False, False),
+    (False, Role.student, True, False),
+    (False, Role.instructor, True, True),
+    (True, None, True, True),
+])
+def test_a_withdrawn_assignment_is_hidden_from_students_only(is_admin, role, sees_offered, sees_withdrawn):
+    assert rules.may_see_offering(is_admin, role, None) is sees_offered
+    assert rules.may_see_offering(is_admin, role, DUE) is sees_withdrawn
+
+
+def test_a_withdrawn_assignment_takes_no_submission():
+    rules.check_offered("w1-hello", "pytorch-2026", None)
+    with pytest.raises(Forbidden) as refused:
+        rules.check_offered("w1-hello", "pytorch-2026", DUE)
+    assert refused.value.code == "assignment_withdrawn"
+    assert refused.value.message.render("zh") == "w1-hello 已从 pytorch-2026 撤回，不再接受新的提交"

@@ -74,15 +74,15 @@ def test_roster_import(embedded, tmp_path):
     env, _, _ = embedded
     assert torchgrade(env, "course", "create", "roster-course").returncode == 0
     roster = tmp_path / "course.csv"
-    roster.write_text("name,role,display_name\nli.lei,student,李雷\nhan.mei,student,韩梅梅\nprof.wang,instructor,\n",
-                      encoding="utf-8")
+    roster.write_bytes("学号,姓名,角色\nli.lei,李雷,学生\nhan.mei,韩梅梅,student\nprof.wang,,教师\n".encode("gbk"))
     imported = torchgrade(env, "roster", "import", str(roster), "--course", "roster-course")
     assert imported.returncode == 0, imported.stderr
-    lines = imported.stdout.strip().splitlines()
-    assert lines[0] == "name,role,course,token" and len(lines) == 4
-    assert all(line.split(",")[3].startswith("tg_") for line in lines[1:])
+    assert "GBK" in imported.stderr
+    lines = imported.stdout.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("学号/student_id,姓名/name") and len(lines) == 4
+    assert [line.split(",")[0] for line in lines[1:]] == ["li.lei", "han.mei", "prof.wang"]
     broken = tmp_path / "broken.csv"
-    broken.write_text("name,role\nok.user,student\nbad name!,student\n")
+    broken.write_text("学号,角色\nok.user,student\nbad name!,student\n")
     failed = torchgrade(env, "roster", "import", str(broken), "--course", "roster-course")
     assert failed.returncode == 2 and "roster line 3" in failed.stderr
 
