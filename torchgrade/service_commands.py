@@ -19,7 +19,7 @@ from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
-DEMO_USERS = (("instructor", "instructor"), ("student", "student"))
+DEMO_USERS = (("instructor", "instructor"), ("ta", "ta"), ("student", "student"))   # the TA: to try the TA's views
 
 
 # ---------------------------------------------------------------------- operators
@@ -499,7 +499,7 @@ def run_gradebook_export(args) -> int:
     settings = get_settings()
     with service_session(settings) as session:
         try:
-            book = gradebook.gradebook(session, ManifestCatalog(settings.reference_dir),
+            book = gradebook.gradebook(session, settings, ManifestCatalog(settings.reference_dir),
                                        accounts.course_by_slug(session, args.course), args.policy)
         except ServiceError as exc:
             return report_error("gradebook export", exc, args.lang)
@@ -597,7 +597,7 @@ def run_lti_passback(args) -> int:
             return report_error("lti passback", exc, args.lang)
         catalog = ManifestCatalog(settings.reference_dir)
         try:
-            sent = sum(lti.passback(session, catalog, user_id, offered.id)
+            sent = sum(lti.passback(session, settings, catalog, user_id, offered.id)
                        for user_id in lti.linked_students(session, offered.id))
         except (requests.RequestException, LtiException) as exc:
             say(_("the LMS did not take the scores: {why}", why=str(exc)), args.lang, "lti passback", error=True)
@@ -635,7 +635,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from api.app import create_app
-    from core import readiness
+    from core import logs, readiness
 
     settings = get_settings()
     if readiness.refuse_to_start("serve", settings, args.wait_for_services, args.lang):
@@ -643,9 +643,11 @@ def run_serve(args) -> int:
     lock = hold_data_dir(settings.data_dir, args.lang)
     if lock is None:
         return EXIT_USAGE
+    logs.configure(settings.log_format)
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host or settings.api_host,
-                                           port=args.port or settings.api_port, log_level="info"))
+                                           port=args.port or settings.api_port, log_level="info",
+                                           log_config=logs.uvicorn_config(settings.log_format)))
     hangups: list[int] = []
 
     def on_hangup(signum, frame) -> None:
@@ -726,24 +728,43 @@ def _stop(worker: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------------- students
+RESULT_FIELDS = ("status", "max_score", "pending_max_score", "message", "notes", "tests", "output", "timings",
+                 "environment")
+
 def add_submit(subparsers) -> None:
-    parser = subparsers.add_parser("submit", help="submit a file to a torchgrade server and show the result")
-    parser.add_argument("assignment", help="assignment id, e.g. w1-normal-modes")
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--server", default=os.environ.get("TORCHGRADE_SERVER", "http://127.0.0.1:8000"))
-    parser.add_argument("--token", default=os.environ.get("TORCHGRADE_TOKEN"), help="default $TORCHGRADE_TOKEN")
-    parser.add_argument("--course", help="when several of your courses offer the assignment")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(handler=run_submit)
+    from torchgrade_client.cli import add_arguments
+
+    parser = subparsers.add_parser("submit", help="submit a file to a torchgrade server and show the result "
+                                   "(students: the torchgrade-client package has it without torch)")
+    add_arguments(parser).set_defaults(handler=run_submit)
 
 
 def run_submit(args) -> int:
-    from api.client import submit_and_follow
+    """The student client's ``submit_and_follow`` (client/torchgrade_client), the result shown
+    as ``torchgrade grade`` shows one."""
+    from torchgrade_client.submit import submit_and_follow
 
     if not args.token:
         say(_("give your token with --token or TORCHGRADE_TOKEN"), args.lang, "submit", error=True)
         return EXIT_USAGE
-    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
+    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang,
+                             show=show_result)
+
+
+def show_result(shown: dict, language: str) -> None:
+    from rich.console import Console
+
+    from grader.report import render as report
+    from grader.results import GradeResult
+
+    console = Console()
+    fields = {k: shown[k] for k in RESULT_FIELDS if k in shown}
+    report(GradeResult(assignment=shown["assignment"], submission=shown["filename"], score=shown["score"] or 0.0,
+                       **fields), console, language)
+    if shown.get("days_late"):
+        console.print(render(_("{days} day(s) late: {penalty:.0%} off, {points:g} points count",
+                                       days=shown["days_late"], penalty=shown["late_penalty"],
+                                       points=shown["adjusted_score"]), language))
 
 
 SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit, add_demo,

@@ -34,14 +34,15 @@ def register(app: Celery, sessions: sessionmaker[Session], settings: Settings) -
     @app.task(name=PASSBACK_TASK, autoretry_for=RETRIED, retry_backoff=settings.retry_backoff_s,
               retry_backoff_max=600, retry_jitter=True, max_retries=MAX_RETRIES)
     def lti_passback(user_id: int, course_assignment_id: int) -> int:
-        return run_passback(sessions, catalog, user_id, course_assignment_id)
+        return run_passback(sessions, settings, catalog, user_id, course_assignment_id)
 
 
-def run_passback(sessions: sessionmaker[Session], catalog, user_id: int, course_assignment_id: int) -> int:
+def run_passback(sessions: sessionmaker[Session], settings: Settings, catalog, user_id: int,
+                 course_assignment_id: int) -> int:
     from api.services import lti
 
     with sessions() as session:
-        sent = lti.passback(session, catalog, user_id, course_assignment_id)
+        sent = lti.passback(session, settings, catalog, user_id, course_assignment_id)
     log.info("lti passback of user %s, course assignment %s: %d score(s) sent", user_id, course_assignment_id, sent)
     return sent
 

@@ -53,6 +53,7 @@ from core.db import utcnow
 from core.errors import BadRequest, Forbidden, NotFound, ServiceError
 from core.i18n import _
 from core.models import CourseAssignment, LtiAccount, LtiLaunchData, LtiLink, LtiPlatform, Membership, Submission, User
+from core.settings import Settings
 from grader.assignments import Catalog
 
 log = logging.getLogger(__name__)
@@ -438,7 +439,7 @@ def linked(session: Session, course_assignment_id: int) -> bool:
                                                    LtiLink.lineitem_url.is_not(None)).limit(1)) is not None
 
 
-def passback(session: Session, catalog: Catalog, user_id: int, course_assignment_id: int,
+def passback(session: Session, settings: Settings, catalog: Catalog, user_id: int, course_assignment_id: int,
              http: requests.Session | None = None) -> int:
     """Send the student's current grade for the assignment to every line item linked to it;
     returns how many scores were sent.  Idempotent: a score is the grade now, not a delta."""
@@ -451,7 +452,7 @@ def passback(session: Session, catalog: Catalog, user_id: int, course_assignment
                                      LtiLink.lineitem_url.is_not(None))).all()
     if not targets:
         return 0
-    grade = gradebook.grades(session, catalog, [offered], "best", [user_id]).get((user_id, offered.id))
+    grade = gradebook.grades(session, settings, catalog, [offered], "best", [user_id]).get((user_id, offered.id))
     if grade is None:
         return 0
     http = http or requests.Session()

@@ -176,7 +176,7 @@ def test_a_login_from_an_unregistered_platform_is_refused(client, platform):
 
 # ---------------------------------------------------------------------- grade passback
 def test_end_to_end_launch_submit_grade_and_the_score_reaches_the_platform(client, queue, course, sessions, catalog,
-                                                                             platform):
+                                                                             api_settings, platform):
     student = course["students"][0]
     assert launched(client, platform, student).status_code == 303
     assert client.get("/api/v1/me").json()["name"] == student        # the browser session, no token
@@ -192,7 +192,7 @@ def test_end_to_end_launch_submit_grade_and_the_score_reaches_the_platform(clien
                                     .where(CourseAssignment.assignment_id == "w0-service",
                                            CourseAssignment.course.has(slug=course["course"])))
     assert queue.passbacks == [(user_id, offered_id)]
-    assert worker_lti.run_passback(sessions, catalog, *queue.passbacks[0]) == 1   # the task's body
+    assert worker_lti.run_passback(sessions, api_settings, catalog, *queue.passbacks[0]) == 1   # the task's body
     assert platform.refused == []
     [score] = platform.scores
     assert score["lineitem"] == "1" and score["userId"] == f"lms-user-{student}"
@@ -207,16 +207,17 @@ def test_end_to_end_launch_submit_grade_and_the_score_reaches_the_platform(clien
     released = client.post(f"/api/v1/courses/{course['course']}/assignments/w0-service/release", headers=teacher)
     assert released.status_code == 200 and queue.passbacks == [(user_id, offered_id)]
     for _ in range(2):                                            # a redelivered task sends the same score
-        assert worker_lti.run_passback(sessions, catalog, user_id, offered_id) == 1
+        assert worker_lti.run_passback(sessions, api_settings, catalog, user_id, offered_id) == 1
     assert [(s["scoreGiven"], s["gradingProgress"]) for s in platform.scores[1:]] == [(10, "FullyGraded")] * 2
 
 
-def test_no_passback_for_a_student_who_never_came_from_the_lms(client, queue, course, sessions, catalog, platform):
+def test_no_passback_for_a_student_who_never_came_from_the_lms(client, queue, course, sessions, catalog, api_settings,
+                                                                  platform):
     assert launched(client, platform, course["students"][0]).status_code == 303
     submission_id = submit(client, course, course["students"][1]).json()["id"]
     record_result(sessions, submission_id)
     assert worker_lti.after_recorded(sessions, queue, submission_id) == 1   # the assignment is linked
-    assert worker_lti.run_passback(sessions, catalog, *queue.passbacks[0]) == 0
+    assert worker_lti.run_passback(sessions, api_settings, catalog, *queue.passbacks[0]) == 0
     assert platform.scores == []
 
 

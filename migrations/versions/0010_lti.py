@@ -1,7 +1,7 @@
 """lti: LTI 1.3 platforms, resource links, the platforms' user ids, launch storage
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from core.db import UTCDateTime
 
-revision = '0009'
-down_revision = '0006'  # 0004 when written; re-chained onto main's head (0006_course_admin) when merged in
+revision = '0010'
+down_revision = '0009'  # written as 0009 on 0004; renumbered and re-chained onto main's head (0009_similarity)
 branch_labels = None
 depends_on = None
 
