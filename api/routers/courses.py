@@ -14,7 +14,7 @@ from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, CourseOverview, ExtensionIn, ExtensionPublic, Gradebook, \
     PermissionsIn, PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary, Timeline, \
     WrittenQueueEntry
-from api.services import courses, gradebook, statistics, submissions, written
+from api.services import courses, gradebook, lti, statistics, submissions, written
 from core import clock, rules
 from core.models import CourseAssignment, Role
 from core.rules import Right
@@ -22,6 +22,7 @@ from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
+ExportQuery = Annotated[gradebook.ExportFormat, Query(alias="format", description="plain, or an LMS's import format")]
 SEE_ALL = Right.see_all
 DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
                                                 description="without a time zone: the course's time")]
@@ -47,11 +48,14 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
 def get_gradebook_csv(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep, user: CurrentUser,
                       policy: PolicyQuery = "best", dropped: DroppedQuery = False,
-                      withdrawn: WithdrawnQuery = False) -> Response:
+                      withdrawn: WithdrawnQuery = False, export_format: ExportQuery = "plain") -> Response:
+    """The gradebook as UTF-8 CSV with a BOM: `plain`, or the grade import format of `canvas`
+    (with its "Points Possible" row) or `moodle` (users identified by "ID number")."""
     book = gradebook.gradebook(session, settings, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
                                include_dropped=dropped, include_withdrawn=withdrawn)
-    return Response(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{course}-gradebook-{policy}.csv"'})
+    name = f"{course}-gradebook-{policy}-{export_format}"
+    return Response(gradebook.gradebook_csv(book, export_format), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.get("/assignments/{assignment_id}/stats", response_model=AssignmentStats, responses=errors(403, 404))
@@ -132,22 +136,27 @@ def get_policy(course: str, assignment_id: str, session: SessionDep, settings: S
 
 @router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
 def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, settings: SettingsDep,
-                  user: CurrentUser) -> dict:
+                  enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
     changes = body.model_dump(exclude_unset=True)
     offered = _offered(session, user, course, assignment_id, *rules.policy_rights(changes))
     courses.update_policy(session, user, offered, changes, courses.zone_of(offered.course, settings))
     session.commit()
+    if changes.get("results_released"):
+        lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=PolicyPublic, responses=errors(403, 404))
-def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
-    """Show every check's feedback, hidden ones included, to the students."""
+def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, enqueuer: EnqueuerDep,
+            user: CurrentUser) -> dict:
+    """Show every check's feedback, hidden ones included, to the students (and send the grades
+    of students who came from an LMS to it)."""
     offered = _offered(session, user, course, assignment_id, Right.release)
     courses.update_policy(session, user, offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
+    lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 

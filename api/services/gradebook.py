@@ -155,7 +155,7 @@ def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Co
     rows = []
     for student in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
-        rows.append({"student": student.name, "display_name": student.display_name,
+        rows.append({"student": student.name, "display_name": student.display_name, "email": student.email,
                      "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
                      "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
     maximum = max_scores(catalog, offered)
@@ -182,17 +182,63 @@ def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
     return [render(queue.message, language) for queue in workers.unserved(session, catalog, stale_s, only=offered)]
 
 
-def gradebook_csv(book: dict) -> str:
+# ---------------------------------------------------------------------- exports
+# Each export is UTF-8 with a byte order mark (spreadsheet programs and both LMSs then read
+# 姓名 correctly) and matches students by their student ID (User.name).  docs/SERVICE.md, "LMS".
+ExportFormat = Literal["plain", "canvas", "moodle"]
+BOM = "\ufeff"
+CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_IDENTITY = ["ID number", "Email address", "Full name"]
+
+
+def gradebook_csv(book: dict, export_format: ExportFormat = "plain") -> str:
+    """The gradebook (``gradebook()``) as a CSV file in the import format of an LMS."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["student", "display_name", *book["assignments"], "total"])
-    writer.writerow(["(max)", "", *(f"{book['max_scores'][a]:g}" for a in book["assignments"]),
-                     f"{book['max_total']:g}"])
-    for row in book["students"]:
-        cells = [("" if row["grades"][a] is None else f"{row['grades'][a]['adjusted_score']:g}")
-                 for a in book["assignments"]]
-        writer.writerow([row["student"], row["display_name"], *cells, f"{row['total']:g}"])
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(EXPORTS[export_format](book))
     return out.getvalue()
+
+
+def _cells(book: dict, row: dict) -> list[str]:
+    """A student's adjusted points per assignment ("" where nothing was scored)."""
+    grades = row["grades"]
+    return ["" if grades[a] is None else f"{grades[a]['adjusted_score']:g}" for a in book["assignments"]]
+
+
+def _maxima(book: dict) -> list[str]:
+    return [f"{book['max_scores'][a]:g}" for a in book["assignments"]]
+
+
+def _plain(book: dict):
+    yield ["student", "display_name", *book["assignments"], "total"]
+    yield ["(max)", "", *_maxima(book), f"{book['max_total']:g}"]
+    for row in book["students"]:
+        yield [row["student"], row["display_name"], *_cells(book, row), f"{row['total']:g}"]
+
+
+def _canvas(book: dict):
+    """Canvas's Gradebook import: identity columns, one column per assignment, then a
+    "Points Possible" row; a student is matched by SIS User ID / SIS Login ID (the student ID),
+    Canvas's own numeric ID is left empty.  The total is Canvas's to compute."""
+    yield [*CANVAS_IDENTITY, *book["assignments"]]
+    yield ["Points Possible", "", "", "", "", *_maxima(book)]
+    for row in book["students"]:
+        yield [row["display_name"] or row["student"], "", row["student"], row["student"], book["course"],
+               *_cells(book, row)]
+
+
+def _moodle(book: dict):
+    """Moodle's "Import grades from CSV file": a header row then one row per student; the user is
+    identified by "ID number" (or "Email address"), each grade column is mapped to a grade item on
+    the import page.  Moodle has no points-possible row (a second row would be read as a student):
+    each grade item's maximum is set on the item in Moodle."""
+    yield [*MOODLE_IDENTITY, *book["assignments"]]
+    for row in book["students"]:
+        yield [row["student"], row["email"], row["display_name"], *_cells(book, row)]
+
+
+EXPORTS = {"plain": _plain, "canvas": _canvas, "moodle": _moodle}
 
 
 def my_grades(session: Session, settings: Settings, catalog: Catalog, user: User,

@@ -118,6 +118,12 @@ MATRIX = {
     ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("instructor", upload=True),
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}"):
         Rule("instructor", prepare="add_base"),
+    # LTI 1.3 (tests/api/test_lti.py): authenticated by the platform's signed JWT, never by a token.
+    ("GET", "/lti/login"): Rule("anyone", outcome=(400,)),   # the refusal page: no registered platform
+    ("POST", "/lti/login"): Rule("anyone", outcome=(400,)),
+    ("POST", "/lti/launch"): Rule("anyone", outcome=(400,)),  # no id_token from a platform
+    ("GET", "/lti/jwks"): Rule("public"),
+    ("GET", "/lti/config"): Rule("public"),
 }
 ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
 

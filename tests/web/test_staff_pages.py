@@ -57,6 +57,7 @@ def test_overview_gradebook_assignment_and_student_pages_show_the_service_number
     only_bob = pages.get(f"/staff/{course}/gradebook?lang=en&q={bob[-2:]}").text
     assert f">{bob}<" in only_bob and f">{alice}<" not in only_bob
     assert f"/api/v1/courses/{course}/gradebook.csv?policy=best" in book
+    assert "gradebook.csv?policy=best&amp;format=canvas" in book and "&amp;format=moodle" in book
     page = pages.get(f"/staff/{course}/assignments/w0-service?lang=en").text
     assert page.count("<svg") == 3 and 'role="img"' in page and "answer() returned 41, expected 42" in page
     assert f'/staff/{course}/students/{bob}"' in page  # the drill-down names the failing student

@@ -2,8 +2,8 @@
 (an assignment's submissions by status, the course's queue and grader faults) read an index
 instead of the table (docs/BENCHMARKS.md, "Instructor pages")
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
