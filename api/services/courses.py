@@ -25,6 +25,11 @@ def role_in(session: Session, user: User, course_id: int) -> Role | None:
     return None if found is None else rules.enrolled_role(*found)
 
 
+def enrolments(user: User) -> list[Membership]:
+    """The user's memberships that grant a role (not dropped)."""
+    return [m for m in user.memberships if rules.enrolled_role(m.role, m.dropped_at) is not None]
+
+
 def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.Right]:
     return rules.rights(user.is_admin, None if user.is_admin else role_in(session, user, course_id))
 
