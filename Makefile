@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: setup test selftest bench run
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed web/static/vendor/htmx.min.js
+
+# The web pages' front-end packages: npm ci from web/package-lock.json, copied to web/static/vendor.
+web/static/vendor/htmx.min.js: web/package-lock.json scripts/vendor-web
+	scripts/vendor-web
 
 # pip (not uv or poetry) so that torch and torchvision come from the machine's local wheels.
 $(VENV)/.installed: pyproject.toml
@@ -23,6 +27,7 @@ run: setup
 
 test: setup
 	scripts/ensure-services
+	scripts/ensure-browser
 	$(PY) -m pytest -q
 
 selftest: setup

@@ -23,6 +23,7 @@ from core.notify import notifier_for
 from core.queueing import CeleryEnqueuer
 from core.settings import Settings, get_settings
 from core.store import store_for
+from web.app import install as install_pages
 
 DESCRIPTION = """Submit PyTorch homework and get it graded in a sandbox.
 
@@ -39,7 +40,8 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="torchgrade", version="1", description=DESCRIPTION,
                   openapi_tags=[{"name": "students"}, {"name": "submissions"}, {"name": "instructors"},
-                                {"name": "operations"}], lifespan=_lifespan)
+                                {"name": "operations"}], lifespan=_lifespan,
+                  docs_url=None, redoc_url=None)  # /docs: web.routers.docs serves Swagger UI from /static
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.submit_store = store_for(settings.database_url)
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     for router in (accounts.router, assignments.router, submissions.router, courses.router, administration.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
+    install_pages(app)  # the web pages at /, /static and /docs
     largest = max(settings.max_upload_kb, settings.max_notebook_kb) << 10  # a notebook may carry its outputs
     app.add_middleware(BodyLimit, max_bytes=largest + UPLOAD_OVERHEAD_BYTES)
     sessions.install(app, settings)

@@ -150,7 +150,8 @@ class PolicyIn(Strict):
         "due_at": "2026-03-01T16:00:00Z", "late_days": 2, "late_penalty_per_day": 0.1, "attempts_per_day": 10}]})
 
     due_at: Moment | None = None
-    late_days: int | None = Field(None, ge=0, le=365, description="days after the due date still accepted")
+    late_days: int | None = Field(None, ge=0, le=365, description="days after the due date still accepted (days of "
+                                                                  "the course's calendar, in its time zone)")
     late_penalty_per_day: float | None = Field(None, ge=0, le=1, description="fraction of the score per day late")
     attempts_per_day: int | None = Field(None, ge=1, description="submissions in any 24 hours; null: no limit")
     attempts_total: int | None = Field(None, ge=1, description="null: no limit")
@@ -163,6 +164,26 @@ class PolicyIn(Strict):
         if cleared:
             raise ValueError(f"{', '.join(cleared)} cannot be null")
         return self
+
+
+class PermissionsIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ta_may": ["extensions"]}]})
+
+    ta_may: list[str] = Field(
+        max_length=8, description="the instructor's rights the course's TAs hold too: policy (deadlines, late policy, "
+                                  "attempt limits), extensions, release (of hidden results); [] revokes all")
+
+
+class PermissionsPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "course": "pytorch-2026", "ta_may": ["extensions"],
+        "roles": {"student": ["graded", "member"], "ta": ["exempt", "extensions", "grade", "member", "see_all"],
+                  "instructor": ["administer", "exempt", "extensions", "grade", "member", "policy", "release",
+                                 "see_all"]}}]})
+
+    course: str
+    ta_may: list[str]
+    roles: dict[str, list[str]] = Field(description="each role's rights in this course (docs/SERVICE.md, \"Roles\")")
 
 
 class PolicyPublic(BaseModel):

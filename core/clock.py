@@ -9,6 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+UTC = ZoneInfo("UTC")
 
 
 @lru_cache(maxsize=64)
@@ -38,6 +39,12 @@ def stored(moment: dt.datetime, course_zone: ZoneInfo) -> dt.datetime:
 def shown(moment: dt.datetime | None, course_zone: ZoneInfo) -> dt.datetime | None:
     """A stored moment as the course sees it (with its offset, e.g. +08:00)."""
     return None if moment is None else moment.astimezone(course_zone)
+
+
+def days_later(moment: dt.datetime, days: int, course_zone: ZoneInfo) -> dt.datetime:
+    """The same wall-clock time ``days`` calendar days later in course time (in UTC): across a
+    daylight-saving change that is 23 or 25 hours a day, not 24."""
+    return (moment.astimezone(course_zone) + dt.timedelta(days=days)).astimezone(dt.timezone.utc)
 
 
 def said(moment: dt.datetime, course_zone: ZoneInfo) -> str:

@@ -16,9 +16,13 @@ events.  Nothing else updates those columns or adds events.
 - **requeue**: the sweeper's compare-and-set for rows stored but never sent, sent long ago, or
   running on a lease that ran out; then it publishes them.
 - **reset**: a regrade clears the row and its events; then it is published.
+- **forget deliveries**: a restored database (``core.backup``) has no broker messages and no
+  live claims: queued and running rows become stored and unsent again, for the sweeper.
 
 Progress events are typed (``core.events``): ``running`` at a claim, ``check`` per finished
-check (``ProgressWriter``), ``done`` with the recorded result.
+check (``ProgressWriter``; the worker's ``WriteBehindProgress`` writes them from a thread, a
+burst of them in one transaction, those left over with the result), ``done`` with the recorded
+result.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Protocol
@@ -59,8 +66,14 @@ class Enqueuer(Protocol):
 
 
 def _add_event(session: Session, submission_id: int, event: Running | Check | Done, at: dt.datetime) -> None:
-    session.execute(insert(SubmissionEvent).values(submission_id=submission_id, kind=event.kind, data=payload(event),
-                                                   created_at=at))
+    _add_events(session, submission_id, [(event, at)])
+
+
+def _add_events(session: Session, submission_id: int, events: Sequence[tuple[Running | Check | Done, dt.datetime]]
+                ) -> None:
+    """Events of one submission in their order: one INSERT, one wake-up for its streams."""
+    session.execute(insert(SubmissionEvent), [{"submission_id": submission_id, "kind": event.kind,
+                                               "data": payload(event), "created_at": at} for event, at in events])
     notify_stored(session, submission_id)
 
 
@@ -219,8 +232,9 @@ def _holding(claimed: Claim):
 
 
 def record(sessions: sessionmaker[Session], claimed: Claim, result: GradeResult, grading_s: float,
-           score: float | None) -> bool:
-    """Store the result if this delivery still holds the claim; False if it lost it."""
+           score: float | None, progress: Sequence[tuple[Check, dt.datetime]] = ()) -> bool:
+    """Store the result if this delivery still holds the claim; False if it lost it.  ``progress``:
+    check events not yet written (``WriteBehindProgress.close``), stored before ``done``."""
     now = utcnow()
     with sessions() as session:
         stored = session.execute(update(Submission).where(*_holding(claimed)).values(
@@ -232,9 +246,9 @@ def record(sessions: sessionmaker[Session], claimed: Claim, result: GradeResult,
             log.warning("submission %s: claim lost (regraded or taken over); result discarded", claimed.submission_id)
             return False
         answers.remember(session, claimed.submission_id, result)
-        _add_event(session, claimed.submission_id, Done(status=result.status, score=score,
-                                                        max_score=result.max_score,
-                                                        pending_max_score=result.pending_max_score), now)
+        done = Done(status=result.status, score=score, max_score=result.max_score,
+                    pending_max_score=result.pending_max_score)
+        _add_events(session, claimed.submission_id, [*progress, (done, now)])
         session.commit()
     return True
 
@@ -256,11 +270,75 @@ class ProgressWriter:
         self.index = 0
 
     def __call__(self, test: TestResult) -> None:
+        self.write([self.event(test)])
+
+    def event(self, test: TestResult) -> tuple[Check, dt.datetime]:
         self.index += 1
+        return Check.of(test, self.index, self.total), utcnow()
+
+    def write(self, events: Sequence[tuple[Check, dt.datetime]]) -> None:
+        if not events:
+            return
         with self.sessions() as session:
             without_flush_wait(session)
-            _add_event(session, self.submission_id, Check.of(test, self.index, self.total), utcnow())
+            _add_events(session, self.submission_id, events)
             session.commit()
+
+
+class WriteBehindProgress(ProgressWriter):
+    """The worker's progress writer: the grading never waits for the database.  Each check's
+    event is handed to a thread of this writer's own, which writes what has come in, at most
+    every ``interval_s``, in one transaction (one wake-up for the streams: a burst of fast
+    checks is one read for them, not one each).  ``close`` stops the thread once its write in
+    flight is committed and returns the events still unwritten, for ``record`` to store before
+    ``done`` in its own transaction; a failed write leaves its events unwritten, for the same.
+    Used as a context manager, leaving it writes whatever ``close`` was not asked for."""
+
+    def __init__(self, sessions: sessionmaker[Session], submission_id: int, total: int, interval_s: float):
+        super().__init__(sessions, submission_id, total)
+        self.interval_s = interval_s
+        self.pending: list[tuple[Check, dt.datetime]] = []
+        self.changed = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name=f"progress-{submission_id}", daemon=True)
+        self.thread.start()
+
+    def __call__(self, test: TestResult) -> None:
+        with self.changed:
+            self.pending.append(self.event(test))
+            self.changed.notify()
+
+    def close(self) -> list[tuple[Check, dt.datetime]]:
+        with self.changed:
+            self.closed = True
+            self.changed.notify()
+        self.thread.join()
+        unwritten, self.pending = self.pending, []
+        return unwritten
+
+    def __enter__(self) -> "WriteBehindProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.write(self.close())
+
+    def _run(self) -> None:
+        written_at = -math.inf
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self.pending or self.closed)
+                self.changed.wait_for(lambda: self.closed, written_at + self.interval_s - time.monotonic())
+                if self.closed:
+                    return
+                batch, self.pending = self.pending, []
+            try:
+                self.write(batch)
+            except Exception:  # the database is away: these go with the result, which retries
+                log.warning("submission %s: progress events not written yet", self.submission_id, exc_info=True)
+                with self.changed:
+                    self.pending[:0] = batch
+                return
+            written_at = time.monotonic()
 
 
 # ---------------------------------------------------------------------- requeue (the sweeper)
@@ -307,6 +385,15 @@ def reset(session: Session, submission_ids: Sequence[int]) -> None:
         **BACK_IN_QUEUE, score=None, result=None, started_at=None, finished_at=None, grading_s=None, attempts=0,
         enqueued_at=None, pack_version=None))
     session.commit()
+
+
+# ---------------------------------------------------------------------- restore (core.backup)
+def forget_deliveries(connection: Connection) -> None:
+    """After a restore, in its transaction: no message of the old broker will come and no
+    worker holds a claim, so queued and running submissions go back to stored, unsent (the
+    sweeper sends them); their running event stays, a new one comes with the next claim."""
+    in_flight = SUBMISSIONS.c.status.in_([SubmissionStatus.queued, SubmissionStatus.running])
+    connection.execute(update(SUBMISSIONS).where(in_flight).values(**BACK_IN_QUEUE, enqueued_at=None))
 
 
 def regrade(session: Session, enqueuer: Enqueuer, messages: Sequence[tuple[int, str]]) -> list[int]:

@@ -19,6 +19,7 @@ NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_nam
 
 class Role(StrEnum):
     student = "student"
+    ta = "ta"                   # a teaching assistant: core/rules.py says what they may do
     instructor = "instructor"
 
 
@@ -101,6 +102,9 @@ class Course(Base):
                                                               "service's (TORCHGRADE_DEFAULT_LANGUAGE)")
     time_zone: Mapped[str | None] = mapped_column(String(64), doc="IANA zone deadlines are entered and shown in; "
                                                                  "none: the service's (TORCHGRADE_DEFAULT_TIME_ZONE)")
+    ta_grants: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]",
+                                                 doc="the instructor's rights its TAs hold too (core/rules.py's "
+                                                     "GRANTABLE: policy, extensions, release)")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     assignments: Mapped[list[CourseAssignment]] = relationship(back_populates="course",

@@ -6,7 +6,14 @@ sessions and models) and the submit path's batched query (core/store.py, on raw 
 alike.  Nothing here reads the database, and no rule is computed in SQL.
 
 - Rights come from a table, role -> rights (``RIGHTS``); an admin holds every right in every
-  course.  A new role (a teaching assistant, say) is one line of that table.
+  course.  A TA is staff for reading (sees every submission, the gradebook, the statistics),
+  scores written answers and regrades; the rights that change what students are held to
+  (``GRANTABLE``: deadlines and policies, extensions, releasing hidden results) are the
+  instructor's, and a TA's only where the course's instructor grants them (``Course.ta_grants``).
+  Every refusal says which right is missing (``refusal``).
+- Time is course time (core/clock.py): a late day is a day of the course's calendar, ending at
+  the due date's wall-clock time ("23:59 Shanghai" -> each following 23:59 Shanghai), so a day
+  across a daylight-saving change has 23 or 25 hours.
 - A student's due date is the later of the assignment's and their extension's: an extension only
   ever extends.  An assignment with no due date has no deadline for anybody: nothing is refused
   and nothing is late, extension or not.  Submissions are accepted until ``late_days`` after the
@@ -19,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -38,22 +45,47 @@ class Right(StrEnum):
     member = "member"           # sees the course's assignments, submits, sees their own submissions
     graded = "graded"           # has a row in the course's gradebook
     exempt = "exempt"           # no deadline, no attempt limit
-    see_all = "see_all"         # sees every submission of the course, every check and its detail
-    administer = "administer"   # gradebook, statistics, policies, extensions, regrading, written scores
+    see_all = "see_all"         # every submission (code, every check and its detail), gradebook, statistics
+    grade = "grade"             # scores written answers, regrades
+    policy = "policy"           # deadlines, late days and penalty, attempt limits
+    extensions = "extensions"   # grants and revokes a student's extension
+    release = "release"         # releases hidden results to the students
+    administer = "administer"   # the instructor's own: what TAs may do (and the course's administration)
 
 
+STAFF = frozenset({Right.member, Right.exempt, Right.see_all, Right.grade})
+GRANTABLE = frozenset({Right.policy, Right.extensions, Right.release})   # to a TA, by the course's instructor
 RIGHTS: dict[Role, frozenset[Right]] = {
     Role.student: frozenset({Right.member, Right.graded}),
-    Role.instructor: frozenset({Right.member, Right.exempt, Right.see_all, Right.administer}),
+    Role.ta: STAFF,
+    Role.instructor: STAFF | GRANTABLE | {Right.administer},
 }
 ADMIN_RIGHTS = frozenset(Right) - {Right.graded}
 
 
-def rights(is_admin: bool, role: Role | str | None) -> frozenset[Right]:
-    """A user's rights in one course, given their role there (None: not a member)."""
+def rights(is_admin: bool, role: Role | str | None, ta_grants: Iterable[str] = ()) -> frozenset[Right]:
+    """A user's rights in one course, given their role there (None: not a member) and, for a TA,
+    what the course's instructor grants TAs (``Course.ta_grants``)."""
     if is_admin:
         return ADMIN_RIGHTS
-    return frozenset() if role is None else RIGHTS[Role(role)]
+    if role is None:
+        return frozenset()
+    held = RIGHTS[Role(role)]
+    return held | grants(ta_grants) if Role(role) == Role.ta else held
+
+
+def grants(names: Iterable[str] | None) -> frozenset[Right]:
+    """The grantable rights among ``names`` (a course's stored ``ta_grants``; others are ignored)."""
+    return frozenset(Right(n) for n in names or () if n in GRANTABLE)
+
+
+def checked_grants(names: Iterable[str]) -> list[str]:
+    """What an instructor asks TAs to be allowed, checked: sorted names of grantable rights."""
+    unknown = sorted(set(names) - set(GRANTABLE))
+    if unknown:
+        raise BadRequest(_("TAs cannot be granted {unknown}; grantable: {grantable}", unknown=", ".join(unknown),
+                           grantable=", ".join(sorted(GRANTABLE))), code="unknown_grant")
+    return sorted(set(names))
 
 
 def roles_with(right: Right) -> list[Role]:
@@ -91,6 +123,37 @@ def may_reset_password(is_admin: bool, role: Role | str | None, target_is_admin:
         return True
     return (target_role is not None and not target_is_admin and may_administer(False, role)
             and not may_administer(False, target_role))
+def policy_rights(fields: Iterable[str]) -> frozenset[Right]:
+    """The rights a change of these policy fields needs: releasing hidden results is ``release``,
+    the rest (due date, late days and penalty, attempt limits) ``policy``, as does a change of nothing."""
+    return frozenset(Right.release if field == "results_released" else Right.policy for field in fields) \
+        or frozenset({Right.policy})
+
+
+def require(held: frozenset[Right], needed: Right | Iterable[Right], course: str) -> None:
+    """Raises the refusal of the first right ``held`` lacks (``rights()`` of the caller)."""
+    for right in sorted({needed} if isinstance(needed, Right) else set(needed)):
+        if right not in held:
+            raise refusal(held, right, course)
+
+
+def refusal(held: frozenset[Right], right: Right, course: str) -> Forbidden:
+    """Why a caller holding ``held`` may not use ``right``: a TA is told to ask for the grant."""
+    if right in GRANTABLE and STAFF <= held:
+        return Forbidden(TA_REFUSALS[right](course), code="ta_not_allowed")
+    if right in STAFF:
+        return Forbidden(_("only the instructors and TAs of {slug} may do this", slug=course), code="not_instructor")
+    return Forbidden(_("only the instructors of {slug} may do this", slug=course), code="not_instructor")
+
+
+TA_REFUSALS: dict[Right, Callable[[str], object]] = {
+    Right.policy: lambda course: _("only the instructors of {slug} may change deadlines, late policy or attempt "
+                                   "limits; ask them to allow TAs to", slug=course),
+    Right.extensions: lambda course: _("only the instructors of {slug} may grant or revoke extensions; ask them "
+                                       "to allow TAs to", slug=course),
+    Right.release: lambda course: _("only the instructors of {slug} may release hidden results; ask them to "
+                                    "allow TAs to", slug=course),
+}
 
 
 # ---------------------------------------------------------------------- which offering
@@ -117,36 +180,61 @@ def due_date(due_at: dt.datetime | None, extended_to: dt.datetime | None) -> dt.
     return due_at if extended_to is None else max(due_at, extended_to)
 
 
+class Phase(StrEnum):
+    no_deadline = "no_deadline"
+    open = "open"
+    late = "late"                       # accepted, with the late penalty
+    closed = "closed"                   # refused
+
+
 @dataclasses.dataclass(frozen=True)
 class Deadline:
     due_at: dt.datetime | None          # this student's due date (None: no deadline)
     late_days: int                      # days after it that are still accepted
     penalty_per_day: float
+    zone: ZoneInfo = clock.UTC          # the course's: its days are the late days
 
     @classmethod
     def of(cls, due_at: dt.datetime | None, late_days: int, penalty_per_day: float,
-           extended_to: dt.datetime | None = None, *, exempt: bool = False) -> Deadline:
-        """From an offering's policy and the user's extension (None: none); an exempt user
-        (``exempt()``) has no deadline."""
-        return cls(None if exempt else due_date(due_at, extended_to), late_days, penalty_per_day)
+           extended_to: dt.datetime | None = None, *, exempt: bool = False,
+           zone: ZoneInfo = clock.UTC) -> Deadline:
+        """From an offering's policy, the user's extension (None: none) and the course's time
+        zone; an exempt user (``exempt()``) has no deadline."""
+        return cls(None if exempt else due_date(due_at, extended_to), late_days, penalty_per_day, zone)
+
+    def days_after(self, days: int) -> dt.datetime:
+        """The due date's wall-clock time ``days`` course days later (in UTC)."""
+        return clock.days_later(self.due_at, days, self.zone)
 
     @property
     def closes_at(self) -> dt.datetime | None:
-        return None if self.due_at is None else self.due_at + self.late_days * DAY
+        return None if self.due_at is None else self.days_after(self.late_days)
 
     def accepts(self, when: dt.datetime) -> bool:
         return self.closes_at is None or when <= self.closes_at
 
     def days_late(self, when: dt.datetime) -> int:
+        """Started course days after the due date: 23:59 due, 00:30 the next day is 1."""
         if self.due_at is None or when <= self.due_at:
             return 0
-        return math.ceil((when - self.due_at) / DAY)
+        days = max(math.ceil((when - self.due_at) / DAY) - 1, 1)   # a course day has 23 to 25 hours
+        while when > self.days_after(days):
+            days += 1
+        return days
 
     def penalty(self, when: dt.datetime) -> float:
         return min(1.0, self.days_late(when) * self.penalty_per_day)
 
     def passed(self, now: dt.datetime) -> bool:
         return self.due_at is not None and now > self.due_at
+
+    def phase(self, now: dt.datetime) -> Phase:
+        """Where a submission made now stands: before the due date, late (penalised), or refused."""
+        if self.due_at is None:
+            return Phase.no_deadline
+        if now <= self.due_at:
+            return Phase.open
+        return Phase.late if self.accepts(now) else Phase.closed
 
     def check(self, assignment_id: str, now: dt.datetime, course_zone: ZoneInfo) -> None:
         """Refuses a submission made after the deadline closed (late days included)."""
@@ -165,6 +253,12 @@ class Attempts:
     @property
     def limited(self) -> bool:
         return self.per_day is not None or self.total is not None
+
+    def remaining(self, total: int, today: int) -> int | None:
+        """Submissions left, given the student's earlier ones (all, those of the last 24 hours);
+        None: no limit."""
+        left = [limit - used for limit, used in ((self.total, total), (self.per_day, today)) if limit is not None]
+        return max(0, min(left)) if left else None
 
     def check(self, assignment_id: str, now: dt.datetime, total: int, today: int,
               oldest_today: dt.datetime | None) -> None:

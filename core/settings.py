@@ -66,6 +66,10 @@ class Settings(EngineSettings):
     # Workers
     worker_concurrency: int = Field(1, ge=1, le=64, description="grading processes per worker, each with its own "
                                     "sandbox slot (sandbox_slot + process index)")
+    progress_interval_s: float = Field(0.05, ge=0, description="a grading process writes its progress events from "
+                                       "a thread of its own, at most this often: those of checks that finish within "
+                                       "it are written together (one transaction, one wake-up for the streams), "
+                                       "those left at the end with the result; 0 writes each as soon as it can")
     worker_sweep: bool = Field(True, description="run the sweeper in this worker's main process")
     sweep_interval_s: float = Field(15.0, gt=0, description="how often the sweeper runs")
     sweep_grace_s: float = Field(10.0, ge=0, description="a stored submission not queued for this long is queued")

@@ -1,4 +1,4 @@
-"""The service's subcommands: migrate, serve, course, user, roster, demo (operators) and
+"""The service's subcommands: migrate, backup, restore, serve, course, user, roster, demo (operators) and
 submit (students).  Each imports what it needs when it runs, so that `torchgrade --help` and
 the engine's own subcommands do not load the web and database stack."""
 
@@ -57,6 +57,50 @@ def run_migrate(args) -> int:
     return 0
 
 
+def add_backup(subparsers) -> None:
+    parser = subparsers.add_parser("backup", help="write the whole database (uploads, results, answers, scores) to "
+                                   "a new archive file (docs/SERVICE.md, Operations)")
+    parser.add_argument("file", type=Path, help="the archive to create, e.g. torchgrade-2026-03-15.tar.gz")
+    parser.set_defaults(handler=run_backup)
+
+
+def run_backup(args) -> int:
+    from core import backup
+    from core.errors import ServiceError
+
+    try:
+        summary = backup.backup(get_settings().database_url, args.file)
+    except ServiceError as exc:
+        return report_error("backup", exc, args.lang)
+    say(_("backed up {rows} rows of {tables} tables (schema revision {revision}, {backend}) to {path}",
+          rows=summary.rows, tables=len(summary.tables), revision=summary.schema_revision, backend=summary.backend,
+          path=str(args.file)), args.lang)
+    return 0
+
+
+def add_restore(subparsers) -> None:
+    parser = subparsers.add_parser("restore", help="load a backup archive into an empty database (SQLite or "
+                                   "PostgreSQL, whichever made it)")
+    parser.add_argument("file", type=Path, help="an archive written by torchgrade backup")
+    parser.add_argument("--replace", action="store_true", help="delete everything in a database that is not "
+                        "empty before loading the backup")
+    parser.set_defaults(handler=run_restore)
+
+
+def run_restore(args) -> int:
+    from core import backup
+    from core.errors import ServiceError
+
+    try:
+        summary = backup.restore(get_settings().database_url, args.file, replace=args.replace)
+    except ServiceError as exc:
+        return report_error("restore", exc, args.lang)
+    say(_("restored {rows} rows of {tables} tables from {path} (taken {when} on {backend}); queued and running "
+          "submissions are sent to the workers again", rows=summary.rows, tables=len(summary.tables),
+          path=str(args.file), when=summary.created_at, backend=summary.backend), args.lang)
+    return 0
+
+
 def add_course(subparsers) -> None:
     parser = subparsers.add_parser("course", help="manage courses")
     actions = parser.add_subparsers(required=True, metavar="action")
@@ -65,7 +109,7 @@ def add_course(subparsers) -> None:
     create.add_argument("--title", default="")
     create.add_argument("--assignments", default="", help="comma-separated ids (default: all)")
     create.add_argument("--time-zone", default=None, help="IANA zone deadlines are entered and shown in, e.g. "
-                        "Asia/Shanghai (default: TORCHGRADE_DEFAULT_TIME_ZONE)")
+                        "Asia/Shanghai (default: TORCHGRADE_DEFAULT_TIME_ZONE, recorded with the course)")
     create.add_argument("--language", choices=LANGUAGES, default=None,
                         help="the course's default language of messages (default: TORCHGRADE_DEFAULT_LANGUAGE)")
     create.set_defaults(handler=run_course_create)
@@ -75,6 +119,17 @@ def add_course(subparsers) -> None:
         sub.add_argument("name", help="the course")
         sub.add_argument("assignments", nargs="+", metavar="assignment")
         sub.set_defaults(handler=run_course_offering, action=action)
+    permissions = actions.add_parser("permissions", help="show or set what the course's TAs may do besides reading "
+                                                        "and grading")
+    permissions.add_argument("name")
+    permissions.add_argument("--ta-may", default=None, metavar="RIGHTS",
+                             help="comma-separated: policy (deadlines, late policy, attempt limits), extensions, "
+                                  "release (of hidden results); '' revokes all")
+    permissions.set_defaults(handler=run_course_permissions)
+    zone = actions.add_parser("time-zone", help="show or set the course's time zone (deadlines keep their moment)")
+    zone.add_argument("name")
+    zone.add_argument("zone", nargs="?", help="an IANA name, e.g. Asia/Shanghai")
+    zone.set_defaults(handler=run_course_time_zone)
 
 
 def run_course_create(args) -> int:
@@ -87,7 +142,7 @@ def run_course_create(args) -> int:
     with service_session(settings) as session:
         try:
             course = accounts.create_course(session, ManifestCatalog(settings.reference_dir), args.name, args.title,
-                                            wanted, args.language, args.time_zone)
+                                            wanted, args.language, args.time_zone or settings.default_time_zone)
         except ServiceError as exc:
             return report_error("course create", exc, args.lang)
         session.commit()
@@ -119,12 +174,50 @@ def run_course_offering(args) -> int:
     return 0
 
 
+def run_course_permissions(args) -> int:
+    from api.services import accounts, courses
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.name)
+            if args.ta_may is not None:
+                courses.set_ta_grants(course, [r.strip() for r in args.ta_may.split(",") if r.strip()])
+        except ServiceError as exc:
+            return report_error("course permissions", exc, args.lang)
+        session.commit()
+        grants = courses.ta_grants(course)
+    say(_("{slug}: TAs may also {rights}", slug=args.name, rights=", ".join(grants)) if grants else
+        _("{slug}: TAs read the course, score written answers and regrade; nothing more", slug=args.name), args.lang)
+    return 0
+
+
+def run_course_time_zone(args) -> int:
+    from api.services import accounts, courses
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.name)
+            if args.zone is not None:
+                courses.set_time_zone(course, args.zone)
+        except ServiceError as exc:
+            return report_error("course time-zone", exc, args.lang)
+        session.commit()
+        zone = courses.zone_of(course, settings).key
+    say(_("{slug}: deadlines are in {zone}", slug=args.name, zone=zone), args.lang)
+    return 0
+
+
 def add_user(subparsers) -> None:
     parser = subparsers.add_parser("user", help="manage users")
     actions = parser.add_subparsers(required=True, metavar="action")
     add = actions.add_parser("add", help="add a user (prints their token) and enrol them in a course")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["student", "instructor", "admin"])
+    add.add_argument("--role", required=True, choices=["student", "ta", "instructor", "admin"],
+                     help="ta: a teaching assistant (reads the course, grades; `course permissions` for more)")
     add.add_argument("--course", help="the course to enrol in (required but for admins)")
     add.add_argument("--display-name", default="")
     add.add_argument("--email", default="")
@@ -526,4 +619,5 @@ def run_submit(args) -> int:
     return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
 
 
-SUBCOMMANDS = [add_migrate, add_serve, add_course, add_user, add_roster, add_audit, add_demo, add_submit]
+SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit,
+               add_demo, add_submit]

@@ -16,7 +16,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.i18n import _
-from core.lifecycle import Claim, ProgressWriter, claim, identity, record, release
+from core.lifecycle import Claim, WriteBehindProgress, claim, identity, record, release
 from core.settings import Settings
 from grader.engine import Grader
 from grader.i18n import SOURCE_LANGUAGE, Message, render
@@ -52,14 +52,15 @@ def grade(sessions: sessionmaker[Session], grader: Grader, settings: Settings, s
                                                      count=claimed.attempts - 1))
     started = time.monotonic()
     total = len(grader.catalog.get(claimed.assignment_id).manifest.checks)
-    result = grader.grade(claimed.assignment_id, claimed.filename, claimed.content,
-                          on_progress=ProgressWriter(sessions, submission_id, total))
-    if result.status == SubmissionStatus.internal_error:
-        if claimed.attempts >= settings.max_deliveries:
-            return _give_up(sessions, grader, claimed, ResultMessage(result))
-        release(sessions, claimed)
-        raise GraderFault(f"submission {submission_id}: {result.message}")
-    return "recorded" if record(sessions, claimed, result, time.monotonic() - started, result.score) else "discarded"
+    with WriteBehindProgress(sessions, submission_id, total, settings.progress_interval_s) as progress:
+        result = grader.grade(claimed.assignment_id, claimed.filename, claimed.content, on_progress=progress)
+        if result.status != SubmissionStatus.internal_error:
+            recorded = record(sessions, claimed, result, time.monotonic() - started, result.score, progress.close())
+            return "recorded" if recorded else "discarded"
+    if claimed.attempts >= settings.max_deliveries:
+        return _give_up(sessions, grader, claimed, ResultMessage(result))
+    release(sessions, claimed)
+    raise GraderFault(f"submission {submission_id}: {result.message}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.deps import CatalogDep, CurrentUser, SessionDep, SettingsDep
 from api.routers import errors, json_errors
-from api.routers.courses import DateQuery, _aware
+from api.routers.courses import DateQuery, _stored
 from api.schemas import AuditEntryPublic, InvitationsIn, MemberPublic, OfferingPublic, RosterReport
 from api.services import administration, courses, roster
 from core import audit
@@ -123,7 +123,7 @@ def _csv(content: bytes, filename: str) -> Response:
 
 
 @router.get("/audit", response_model=list[AuditEntryPublic], responses=errors(403, 404))
-def audit_log(course: str, session: SessionDep, user: CurrentUser,
+def audit_log(course: str, session: SessionDep, settings: SettingsDep, user: CurrentUser,
               action: Annotated[Literal[audit.ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
               actor: str | None = None, target: Annotated[str | None, Query(description="a substring")] = None,
               since: DateQuery = None, until: DateQuery = None,
@@ -131,6 +131,7 @@ def audit_log(course: str, session: SessionDep, user: CurrentUser,
     """Who changed what and when (policies, releases, written scores, regrades, enrolments, roles,
     offerings), newest first."""
     found = courses.course_for_instructor(session, user, course)
+    zone = courses.zone_of(found, settings)
     return [audit.shown(e) for e in audit.entries(session, found.id, action=action, actor=actor, target=target,
-                                                  since=_aware(since), until=_aware(until), limit=limit,
+                                                  since=_stored(since, zone), until=_stored(until, zone), limit=limit,
                                                   offset=offset)]

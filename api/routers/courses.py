@@ -1,5 +1,6 @@
-"""The instructors' dashboard API: gradebook, statistics, submissions, regrading, deadlines,
-extensions, attempt limits, late policy and the release of hidden results."""
+"""The staff's dashboard API: gradebook, statistics, submissions, regrading, deadlines,
+extensions, attempt limits, late policy, the release of hidden results and what TAs may do.
+Each route names the right it needs (core/rules.py); the refusal is the rules'."""
 
 from __future__ import annotations
 
@@ -10,18 +11,19 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
-from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PolicyIn, \
-    PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
+from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PermissionsIn, \
+    PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
 from api.services import courses, gradebook, submissions
-from core import clock
-from core.models import CourseAssignment
+from core import clock, rules
+from core.models import CourseAssignment, Role
+from core.rules import Right
 from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
-DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST, description="without a time zone: UTC")]
-
-
+SEE_ALL = Right.see_all
+DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
+                                                description="without a time zone: the course's time")]
 DroppedQuery = Annotated[bool, Query(description="list dropped students too")]
 WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments too")]
 
@@ -32,7 +34,7 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
                   withdrawn: WithdrawnQuery = False) -> dict:
     """Every student's score per assignment (late penalty applied, extensions honoured); dropped
     students and withdrawn assignments only when asked for."""
-    return gradebook.gradebook(session, catalog, courses.course_for_instructor(session, user, course), policy,
+    return gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
                                include_dropped=dropped, include_withdrawn=withdrawn)
 
 
@@ -40,7 +42,7 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
 def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
                       policy: PolicyQuery = "best", dropped: DroppedQuery = False,
                       withdrawn: WithdrawnQuery = False) -> Response:
-    book = gradebook.gradebook(session, catalog, courses.course_for_instructor(session, user, course), policy,
+    book = gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
                                include_dropped=dropped, include_withdrawn=withdrawn)
     return Response(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{course}-gradebook-{policy}.csv"'})
@@ -50,11 +52,11 @@ def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, use
 def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> dict:
     """Counts, mean, median and histogram of each student's best score, each check's pass rate
     and its most common failing feedback."""
-    return gradebook.stats(session, catalog, _offered(session, user, course, assignment_id))
+    return gradebook.stats(session, catalog, _offered(session, user, course, assignment_id, SEE_ALL))
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
-def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, settings: SettingsDep, user: CurrentUser,
                      student: str | None = None, assignment: str | None = None,
                      status_: Annotated[SubmissionStatus | None, Query(alias="status")] = None,
                      since: DateQuery = None, until: DateQuery = None,
@@ -62,22 +64,24 @@ def list_submissions(course: str, session: SessionDep, catalog: CatalogDep, user
                      offset: Annotated[int, Query(ge=0)] = 0) -> list[dict]:
     """Submissions, newest first, filtered by student, assignment, status and date; each says
     which pack version graded it and whether the pack changed since."""
-    found = submissions.search(session, courses.course_for_instructor(session, user, course), student=student,
-                               assignment=assignment, status=status_, since=_aware(since), until=_aware(until),
-                               limit=limit, offset=offset)
+    found_course = courses.course_for(session, user, course, SEE_ALL)
+    zone = courses.zone_of(found_course, settings)
+    found = submissions.search(session, found_course, student=student, assignment=assignment, status=status_,
+                               since=_stored(since, zone), until=_stored(until, zone), limit=limit, offset=offset)
     return [summary | gradebook.pack_flags(catalog, s)
             for s, summary in zip(found, submissions.summaries(session, catalog, found))]
 
 
-def _aware(when: dt.datetime | None) -> dt.datetime | None:
-    return when.replace(tzinfo=dt.timezone.utc) if when is not None and when.tzinfo is None else when
+def _stored(when: dt.datetime | None, zone) -> dt.datetime | None:
+    """A naive moment is course time, as everywhere an instructor enters one."""
+    return None if when is None else clock.stored(when, zone)
 
 
 @router.post("/regrade", status_code=status.HTTP_202_ACCEPTED, response_model=RegradeAccepted,
              responses=errors(400, 403, 404))
 def regrade(course: str, body: RegradeIn, session: SessionDep, enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     """Regrade a student's submissions, a whole assignment's, or one student's at one assignment."""
-    found = submissions.select_for_regrade(session, courses.course_for_instructor(session, user, course),
+    found = submissions.select_for_regrade(session, courses.course_for(session, user, course, Right.grade),
                                            body.student, body.assignment)
     scope = " ".join(part for part in (body.assignment, body.student) if part)
     return {"submissions": submissions.regrade(session, enqueuer, found, user, scope)}
@@ -85,7 +89,7 @@ def regrade(course: str, body: RegradeIn, session: SessionDep, enqueuer: Enqueue
 
 @router.get("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(403, 404))
 def get_policy(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
-    return _policy(_offered(session, user, course, assignment_id), settings)
+    return _policy(_offered(session, user, course, assignment_id, SEE_ALL), settings)
 
 
 @router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
@@ -93,9 +97,9 @@ def update_policy(course: str, assignment_id: str, body: PolicyIn, session: Sess
                   user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
-    offered = _offered(session, user, course, assignment_id)
-    courses.update_policy(session, user, offered, body.model_dump(exclude_unset=True),
-                          courses.zone_of(offered.course, settings))
+    changes = body.model_dump(exclude_unset=True)
+    offered = _offered(session, user, course, assignment_id, *rules.policy_rights(changes))
+    courses.update_policy(session, user, offered, changes, courses.zone_of(offered.course, settings))
     session.commit()
     return _policy(offered, settings)
 
@@ -103,7 +107,7 @@ def update_policy(course: str, assignment_id: str, body: PolicyIn, session: Sess
 @router.post("/assignments/{assignment_id}/release", response_model=PolicyPublic, responses=errors(403, 404))
 def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Show every check's feedback, hidden ones included, to the students."""
-    offered = _offered(session, user, course, assignment_id)
+    offered = _offered(session, user, course, assignment_id, Right.release)
     courses.update_policy(session, user, offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
     return _policy(offered, settings)
@@ -113,7 +117,7 @@ def release(course: str, assignment_id: str, session: SessionDep, settings: Sett
             responses=errors(400, 403, 404, 422))
 def grant_extension(course: str, assignment_id: str, student: str, body: ExtensionIn, session: SessionDep,
                     settings: SettingsDep, user: CurrentUser) -> dict:
-    offered = _offered(session, user, course, assignment_id)
+    offered = _offered(session, user, course, assignment_id, Right.extensions)
     zone = courses.zone_of(offered.course, settings)
     extension = courses.set_extension(session, user, offered, courses.student_in(session, offered.course, student),
                                       body.due_at, zone)
@@ -125,13 +129,34 @@ def grant_extension(course: str, assignment_id: str, student: str, body: Extensi
 @router.delete("/assignments/{assignment_id}/extensions/{student}", status_code=status.HTTP_204_NO_CONTENT,
                responses=errors(403, 404))
 def revoke_extension(course: str, assignment_id: str, student: str, session: SessionDep, user: CurrentUser) -> None:
-    offered = _offered(session, user, course, assignment_id)
+    offered = _offered(session, user, course, assignment_id, Right.extensions)
     courses.remove_extension(session, user, offered, courses.student_in(session, offered.course, student))
     session.commit()
 
 
-def _offered(session, user, course: str, assignment_id: str) -> CourseAssignment:
-    return courses.course_assignment(session, courses.course_for_instructor(session, user, course), assignment_id)
+@router.get("/permissions", response_model=PermissionsPublic, responses=errors(403, 404))
+def get_permissions(course: str, session: SessionDep, user: CurrentUser) -> dict:
+    """What each role may do in the course, and what its instructor lets TAs do besides reading and grading."""
+    return _permissions(courses.course_for(session, user, course, SEE_ALL))
+
+
+@router.put("/permissions", response_model=PermissionsPublic, responses=errors(400, 403, 404, 422))
+def set_permissions(course: str, body: PermissionsIn, session: SessionDep, user: CurrentUser) -> dict:
+    """Grant TAs the instructor's ``policy`` (deadlines, late policy, attempt limits), ``extensions``
+    and ``release`` (of hidden results): the list replaces the course's grants; ``[]`` revokes all."""
+    found = courses.set_ta_grants(courses.course_for(session, user, course, Right.administer), body.ta_may)
+    session.commit()
+    return _permissions(found)
+
+
+def _permissions(found) -> dict:
+    grants = courses.ta_grants(found)
+    return {"course": found.slug, "ta_may": grants,
+            "roles": {role.value: sorted(rules.rights(False, role, grants)) for role in Role}}
+
+
+def _offered(session, user, course: str, assignment_id: str, right: Right, *more: Right) -> CourseAssignment:
+    return courses.course_assignment(session, courses.course_for(session, user, course, right, *more), assignment_id)
 
 
 def _policy(offered: CourseAssignment, settings) -> dict:

@@ -16,6 +16,7 @@ from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
 from api.services import courses, gradebook, progress, submissions
 from core import events as progress_events
+from core import rules
 from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
@@ -121,7 +122,7 @@ def attachment(filename: str) -> str:
 @router.post("/{submission_id}/regrade", status_code=status.HTTP_202_ACCEPTED, response_model=RegradeAccepted,
              responses=errors(403, 404), tags=["instructors"])
 def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
-    submission = submissions.for_instructor(session, user, submission_id)
+    submission = submissions.for_staff(session, user, submission_id, rules.Right.grade)
     return {"submissions": submissions.regrade(session, enqueuer, [submission], user, f"#{submission.id}")}
 
 
@@ -132,7 +133,7 @@ def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: 
     """Score the student's current written answer ``name`` (status ``pending``), whichever of their
     uploads for the assignment carried it, with a comment for the student.  The score stays with
     that text: a changed answer is pending again."""
-    submission = submissions.for_instructor(session, user, submission_id)
+    submission = submissions.for_staff(session, user, submission_id, rules.Right.grade)
     entry = submissions.score_written(session, catalog, user, submission, name, body.score, body.comment)
     return {"submission": submission_id, "name": name, "score": entry.score, "comment": entry.comment,
             "scored_by": user.name, "scored_at": entry.scored_at, "answer_sha256": entry.answer_sha256}

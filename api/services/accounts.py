@@ -25,13 +25,13 @@ from grader.assignments import Catalog
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-ROLES = ("student", "instructor", "admin")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is a denial of service
 TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 # argon2id with the library's defaults (RFC 9106's second recommendation, 64 MiB); one hasher per process.
 HASHER = PasswordHasher()
 BAD_LOGIN = _("wrong student/staff ID or password")
+ROLES = ("student", "ta", "instructor", "admin")
 
 
 @dataclasses.dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses, gradebook
-from core import clock, points
+from core import clock, points, rules
 from core.models import CourseAssignment, Membership, Submission, User
 from grader.assignments import Catalog
 
@@ -41,3 +42,16 @@ def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssi
             "latest_submission": latest.id if latest else None,
             "latest_status": latest.status if latest else None,
             "best_score": best.points.adjusted if best else None}
+
+
+def standing(session: Session, user: User, offered: CourseAssignment, now: dt.datetime) -> dict:
+    """Where the user stands now (core/rules decides): the deadline's phase, the penalty a
+    submission made now would take, and the attempts left (None: no limit)."""
+    deadline = courses.deadline_for(session, offered, user.id)
+    exempt = rules.exempt(user.is_admin, courses.role_in(session, user, offered.course_id))
+    total, today = session.execute(
+        select(func.count(), func.count().filter(Submission.created_at > now - rules.DAY))
+        .where(Submission.course_assignment_id == offered.id, Submission.user_id == user.id)).one()
+    attempts = rules.Attempts(offered.attempts_per_day, offered.attempts_total)
+    return {"phase": deadline.phase(now), "penalty_now": deadline.penalty(now),
+            "attempts_left": None if exempt else attempts.remaining(total, today)}

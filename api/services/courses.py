@@ -31,14 +31,23 @@ def enrolments(user: User) -> list[Membership]:
 
 
 def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.Right]:
-    return rules.rights(user.is_admin, None if user.is_admin else role_in(session, user, course_id))
+    """The user's rights in a course: their role's, and for a TA what the course grants TAs."""
+    if user.is_admin:
+        return rules.rights(True, None)
+    found = session.execute(select(Membership.role, Course.ta_grants).join(Course, Course.id == Membership.course_id)
+                            .where(Membership.user_id == user.id, Membership.course_id == course_id)).first()
+    return frozenset() if found is None else rules.rights(False, found.role, found.ta_grants)
+
+
+def course_for(session: Session, user: User, slug: str, right: rules.Right, *more: rules.Right) -> Course:
+    """The course, if the user holds every right named there; else core/rules.py's refusal."""
+    course = course_by_slug(session, slug)
+    rules.require(rights_in(session, user, course.id), {right, *more}, slug)
+    return course
 
 
 def course_for_instructor(session: Session, user: User, slug: str) -> Course:
-    course = course_by_slug(session, slug)
-    if rules.Right.administer not in rights_in(session, user, course.id):
-        raise Forbidden(_("only the instructors of {slug} may do this", slug=slug), code="not_instructor")
-    return course
+    return course_for(session, user, slug, rules.Right.administer)
 
 
 def course_for_member(session: Session, user: User, slug: str) -> Course:
@@ -58,8 +67,18 @@ def may_administer(session: Session, user: User, course_id: int) -> bool:
 
 
 def may_see_submission(session: Session, user: User, submission: Submission) -> bool:
-    role = role_in(session, user, submission.course_assignment.course_id)
-    return rules.may_see_submission(user.is_admin, role, own=submission.user_id == user.id)
+    return rules.may_see_submission(user.is_admin, None, own=submission.user_id == user.id) or \
+        sees_all(session, user, submission.course_assignment.course_id)
+
+
+def set_ta_grants(course: Course, names: list[str]) -> Course:
+    """What the course's TAs may do besides reading and grading (core/rules.py's GRANTABLE)."""
+    course.ta_grants = rules.checked_grants(names)
+    return course
+
+
+def ta_grants(course: Course) -> list[str]:
+    return sorted(rules.grants(course.ta_grants))
 
 
 def offered_to(session: Session, user: User, assignment_id: str, course_slug: str | None = None) -> CourseAssignment:
@@ -101,7 +120,8 @@ def student_in(session: Session, course: Course, name: str) -> User:
 # ---------------------------------------------------------------------- deadlines
 def deadline(offered: CourseAssignment, extension: Extension | None, *, exempt: bool = False) -> rules.Deadline:
     return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day,
-                             None if extension is None else extension.due_at, exempt=exempt)
+                             None if extension is None else extension.due_at, exempt=exempt,
+                             zone=clock.zone(offered.course.time_zone))
 
 
 def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> Extension | None:
@@ -117,7 +137,7 @@ def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> r
         .outerjoin(Extension, and_(Extension.user_id == User.id, Extension.course_assignment_id == offered.id))
         .where(User.id == user_id)).one()
     return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day, extended_to,
-                             exempt=rules.exempt(is_admin, role))
+                             exempt=rules.exempt(is_admin, role), zone=clock.zone(offered.course.time_zone))
 
 
 def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[int, int], Extension]:
@@ -156,6 +176,15 @@ def update_policy(session: Session, actor: audit.Actor, offered: CourseAssignmen
 def zone_of(course: Course, settings: Settings) -> ZoneInfo:
     """The course's time zone (deadlines are entered and shown in it)."""
     return clock.zone(course.time_zone, settings.default_time_zone)
+
+
+def set_time_zone(course: Course, name: str) -> Course:
+    """The zone the course's deadlines are entered and shown in, and its late days counted in; the
+    stored due dates keep their moment (a due date of 23:59 Shanghai is 16:59 in Paris after the change)."""
+    if not clock.known(name):
+        raise BadRequest(_("no time zone called {zone!r} (use an IANA name such as Asia/Shanghai)", zone=name))
+    course.time_zone = name
+    return course
 
 
 def set_extension(session: Session, actor: audit.Actor, offered: CourseAssignment, student: User,

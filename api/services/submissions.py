@@ -18,7 +18,7 @@ from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
 from core import answers, audit, clock, lifecycle, points, rules
 from core.db import utcnow
-from core.errors import BadRequest, Forbidden, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
+from core.errors import BadRequest, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
 from core.lifecycle import Enqueuer
 from core.models import Course, CourseAssignment, Submission, User, WrittenScore
@@ -125,7 +125,7 @@ def _target(row, assignment_id: str) -> Target:
     return Target(row.offered_id, row.course_id, row.slug, row.course_language, row.course_time_zone, assignment_id,
                   row.withdrawn_at, exempt,
                   rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
-                                    exempt=exempt),
+                                    exempt=exempt, zone=clock.zone(row.course_time_zone)),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
 
 
@@ -157,10 +157,11 @@ def get_for(session: Session, user: User, submission_id: int) -> Submission:
     return submission
 
 
-def for_instructor(session: Session, user: User, submission_id: int) -> Submission:
+def for_staff(session: Session, user: User, submission_id: int, right: rules.Right) -> Submission:
+    """A submission whose course's staff may do ``right`` to it (core/rules.py), e.g. grade it."""
     submission = get_for(session, user, submission_id)
-    if not courses.may_administer(session, user, submission.course_assignment.course_id):
-        raise Forbidden(_("only an instructor of the course may do this"), code="not_instructor")
+    course = submission.course_assignment.course
+    rules.require(courses.rights_in(session, user, course.id), right, course.slug)
     return submission
 
 

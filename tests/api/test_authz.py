@@ -3,7 +3,9 @@ routes) whose submission it is.  Each cell runs in a course of its own, seeded w
 submissions full of markers, and checks the status and that no marker reaches a caller who may
 not see it: student A never reads B's code, results or hidden feedback, nor the hidden parts of
 A's own result; a student never reaches an instructor's route; an instructor of another course
-reaches nothing of this one.
+reaches nothing of this one.  A TA (``ta``) reads everything of their course and grades, but
+changes no policy, extension or release, nor what TAs may do; a TA whom the course's instructor
+granted the instructor's policy, extensions and release (``ta_granted``) does those too.
 
 The routes come from the app itself: a new route without an entry in MATRIX fails here.
 """
@@ -19,8 +21,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services import accounts
-from core import lifecycle
+from api.services import accounts, courses
+from core import lifecycle, rules
 from core.db import session_factory
 from core.settings import Settings
 from grader.results import GradeResult, Output
@@ -29,9 +31,13 @@ from grader.status import CheckStatus, SubmissionStatus, Visibility
 from tests.api.conftest import RecordingQueue
 from tests.workers.stack import seed_course
 
-ROLES = ("anonymous", "bad_token", "student", "other_student", "other_instructor", "instructor", "admin")
+ROLES = ("anonymous", "bad_token", "student", "other_student", "other_instructor", "ta", "ta_granted", "instructor",
+         "admin")
 OWNERS = ("student", "other_student")  # whose submission a submission route is called on
-STAFF = {"instructor", "admin"}
+INSTRUCTORS = {"instructor", "admin"}
+GRANTED = INSTRUCTORS | {"ta_granted"}       # hold the rights the instructor grants TAs (core/rules.py GRANTABLE)
+STAFF = GRANTED | {"ta"}                     # read all of the course, grade
+TAS = {"ta", "ta_granted"}
 
 
 # ---------------------------------------------------------------------- who may call what
@@ -40,7 +46,9 @@ class Rule:
     """``who``: anyone (every caller, credentials or not, gets ``outcome``), public (anyone), user
     (any valid token), member (of the course, named with
     ``?course=``), owner_or_staff (the submission's student, or its course's staff), staff (an
-    instructor of the course, or an admin).  The rest is a request the allowed callers succeed with."""
+    instructor or TA of the course, or an admin), granted (an instructor, an admin, or a TA the
+    instructor granted that right), instructor (of the course, or an admin).  The rest is a
+    request the allowed callers succeed with."""
 
     who: str
     json: dict | None = None
@@ -62,7 +70,7 @@ MATRIX = {
     ("GET", "/api/v1/me/tokens"): Rule("user"),
     ("POST", "/api/v1/me/tokens"): Rule("user", json={"name": "laptop"}),
     ("DELETE", "/api/v1/me/tokens/{token_id}"): Rule("user", outcome=(404,)),  # not a token of theirs
-    ("POST", "/api/v1/courses/{course}/members/{member}/password-reset"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/members/{member}/password-reset"): Rule("instructor"),
     ("GET", "/api/v1/me"): Rule("user"),
     ("PATCH", "/api/v1/me"): Rule("user", json={"language": None}),
     ("GET", "/api/v1/courses"): Rule("user"),
@@ -84,22 +92,42 @@ MATRIX = {
     ("POST", "/api/v1/courses/{course}/regrade"): Rule("staff", json={"assignment": "w0-service"}),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/stats"): Rule("staff"),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff"),
-    ("PATCH", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff", json={"late_days": 1}),
-    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/release"): Rule("staff"),
+    ("PATCH", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("granted", json={"late_days": 1}),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/release"): Rule("granted"),
     ("PUT", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"):
-        Rule("staff", json={"due_at": "2031-01-01T00:00:00Z"}),
-    ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("staff"),
-    ("GET", "/api/v1/courses/{course}/offerings"): Rule("staff"),
-    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/offer"): Rule("staff"),
-    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/withdraw"): Rule("staff"),
-    ("GET", "/api/v1/courses/{course}/members"): Rule("staff"),
-    ("POST", "/api/v1/courses/{course}/members/{student}/drop"): Rule("staff"),
-    ("POST", "/api/v1/courses/{course}/members/{student}/enrol"): Rule("staff"),
-    ("POST", "/api/v1/courses/{course}/roster"): Rule("staff", roster=True),
-    ("POST", "/api/v1/courses/{course}/invitations"): Rule("staff"),
-    ("GET", "/api/v1/courses/{course}/audit"): Rule("staff"),
+        Rule("granted", json={"due_at": "2031-01-01T00:00:00Z"}),
+    ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/extensions/{student}"): Rule("granted"),
+    ("GET", "/api/v1/courses/{course}/permissions"): Rule("staff"),
+    ("PUT", "/api/v1/courses/{course}/permissions"): Rule("instructor", json={"ta_may": ["extensions"]}),
+    ("GET", "/api/v1/courses/{course}/offerings"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/offer"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/withdraw"): Rule("instructor"),
+    ("GET", "/api/v1/courses/{course}/members"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/drop"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/members/{student}/enrol"): Rule("instructor"),
+    ("POST", "/api/v1/courses/{course}/roster"): Rule("instructor", roster=True),
+    ("POST", "/api/v1/courses/{course}/invitations"): Rule("instructor"),
+    ("GET", "/api/v1/courses/{course}/audit"): Rule("instructor"),
 }
 ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
+
+# The web pages (web/routers): a page without a login redirects to /login; a refusal is an error
+# page (403 or 404) in HTML; the markers must not leak into a page either.
+PAGES = {
+    ("GET", "/"): Rule("user"),
+    ("GET", "/docs"): Rule("public"),
+    ("GET", "/login"): Rule("anyone", outcome=(200, 303)),  # logged in: on to next=
+    ("POST", "/login"): Rule("anyone", outcome=(403,)),  # without its form's CSRF token
+    ("POST", "/logout"): Rule("anyone", outcome=(403,)),
+    ("GET", "/invite/{code}"): Rule("anyone", outcome=(404,)),
+    ("POST", "/invite/{code}"): Rule("anyone", outcome=(403,)),
+    ("GET", "/assignments/{assignment_id}"): Rule("member"),
+    ("POST", "/assignments/{assignment_id}/submissions"): Rule("member", upload=True, outcome=(303,)),
+    ("GET", "/assignments/{assignment_id}/diff"): Rule("user", outcome=(422,)),  # without ?a=&b=
+    ("GET", "/submissions/{submission_id}"): Rule("owner_or_staff"),
+    ("GET", "/submissions/{submission_id}/result"): Rule("owner_or_staff"),
+}
+MATRIX.update(PAGES)
 
 
 def app_routes() -> list[tuple[str, str]]:
@@ -115,9 +143,11 @@ ROUTES = app_routes()
 def allowed(rule: Rule, role: str, owner: str | None) -> bool:
     return {"public": True,
             "user": role not in ("anonymous", "bad_token"),
-            "member": role in ("student", "other_student", "instructor"),
+            "member": role in ("student", "other_student", "instructor") or role in TAS,
             "owner_or_staff": role in STAFF or role == owner,
-            "staff": role in STAFF}[rule.who]
+            "staff": role in STAFF,
+            "granted": role in GRANTED,
+            "instructor": role in INSTRUCTORS}[rule.who]
 
 
 # ---------------------------------------------------------------------- a course full of markers
@@ -162,11 +192,13 @@ class Authz:
     catalog: object
     tokens: dict[str, str]
 
-    def new_cell(self) -> Cell:
+    def new_cell(self, granted: bool = False) -> Cell:
+        """A course of its own; ``granted``: its TAs hold every grantable right."""
         people = seed_course(self.settings, self.catalog, students=2)
         students = dict(zip(OWNERS, people["students"]))
         tokens = {**self.tokens, "instructor": people["tokens"]["instructor"],
-                  **{role: people["tokens"][name] for role, name in students.items()}}
+                  **{role: people["tokens"][name] for role, name in students.items()},
+                  **self.tas(people["course"], granted)}
         cell = Cell(people["course"], students, {}, tokens)
         cell.submissions = {owner: self.graded_submission(cell, owner) for owner in OWNERS}
         extension = self.client.put(f"/api/v1/courses/{cell.course}/assignments/w0-service/extensions/"
@@ -174,6 +206,16 @@ class Authz:
                                     json={"due_at": "2030-01-01T00:00:00Z"})
         assert extension.status_code == 200, extension.text
         return cell
+
+    def tas(self, course: str, granted: bool) -> dict[str, str]:
+        """The course's TA, who is ``ta``, or ``ta_granted`` once the course's instructor granted
+        TAs everything grantable (the grants are the course's: a cell has one or the other)."""
+        with session_factory(self.settings.database_url)() as session:
+            ta = accounts.add_user(session, self.settings.secret_key, f"{course}-ta", "ta", course).token
+            if granted:
+                courses.set_ta_grants(accounts.course_by_slug(session, course), sorted(rules.GRANTABLE))
+            session.commit()
+        return {"ta_granted" if granted else "ta": ta}
 
     def graded_submission(self, cell: Cell, owner: str) -> int:
         mark = markers(owner)
@@ -227,8 +269,9 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
     if rule.roster:
         files = {"file": ("roster.csv", ROSTER.format(student=cell.students["student"]).encode("gbk"))}
-    params = {"course": cell.course} if path.startswith("/api/v1/assignments") else None
-    return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params)
+    params = {"course": cell.course} if path.startswith(("/api/v1/assignments", "/assignments")) else None
+    return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params,
+                                follow_redirects=False)
 
 
 def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> list[str]:
@@ -238,14 +281,22 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
     status = response.status_code
     if rule.who == "anyone":
         expected, ok = f"one of {rule.outcome}", status in rule.outcome
+    elif role in ("anonymous", "bad_token") and not path.startswith("/api/") and rule.who != "public":
+        expected = "a redirect to the login page"
+        ok = status == 303 and response.headers["location"].startswith("/login?next=")
     elif role in ("anonymous", "bad_token") and path.startswith("/api/"):
         expected = "401 unauthorized"
         ok = status == 401 and error_code(response) == "unauthorized"
     elif allowed(rule, role, owner):
         expected, ok = (f"one of {rule.outcome}", status in rule.outcome) if rule.outcome else \
             ("2xx", response.is_success)
+    elif role == "ta" and rule.who == "granted":
+        expected = "403 ta_not_allowed (ask the instructor to allow TAs to)"
+        ok = status == 403 and error_code(response) == "ta_not_allowed" and "allow TAs" in response.text
     else:
-        expected, ok = "a structured 403 or 404", status in (403, 404) and error_code(response) is not None
+        structured = error_code(response) is not None if path.startswith("/api/") else \
+            "text/html" in response.headers.get("content-type", "")  # a page's refusal is a page
+        expected, ok = "a structured 403 or 404", status in (403, 404) and structured
     if not ok:
         problems.append(f"{who}: expected {expected}, got {status} {response.text[:200]}")
     return problems
@@ -265,7 +316,7 @@ def test_every_caller_gets_what_the_matrix_allows(authz, method, path):
     owners = OWNERS if "{submission_id}" in path else (None,)
     problems = []
     for role, owner in itertools.product(ROLES, owners):
-        response = call(authz, authz.new_cell(), method, path, rule, role, owner)
+        response = call(authz, authz.new_cell(granted=role == "ta_granted"), method, path, rule, role, owner)
         problems += verdict(response, path, rule, role, owner)
     assert not problems, f"{method} {path}:\n" + "\n".join(problems)
 
@@ -280,3 +331,27 @@ def test_a_students_own_result_hides_what_is_not_released(authz):
     shown = authz.client.get(f"/api/v1/submissions/{cell.submissions['student']}", headers=auth(cell, "student"))
     assert markers("student")["feedback"] in shown.text and [t["name"] for t in shown.json()["tests"]] == \
         ["answer_visible", "Q1", "hidden checks"]
+
+
+def test_a_ta_refused_is_told_in_their_language_to_ask_the_instructor(authz):
+    cell = authz.new_cell()
+    url = f"/api/v1/courses/{cell.course}/assignments/w0-service/policy"
+    refused = authz.client.patch(url, headers={**auth(cell, "ta"), "Accept-Language": "zh"}, json={"late_days": 3})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "ta_not_allowed"
+    assert "截止时间" in refused.json()["error"]["message"] and "授权助教" in refused.json()["error"]["message"]
+    only_release = {"results_released": True}
+    grant = authz.client.put(f"/api/v1/courses/{cell.course}/permissions", headers=auth(cell, "instructor"),
+                             json={"ta_may": ["release"]})
+    assert grant.status_code == 200 and grant.json()["ta_may"] == ["release"]
+    assert authz.client.patch(url, headers=auth(cell, "ta"), json=only_release).status_code == 200
+    refused = authz.client.patch(url, headers=auth(cell, "ta"), json={**only_release, "late_days": 3})
+    assert refused.status_code == 403 and "deadlines" in refused.json()["error"]["message"]
+
+
+def test_an_unknown_grant_is_refused_with_the_grantable_ones(authz):
+    cell = authz.new_cell()
+    refused = authz.client.put(f"/api/v1/courses/{cell.course}/permissions", headers=auth(cell, "instructor"),
+                               json={"ta_may": ["administer"]})
+    assert refused.status_code == 400 and "extensions, policy, release" in refused.json()["error"]["message"]
+    shown = authz.client.get(f"/api/v1/courses/{cell.course}/permissions", headers=auth(cell, "ta")).json()
+    assert shown["ta_may"] == [] and "policy" not in shown["roles"]["ta"] and "policy" in shown["roles"]["instructor"]

@@ -30,6 +30,7 @@ def test_every_role_has_a_row_in_the_table():
     (False, "student", True, False, False, False),          # a raw column of the submit path's query
     (False, Role.instructor, True, True, True, True),
     (False, "instructor", True, True, True, True),
+    (False, Role.ta, True, False, True, True),              # staff for reading, not an instructor
     (True, None, True, True, True, True),                   # an admin, member or not
     (True, Role.student, True, True, True, True),
 ])
@@ -38,6 +39,40 @@ def test_rights_by_role_and_admin(is_admin, role, member, administers, exempt, s
     assert rules.may_administer(is_admin, role) is administers
     assert rules.exempt(is_admin, role) is exempt
     assert rules.sees_all(is_admin, role) is sees_all
+
+
+def test_a_ta_grades_and_holds_the_instructors_rights_only_as_granted():
+    plain = rules.rights(False, Role.ta)
+    assert {Right.see_all, Right.grade, Right.exempt} <= plain and not plain & (rules.GRANTABLE | {Right.administer})
+    granted = rules.rights(False, "ta", ["extensions", "administer", "nonsense"])   # only grantable ones count
+    assert granted == plain | {Right.extensions}
+    assert rules.rights(False, Role.student, ["policy"]) == rules.RIGHTS[Role.student]   # grants are the TAs'
+    assert rules.rights(False, Role.instructor) >= rules.GRANTABLE | {Right.administer}
+
+
+def test_a_refusal_says_which_right_is_missing_and_tells_a_ta_to_ask():
+    ta = rules.rights(False, Role.ta)
+    for right, words in ((Right.policy, "deadlines"), (Right.extensions, "extensions"), (Right.release, "release")):
+        with pytest.raises(Forbidden) as refused:
+            rules.require(ta, right, "c")
+        assert refused.value.code == "ta_not_allowed" and words in str(refused.value.message)
+        assert "allow TAs" in str(refused.value.message)
+    with pytest.raises(Forbidden) as refused:
+        rules.require(ta, Right.administer, "c")
+    assert refused.value.code == "not_instructor"
+    with pytest.raises(Forbidden) as refused:
+        rules.require(rules.rights(False, Role.student), Right.see_all, "c")
+    assert refused.value.code == "not_instructor" and "TAs" in str(refused.value.message)
+    rules.require(ta, {Right.see_all, Right.grade}, "c")
+
+
+def test_a_change_of_policy_needs_the_right_of_each_field():
+    assert rules.policy_rights(["due_at", "late_days"]) == {Right.policy}
+    assert rules.policy_rights(["results_released"]) == {Right.release}
+    assert rules.policy_rights([]) == {Right.policy}          # a change of nothing is no loophole
+    with pytest.raises(BadRequest):
+        rules.checked_grants(["administer"])
+    assert rules.checked_grants(["release", "policy", "release"]) == ["policy", "release"]
 
 
 def test_a_submission_is_seen_by_its_student_and_the_staff_only():
@@ -104,6 +139,29 @@ def test_accepted_until_the_late_days_run_out():
         deadline.check("w0-service", DUE + 3 * DAY, SHANGHAI)
     assert refused.value.code == "deadline_passed"
     assert "closed at 2030-03-04 00:00 (Asia/Shanghai)" in str(refused.value.message), "16:00 UTC is midnight there"
+
+
+def test_a_late_day_is_a_day_of_the_course_calendar():
+    due = dt.datetime(2026, 3, 15, 23, 59, tzinfo=SHANGHAI)
+    deadline = Deadline.of(due, 1, 0.1, zone=SHANGHAI)
+    assert deadline.days_late(dt.datetime(2026, 3, 16, 0, 30, tzinfo=SHANGHAI)) == 1
+    assert deadline.days_late(dt.datetime(2026, 3, 16, 23, 59, tzinfo=SHANGHAI)) == 1
+    assert deadline.days_late(dt.datetime(2026, 3, 17, 0, 0, tzinfo=SHANGHAI)) == 2
+    assert deadline.closes_at == dt.datetime(2026, 3, 16, 23, 59, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(("due", "days", "closes", "hours"), [
+    ((2026, 3, 7, 23, 59), 1, (2026, 3, 8, 23, 59), 23),    # spring forward: a 23-hour day
+    ((2026, 10, 31, 23, 59), 1, (2026, 11, 1, 23, 59), 25),  # fall back: a 25-hour day
+    ((2026, 3, 7, 23, 59), 3, (2026, 3, 10, 23, 59), 71),
+])
+def test_late_days_across_daylight_saving_keep_the_wall_clock(due, days, closes, hours):
+    zone = ZoneInfo("America/New_York")
+    deadline = Deadline.of(dt.datetime(*due, tzinfo=zone), days, 0.1, zone=zone)
+    assert deadline.closes_at == dt.datetime(*closes, tzinfo=zone)
+    assert deadline.closes_at - deadline.due_at == dt.timedelta(hours=hours)
+    assert deadline.days_late(deadline.closes_at) == days
+    assert deadline.days_late(deadline.closes_at + dt.timedelta(seconds=1)) == days + 1
 
 
 def test_passed_is_after_the_students_due_date():

@@ -67,7 +67,7 @@ def test_negotiation(preferences, header, expected):
 def catalogues() -> list[tuple[Path, list[Path]]]:
     """Every catalogue and the folders whose messages it holds: the engine's, the service's, and
     each pack's."""
-    service = [REPOSITORY / name for name in ("api", "core", "torchgrade", "workers")]
+    service = [REPOSITORY / name for name in ("api", "core", "torchgrade", "web", "workers")]
     packs = sorted(p for p in (REPOSITORY / "reference").iterdir() if p.is_dir())
     return [(REPOSITORY / "grader", [REPOSITORY / "grader"]), (REPOSITORY / "core", service),
             *((pack, [pack]) for pack in packs)]
@@ -77,7 +77,7 @@ def extracted(folders: list[Path]) -> dict[str, str]:
     """msgid -> where it is said, for every ``_("...")`` in the folders' Python files."""
     found = {}
     for path in sorted(p for folder in folders for p in folder.rglob("*.py")):
-        if "selftest" in path.parts or "locale" in path.parts:
+        if "selftest" in path.parts or "locale" in path.parts or "node_modules" in path.parts:
             continue
         for lineno, message, _, _ in extract_from_file("python", str(path), keywords={"_": None}):
             if isinstance(message, str):
@@ -111,3 +111,43 @@ def test_every_check_of_every_pack_is_described_in_chinese_and_english():
     english_only = [f"{pack}/{spec.name}" for pack in catalog.ids() for spec in catalog.get(pack).manifest.checks
                     if isinstance(spec.description, str)]
     assert not english_only, "manifest descriptions without Chinese ({zh = ..., en = ...}): " + ", ".join(english_only)
+
+
+TEMPLATES = REPOSITORY / "web" / "templates"
+TEMPLATE_LOCALE = REPOSITORY / "web" / "locale"
+
+
+def template_messages(folder: Path = TEMPLATES) -> dict[str, str]:
+    """msgid -> where it is said, for every ``_("...")`` and ``{% trans %}`` of the templates."""
+    found = {}
+    options = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
+    for path in sorted(folder.rglob("*.html")):
+        for lineno, message, _, _ in extract_from_file("jinja2.ext:babel_extract", str(path), options=options):
+            if isinstance(message, str):
+                found.setdefault(message, f"{path.name}:{lineno}")
+    return found
+
+
+def test_every_template_message_has_its_chinese():
+    said = template_messages()
+    assert "My assignments" in said and "Log in" in said, "the extraction reads the templates"
+    translated = i18n.translations(TEMPLATE_LOCALE, "zh")
+    missing = [f"{where}: {msgid!r}" for msgid, where in said.items() if not translated.get(msgid)]
+    assert not missing, "template messages without a Chinese translation (add them to web/locale/zh.po):\n" + \
+        "\n".join(missing)
+    unused = sorted(set(translated) - set(said))
+    assert not unused, f"translations of messages no template says any more: {unused}"
+
+
+def test_a_template_translation_keeps_every_placeholder():
+    import re
+
+    placeholders = re.compile(r"%\((\w+)\)s")
+    for msgid, msgstr in i18n.translations(TEMPLATE_LOCALE, "zh").items():
+        assert set(placeholders.findall(msgid)) == set(placeholders.findall(msgstr)), msgid
+
+
+def test_a_template_string_without_a_translation_is_found(tmp_path):
+    (tmp_path / "new.html").write_text('<p>{{ _("A sentence nobody translated") }}</p>', encoding="utf-8")
+    assert "A sentence nobody translated" in template_messages(tmp_path)
+    assert "A sentence nobody translated" not in i18n.translations(TEMPLATE_LOCALE, "zh")

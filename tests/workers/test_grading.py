@@ -14,8 +14,8 @@ from core import lifecycle
 from core.db import utcnow
 from core.models import CourseAssignment, Submission, SubmissionEvent, User
 from core.queueing import BrokerUnavailable
-from grader.results import GradeResult
-from grader.status import SubmissionStatus
+from grader.results import GradeResult, TestResult
+from grader.status import CheckStatus, SubmissionStatus
 from tests.workers.stack import seed_course
 from workers import grading, sweeper
 
@@ -23,15 +23,18 @@ LEASE = lambda assignment: 60.0  # noqa: E731
 
 
 class StubGrader:
-    """The engine's interface, with canned results."""
+    """The engine's interface, with canned results; ``checks`` progress reports before each."""
 
-    def __init__(self, catalog, status=SubmissionStatus.graded):
+    def __init__(self, catalog, status=SubmissionStatus.graded, checks=0):
         self.catalog = catalog
         self.status = status
+        self.checks = checks
         self.graded = 0
 
     def grade(self, assignment_id, filename, content, on_progress=None):
         self.graded += 1
+        for index in range(self.checks):
+            on_progress(TestResult(name=f"c{index}", score=1.0, max_score=1.0, status=CheckStatus.passed))
         return GradeResult(assignment=assignment_id, submission=filename, status=self.status, score=6.0,
                            max_score=6.0, pending_max_score=5.0,
                            message="grader fault" if self.status == "internal_error" else "")
@@ -79,6 +82,32 @@ def test_graded_once_and_a_second_delivery_does_nothing(sessions, db_settings, c
     stored = row(sessions, submission_id)
     assert (stored.status, stored.score, stored.max_score, stored.attempts, grader.graded) == ("graded", 6, 6, 1, 1)
     assert done_events(sessions, submission_id) == 1
+
+
+def events(sessions, submission_id) -> list[tuple[str, int | None]]:
+    with sessions() as session:
+        rows = session.execute(select(SubmissionEvent.kind, SubmissionEvent.data).where(
+            SubmissionEvent.submission_id == submission_id).order_by(SubmissionEvent.id))
+        return [(kind, data.get("index")) for kind, data in rows]
+
+
+@pytest.mark.parametrize("interval_s", [0.0, 3600.0])
+def test_every_progress_event_is_stored_in_order_before_done(sessions, db_settings, catalog, interval_s):
+    """Written behind the grading, in bursts at most every interval_s: whatever the thread has
+    not written when the engine returns is stored with the result, before ``done``."""
+    submission_id = stored_submission(sessions, db_settings, catalog)
+    settings = db_settings.model_copy(update={"progress_interval_s": interval_s})
+    assert grading.grade(sessions, StubGrader(catalog, checks=5), settings, submission_id) == "recorded"
+    assert events(sessions, submission_id) == [("running", None), *(("check", i) for i in range(1, 6)), ("done", None)]
+
+
+def test_a_grader_faults_progress_is_stored_before_it_is_released(sessions, db_settings, catalog):
+    submission_id = stored_submission(sessions, db_settings, catalog)
+    settings = db_settings.model_copy(update={"progress_interval_s": 3600.0})
+    with pytest.raises(grading.GraderFault):
+        grading.grade(sessions, StubGrader(catalog, SubmissionStatus.internal_error, checks=3), settings, submission_id)
+    assert events(sessions, submission_id) == [("running", None), ("check", 1), ("check", 2), ("check", 3)]
+    assert row(sessions, submission_id).status == "queued"
 
 
 def test_missing_submission_is_skipped(sessions, db_settings, catalog):
