@@ -1,7 +1,7 @@
 """course administration: withdrawn assignments, dropped members and their class, the audit log
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
