@@ -18,8 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Migrate the SQLite database under var/, create the demo course (instructor and student, new
-# tokens printed), then serve the API with an embedded worker on http://127.0.0.1:8000.
+# Migrate the SQLite database under var/, create the demo course (instructor, TA and student, new
+# logins and tokens printed), then serve the API with an embedded worker on http://127.0.0.1:8000.
 run: setup
 	$(VENV)/bin/torchgrade migrate
 	$(VENV)/bin/torchgrade demo

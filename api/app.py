@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from api import errors, sessions
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector, StreamCollector
-from api.routers import accounts, administration, assignments, courses, health, submissions
+from api.routers import accounts, administration, assignments, courses, health, similarity, submissions
 from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
@@ -50,10 +50,11 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
     app.state.submit_batcher = SubmitBatcher(app.state.submit_store, app.state.enqueuer)
     app.state.registry = CollectorRegistry()
     app.state.streams = Streams(settings, app.state.sessions, notifier_for(settings.database_url, settings.sse_poll_s))
-    app.state.registry.register(ServiceCollector(app.state.sessions))
+    app.state.registry.register(ServiceCollector(app.state.sessions, settings.worker_stale_s))
     app.state.registry.register(StreamCollector(app.state.streams))
     errors.install(app)
-    for router in (accounts.router, assignments.router, submissions.router, courses.router, administration.router):
+    for router in (accounts.router, assignments.router, submissions.router, courses.router, administration.router,
+                   similarity.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     install_pages(app)  # the web pages at /, /static and /docs

@@ -288,6 +288,8 @@ class SubmissionPublic(PointsPublic):
     finished_at: dt.datetime | None
     days_late: int
     late_penalty: float = Field(description="fraction taken off this upload for lateness")
+    waiting: str | None = Field(None, description="while queued: why it is not being graded, when no live worker "
+                                "consumes its queue (\"waiting: no GPU worker is running\"); null otherwise")
     message: str = ""
     notes: list[str] = []
     tests: list[TestResult] = []
@@ -373,6 +375,8 @@ class Gradebook(BaseModel):
     max_scores: dict[str, float]
     max_total: float
     pack_versions: dict[str, str] = Field(default_factory=dict, description="each assignment's current pack version")
+    warnings: list[str] = Field(default_factory=list, description="what keeps the course's submissions from being "
+                                "graded now, e.g. no live worker for a queue its assignments use")
     students: list[GradebookRow]
 
 
@@ -417,9 +421,7 @@ class AssignmentStats(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    database: str = Field(examples=["ok"])
-    broker: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"], description="always ok: the process answers (/readyz checks the rest)")
 
 
 # ---------------------------------------------------------------------- course administration
@@ -476,3 +478,71 @@ class AuditEntryPublic(BaseModel):
     target: str
     old: dict | None
     new: dict | None
+
+
+# ---------------------------------------------------------------------- code similarity
+class SimilarityWho(BaseModel):
+    submission: int
+    student: str
+    filename: str
+
+
+class SimilaritySkipped(SimilarityWho):
+    reason: str = Field(description="why its code could not be read")
+
+
+class SimilarityLines(BaseModel):
+    file: str = Field(description="the file in the upload (a zip's path; a notebook's 'cell N')")
+    start: int = Field(description="first line, from 1")
+    end: int = Field(description="last line, inclusive")
+
+
+class SimilarityRegion(BaseModel):
+    a: SimilarityLines
+    b: SimilarityLines
+    matched: int = Field(description="normalised characters matched")
+
+
+class SimilarityPair(BaseModel):
+    score: float = Field(description="the larger of the two similarities")
+    similarity: list[float] = Field(description="the share of a's, then of b's normalised code that the other has "
+                                                "and no base has")
+    matched: int = Field(description="normalised characters of a that b has too, bases aside")
+    a: SimilarityWho
+    b: SimilarityWho
+    regions: list[SimilarityRegion] = Field(description="matched regions side by side, longest first")
+
+
+class SimilarityCluster(BaseModel):
+    students: list[str]
+    submissions: list[int]
+    max_score: float
+    links: int = Field(description="pairs of the cluster at or above the threshold")
+
+
+class SimilarityBaseUsed(BaseModel):
+    name: str
+    origin: Literal["starter", "course", "instructor"]
+
+
+class SimilarityReport(BaseModel):
+    course: str
+    assignment: str
+    policy: str = Field(description="latest, best, or chosen (submissions named by id)")
+    threshold: float
+    method: dict[str, str | int]
+    bases: list[SimilarityBaseUsed] = Field(description="code subtracted from every submission")
+    submissions: int
+    pairs_compared: int
+    skipped: list[SimilaritySkipped]
+    empty: list[SimilarityWho] = Field(description="submissions with no code of their own once the bases are "
+                                                   "subtracted")
+    pairs: list[SimilarityPair] = Field(description="best first")
+    clusters: list[SimilarityCluster] = Field(description="three or more submissions linked by pairs at or above "
+                                                          "the threshold, largest first")
+
+
+class SimilarityBasePublic(SimilarityBaseUsed):
+    size: int
+    sha256: str
+    added_at: dt.datetime | None = Field(None, description="instructors' files only")

@@ -22,11 +22,10 @@ from core.db import utcnow
 from core.i18n import _
 from core.models import Answer, Submission, User, WrittenScore
 from grader.manifest import Manifest, Said, WrittenSpec
-from grader.results import GradeResult, TestResult
+from grader.results import WRITTEN_PENDING, GradeResult, TestResult
 from grader.status import CheckStatus
 
 INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-PENDING = _("written answer received; an instructor will score it")
 ANSWERS_ONLY = ".md"  # an upload of this kind carries answers, never a code attempt
 
 
@@ -109,7 +108,7 @@ def written(manifest: Manifest, answers: dict[str, Current],
 
 def as_test(spec: WrittenSpec, answer: Current, shown_in: int | None = None) -> TestResult:
     """A current answer as an entry of ``tests``: pending, or scored with the instructor's comment."""
-    said = PENDING if answer.score is None else answer.comment or _("scored by an instructor")
+    said = WRITTEN_PENDING if answer.score is None else answer.comment or _("scored by an instructor")
     if answer.submission_id not in (None, shown_in):
         said = _("{said} (answered in submission {id})", said=said, id=answer.submission_id)
     status = CheckStatus.pending if answer.score is None else CheckStatus.passed if answer.score >= spec.points \

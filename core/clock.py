@@ -13,8 +13,10 @@ UTC = ZoneInfo("UTC")
 
 
 @lru_cache(maxsize=64)
-def zone(name: str | None, default: str = DEFAULT_TIME_ZONE) -> ZoneInfo:
-    """The zone of that name (a course's), else the default (the service's)."""
+def zone(name: str | None, default: str) -> ZoneInfo:
+    """The zone of that name (a course's), else the default (the service's,
+    TORCHGRADE_DEFAULT_TIME_ZONE: no path may count a course's days in another zone than it is
+    shown in, so there is no fallback here)."""
     try:
         return ZoneInfo(name or default)
     except (ZoneInfoNotFoundError, ValueError):

@@ -226,6 +226,23 @@ class WrittenScore(Base):
     scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SimilarityBase(Base):
+    """A file an instructor adds as the course's own code for one assignment: the similarity
+    report subtracts it, with the pack's starter and reference/_course/ (grader/similarity.py)."""
+
+    __tablename__ = "similarity_bases"
+    __table_args__ = (UniqueConstraint("course_assignment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255), doc="its file name (.py, .ipynb or .zip); a new one replaces it")
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SubmissionEvent(Base):
     """Progress a worker reports (running, each check, done), replayed by the event stream."""
 
@@ -254,3 +271,18 @@ class AuditEntry(Base):
     old: Mapped[dict | None] = mapped_column(JSON)
     new: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Worker(Base):
+    """A running grading worker, as it last said (core/workers.py): the queues it consumes and
+    when it last wrote (a heartbeat on a timer).  Stale rows are workers that died."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True, doc="host:pid of the worker's main process")
+    queues: Mapped[str] = mapped_column(String(64), doc="comma-separated queues it consumes")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    missing_layers: Mapped[dict] = mapped_column(JSON, default=dict, doc="sandbox layer -> why its sandbox lacks it")
+    grader_faults: Mapped[int] = mapped_column(Integer, default=0, doc="gradings that ended in a grader fault")
+    sandbox_failures: Mapped[int] = mapped_column(Integer, default=0, doc="sandboxes that failed to start")

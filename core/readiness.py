@@ -131,6 +131,17 @@ def problems(settings: Settings) -> dict[str, Problem]:
     return found
 
 
+def workers_problem(session, catalog, settings: Settings) -> Problem | None:
+    """A live worker consumes every queue that an offered assignment uses (core/workers.py).
+    Not a start-up check: a worker does not wait for another."""
+    from core import workers
+
+    missing = workers.unserved(session, catalog, settings.worker_stale_s)
+    if not missing:
+        return None
+    return Problem(Text.join("; ", [queue.message for queue in missing]), transient=True)
+
+
 def wait_until_usable(settings: Settings, patience_s: float = STARTUP_WAIT_S,
                       on_wait: Callable[[dict[str, Problem]], None] = lambda found: None) -> dict[str, Problem]:
     """The problems left once nothing transient is, or after ``patience_s``; ``{}`` when all is usable."""

@@ -110,6 +110,18 @@ def exempt(is_admin: bool, role: Role | str | None) -> bool:
     return Right.exempt in rights(is_admin, role)
 
 
+def may_see_similarity(is_admin: bool, role: Role | str | None) -> bool:
+    """The code similarity report compares everyone's code: whoever sees all of the course's
+    submissions (its staff, admins), never a student."""
+    return sees_all(is_admin, role)
+
+
+def may_set_similarity_bases(is_admin: bool, role: Role | str | None) -> bool:
+    """Adding or removing a file the report subtracts as the course's own code changes what it
+    flags: the course's administrators."""
+    return may_administer(is_admin, role)
+
+
 def may_see_submission(is_admin: bool, role: Role | str | None, *, own: bool) -> bool:
     """Its student, or whoever sees all of the course's submissions."""
     return own or sees_all(is_admin, role)

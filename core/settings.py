@@ -51,6 +51,9 @@ class Settings(EngineSettings):
     sse_read_threads: int = Field(4, ge=1, le=64, description="threads the progress streams' database reads share, "
                                   "apart from those that serve other requests")
 
+    log_format: Literal["json", "text"] = Field("json", description="serve and worker logs: one JSON object a line "
+                                                "(core/logs.py), or plain text for a terminal")
+
     # Accounts (api/services/accounts.py, api/sessions.py)
     session_days: float = Field(14.0, gt=0, description="a browser login lasts this long (a new login starts anew)")
     invitation_days: float = Field(14.0, gt=0, description="an invitation code (roster import, password reset) "
@@ -72,6 +75,10 @@ class Settings(EngineSettings):
                                        "those left at the end with the result; 0 writes each as soon as it can")
     worker_sweep: bool = Field(True, description="run the sweeper in this worker's main process")
     sweep_interval_s: float = Field(15.0, gt=0, description="how often the sweeper runs")
+    worker_heartbeat_s: float = Field(10.0, gt=0, description="how often a worker writes its row in the workers table "
+                                      "(core/workers.py)")
+    worker_stale_s: float = Field(35.0, gt=0, description="a worker whose row is older than this is taken for dead: "
+                                  "/readyz fails and submissions to its queues say they wait for a worker")
     sweep_grace_s: float = Field(10.0, ge=0, description="a stored submission not queued for this long is queued")
     stale_queued_s: float = Field(3600.0, gt=0, description="a queued submission waiting this long is queued again "
                                   "(its message was lost with the broker's data)")

@@ -27,7 +27,7 @@ from grader.compare import source as source_reading
 from grader.config import EngineSettings, get_settings
 from grader.i18n import SOURCE_LANGUAGE, Message, Text, _, render
 from grader.manifest import CheckSpec, Limits, Said
-from grader.results import Environment, GradeResult, Output, TestResult, Timings
+from grader.results import WRITTEN_PENDING, Environment, GradeResult, Output, TestResult, Timings
 from grader.sandbox import confine
 from grader.sandbox.host import JobDied, JobLimits, Sandbox, SandboxConfig, SandboxError
 from grader.status import CheckStatus, SubmissionStatus, Visibility
@@ -351,7 +351,7 @@ class GradingRun:
                 self.answers[written.name] = answer
                 tests.append(TestResult.said(name=written.name, score=0.0, max_score=written.points,
                                              status=CheckStatus.pending, description=Said(written.prompt),
-                                             feedback=_("written answer received; an instructor will score it")))
+                                             feedback=WRITTEN_PENDING))
             else:
                 tests.append(TestResult.said(
                     name=written.name, score=0.0, max_score=written.points, status=CheckStatus.failed,

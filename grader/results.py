@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from grader.i18n import LANGUAGES, SOURCE_LANGUAGE, Message, _, render
 from grader.status import CheckStatus, SubmissionStatus, Visibility
 
+# The feedback of a written answer awaiting an instructor: the engine says it when it grades the
+# upload, the service (core/answers.py) when it shows the student's current answer.  Here, not in
+# grader/engine.py, so that the service need not import the engine (and torch) to say it.
+WRITTEN_PENDING = _("written answer received; an instructor will score it")
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+# The commands the tests start import torchgrade_client (client/) as an installed torchgrade
+# does (pyproject's packages.find); pytest's own imports get it from `pythonpath`.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY / "client"), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """``torchgrade``: the command line, composed from the engine's subcommands (grade,
-assignments, selftest), the service's (migrate, serve, course, user, roster, demo, submit) and
-the worker's."""
+assignments, selftest), the service's (migrate, serve, course, user, roster, demo, submit,
+similarity, similarity-base) and the worker's."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import sys
 from grader.cli import SUBCOMMANDS as ENGINE
 from grader.i18n import LANGUAGES, negotiate
 from torchgrade.service_commands import SUBCOMMANDS as SERVICE
+from torchgrade.similarity_commands import SUBCOMMANDS as SIMILARITY
 from workers.cli import add_worker
 
-SUBCOMMANDS = [*ENGINE, *SERVICE, add_worker]
+SUBCOMMANDS = [*ENGINE, *SERVICE, *SIMILARITY, add_worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
-DEMO_USERS = (("instructor", "instructor"), ("student", "student"))
+DEMO_USERS = (("instructor", "instructor"), ("ta", "ta"), ("student", "student"))   # the TA: to try the TA's views
 
 
 # ---------------------------------------------------------------------- operators
@@ -113,12 +113,6 @@ def add_course(subparsers) -> None:
     create.add_argument("--language", choices=LANGUAGES, default=None,
                         help="the course's default language of messages (default: TORCHGRADE_DEFAULT_LANGUAGE)")
     create.set_defaults(handler=run_course_create)
-    for action, what in (("offer", "offer assignments of the catalogue (a pack added later, or a withdrawn one)"),
-                         ("withdraw", "withdraw assignments: hidden from students, closed; their work is kept")):
-        sub = actions.add_parser(action, help=what)
-        sub.add_argument("name", help="the course")
-        sub.add_argument("assignments", nargs="+", metavar="assignment")
-        sub.set_defaults(handler=run_course_offering, action=action)
     permissions = actions.add_parser("permissions", help="show or set what the course's TAs may do besides reading "
                                                         "and grading")
     permissions.add_argument("name")
@@ -130,6 +124,12 @@ def add_course(subparsers) -> None:
     zone.add_argument("name")
     zone.add_argument("zone", nargs="?", help="an IANA name, e.g. Asia/Shanghai")
     zone.set_defaults(handler=run_course_time_zone)
+    for action, what in (("offer", "offer assignments of the catalogue (a pack added later, or a withdrawn one)"),
+                         ("withdraw", "withdraw assignments: hidden from students, closed; their work is kept")):
+        sub = actions.add_parser(action, help=what)
+        sub.add_argument("name", help="the course")
+        sub.add_argument("assignments", nargs="+", metavar="assignment")
+        sub.set_defaults(handler=run_course_offering, action=action)
 
 
 def run_course_create(args) -> int:
@@ -148,29 +148,6 @@ def run_course_create(args) -> int:
         session.commit()
         say(_("course {slug}: {assignments}", slug=course.slug,
               assignments=", ".join(a.assignment_id for a in course.assignments)), args.lang)
-    return 0
-
-
-def run_course_offering(args) -> int:
-    from api.services import accounts, administration
-    from core.catalog import ManifestCatalog
-    from core.errors import ServiceError
-
-    settings = get_settings()
-    with service_session(settings) as session:
-        try:
-            course = accounts.course_by_slug(session, args.name)
-            for assignment_id in args.assignments:
-                if args.action == "offer":
-                    administration.offer(session, ManifestCatalog(settings.reference_dir), None, course, assignment_id)
-                else:
-                    administration.withdraw(session, None, course, assignment_id)
-        except ServiceError as exc:
-            return report_error(f"course {args.action}", exc, args.lang)
-        session.commit()
-        for offered in administration.offerings(session, course):
-            state = _("withdrawn") if offered.withdrawn_at else _("offered")
-            print(f"{offered.assignment_id}\t{render(state, args.lang)}")
     return 0
 
 
@@ -208,6 +185,29 @@ def run_course_time_zone(args) -> int:
         session.commit()
         zone = courses.zone_of(course, settings).key
     say(_("{slug}: deadlines are in {zone}", slug=args.name, zone=zone), args.lang)
+    return 0
+
+
+def run_course_offering(args) -> int:
+    from api.services import accounts, administration
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            course = accounts.course_by_slug(session, args.name)
+            for assignment_id in args.assignments:
+                if args.action == "offer":
+                    administration.offer(session, ManifestCatalog(settings.reference_dir), None, course, assignment_id)
+                else:
+                    administration.withdraw(session, None, course, assignment_id)
+        except ServiceError as exc:
+            return report_error(f"course {args.action}", exc, args.lang)
+        session.commit()
+        for offered in administration.offerings(session, course):
+            state = _("withdrawn") if offered.withdrawn_at else _("offered")
+            print(f"{offered.assignment_id}\t{render(state, args.lang)}")
     return 0
 
 
@@ -508,7 +508,7 @@ def run_serve(args) -> int:
     import uvicorn
 
     from api.app import create_app
-    from core import readiness
+    from core import logs, readiness
 
     settings = get_settings()
     if readiness.refuse_to_start("serve", settings, args.wait_for_services, args.lang):
@@ -516,9 +516,11 @@ def run_serve(args) -> int:
     lock = hold_data_dir(settings.data_dir, args.lang)
     if lock is None:
         return EXIT_USAGE
+    logs.configure(settings.log_format)
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host or settings.api_host,
-                                           port=args.port or settings.api_port, log_level="info"))
+                                           port=args.port or settings.api_port, log_level="info",
+                                           log_config=logs.uvicorn_config(settings.log_format)))
     hangups: list[int] = []
 
     def on_hangup(signum, frame) -> None:
@@ -599,25 +601,44 @@ def _stop(worker: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------------- students
+RESULT_FIELDS = ("status", "max_score", "pending_max_score", "message", "notes", "tests", "output", "timings",
+                 "environment")
+
 def add_submit(subparsers) -> None:
-    parser = subparsers.add_parser("submit", help="submit a file to a torchgrade server and show the result")
-    parser.add_argument("assignment", help="assignment id, e.g. w1-normal-modes")
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--server", default=os.environ.get("TORCHGRADE_SERVER", "http://127.0.0.1:8000"))
-    parser.add_argument("--token", default=os.environ.get("TORCHGRADE_TOKEN"), help="default $TORCHGRADE_TOKEN")
-    parser.add_argument("--course", help="when several of your courses offer the assignment")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(handler=run_submit)
+    from torchgrade_client.cli import add_arguments
+
+    parser = subparsers.add_parser("submit", help="submit a file to a torchgrade server and show the result "
+                                   "(students: the torchgrade-client package has it without torch)")
+    add_arguments(parser).set_defaults(handler=run_submit)
 
 
 def run_submit(args) -> int:
-    from api.client import submit_and_follow
+    """The student client's ``submit_and_follow`` (client/torchgrade_client), the result shown
+    as ``torchgrade grade`` shows one."""
+    from torchgrade_client.submit import submit_and_follow
 
     if not args.token:
         say(_("give your token with --token or TORCHGRADE_TOKEN"), args.lang, "submit", error=True)
         return EXIT_USAGE
-    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang)
+    return submit_and_follow(args.server, args.token, args.assignment, args.file, args.course, args.json, args.lang,
+                             show=show_result)
 
 
-SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit,
-               add_demo, add_submit]
+def show_result(shown: dict, language: str) -> None:
+    from rich.console import Console
+
+    from grader.report import render as report
+    from grader.results import GradeResult
+
+    console = Console()
+    fields = {k: shown[k] for k in RESULT_FIELDS if k in shown}
+    report(GradeResult(assignment=shown["assignment"], submission=shown["filename"], score=shown["score"] or 0.0,
+                       **fields), console, language)
+    if shown.get("days_late"):
+        console.print(render(_("{days} day(s) late: {penalty:.0%} off, {points:g} points count",
+                                       days=shown["days_late"], penalty=shown["late_penalty"],
+                                       points=shown["adjusted_score"]), language))
+
+
+SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit, add_demo,
+               add_submit]

@@ -63,7 +63,11 @@ def _zip_texts(content: bytes) -> dict[str, str]:
 
 def between(old: dict[str, str], new: dict[str, str], context: int = 3) -> list[Line]:
     """A unified diff of two uploads' files (``sources``); a file only one of them has is all
-    added or all removed; empty: no difference."""
+    added or all removed (but two single-file uploads are compared whatever their names);
+    empty: no difference."""
+    if len(old) == len(new) == 1 and old.keys() != new.keys():
+        (old_name, before), (new_name, after) = *old.items(), *new.items()
+        old, new = {f"{old_name} → {new_name}": before}, {f"{old_name} → {new_name}": after}
     lines: list[Line] = []
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name, "").splitlines(), new.get(name, "").splitlines()
@@ -78,3 +82,8 @@ def between(old: dict[str, str], new: dict[str, str], context: int = 3) -> list[
 def _line(change: str) -> Line:
     kinds = {"+": "add", "-": "del", "@": "hunk"}
     return Line(kinds.get(change[:1], "same"), change)
+
+
+def of_submissions(older, newer) -> list[Line]:
+    """Two stored submissions (``core.models.Submission``) compared: ``between`` their ``sources``."""
+    return between(sources(older.filename, older.content), sources(newer.filename, newer.content))

@@ -44,9 +44,14 @@ def lease_seconds(grader: Grader, settings: Settings):
 def grade(sessions: sessionmaker[Session], grader: Grader, settings: Settings, submission_id: int) -> str:
     """Grade one submission; returns what happened.  Raises GraderFault (to be retried) when
     the engine reports a fault of its own and attempts remain."""
-    claimed = claim(sessions, submission_id, lease_seconds(grader, settings), identity())
+    me = identity()
+    claimed = claim(sessions, submission_id, lease_seconds(grader, settings), me)
     if claimed is None:
+        log.info("already graded or held by another delivery", extra={"submission_id": submission_id, "worker": me})
         return "skipped"
+    about = {"submission_id": submission_id, "assignment": claimed.assignment_id, "worker": me,
+             "attempt": claimed.attempts}
+    log.info("grading", extra=about)
     if claimed.attempts > settings.max_deliveries:
         return _give_up(sessions, grader, claimed, _("gave up after {count} grading attempts",
                                                      count=claimed.attempts - 1))
@@ -54,9 +59,16 @@ def grade(sessions: sessionmaker[Session], grader: Grader, settings: Settings, s
     total = len(grader.catalog.get(claimed.assignment_id).manifest.checks)
     with WriteBehindProgress(sessions, submission_id, total, settings.progress_interval_s) as progress:
         result = grader.grade(claimed.assignment_id, claimed.filename, claimed.content, on_progress=progress)
+        grading_s = time.monotonic() - started
         if result.status != SubmissionStatus.internal_error:
-            recorded = record(sessions, claimed, result, time.monotonic() - started, result.score, progress.close())
-            return "recorded" if recorded else "discarded"
+            recorded = record(sessions, claimed, result, grading_s, result.score, progress.close())
+            outcome = "recorded" if recorded else "discarded"
+            log.info("graded", extra={**about, "outcome": outcome, "status": result.status.value,
+                                      "score": result.score, "grading_s": grading_s,
+                                      "start_s": result.timings.start_s, "import_s": result.timings.import_s,
+                                      "checks_s": result.timings.checks_s})
+            return outcome
+    log.warning("grader fault", extra={**about, "grading_s": grading_s, "fault": result.message})
     if claimed.attempts >= settings.max_deliveries:
         return _give_up(sessions, grader, claimed, ResultMessage(result))
     release(sessions, claimed)
@@ -76,7 +88,9 @@ class ResultMessage:
 def _give_up(sessions, grader: Grader, claimed: Claim, why: Message) -> str:
     """Final internal_error, without a score: an instructor regrades once the fault is fixed."""
     manifest = grader.catalog.get(claimed.assignment_id).manifest
-    log.error("submission %s: giving up: %s", claimed.submission_id, render(why))
+    log.error("submission %s: giving up: %s", claimed.submission_id, render(why),
+              extra={"submission_id": claimed.submission_id, "assignment": claimed.assignment_id,
+                     "worker": identity(), "attempt": claimed.attempts})
     result = GradeResult(assignment=claimed.assignment_id, submission=claimed.filename,
                          status=SubmissionStatus.internal_error, max_score=manifest.max_score,
                          **GradeResult.texts(_("grading failed because of a grader fault, not your code ({why}); your "

@@ -9,8 +9,9 @@ import signal
 
 from billiard.process import current_process
 
-from core.db import engine_for
+from core.db import engine_for, session_factory
 from core.settings import Settings
+from core.workers import report_layers as store_layers
 from grader.assignments import AssignmentError
 from grader.engine import Grader
 from grader.sandbox import cgroups
@@ -26,7 +27,7 @@ def slot_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sandbox_slot": settings.sandbox_slot + index})
 
 
-def start(settings: Settings, main_pid: int) -> None:
+def start(settings: Settings, main_pid: int, worker: str | None = None) -> None:
     """In a new pool process: make sure it dies with the worker's main process, drop the
     parent's database connections, warm a sandbox."""
     global _grader
@@ -43,11 +44,23 @@ def start(settings: Settings, main_pid: int) -> None:
     try:
         _grader = Grader(mine).start()
         _grader.catalog.all()  # import every pack's checks now, not during a student's first grading
-        log.info("pool process ready on sandbox slot %s", mine.sandbox_slot)
+        log.info("pool process ready on sandbox slot %s", mine.sandbox_slot, extra={"worker": worker})
+        if worker is not None:
+            report_layers(settings, worker, _grader.sandbox.missing_layers())
     except SandboxError as exc:
-        log.error("sandbox did not start on slot %s (the first task retries): %s", mine.sandbox_slot, exc)
+        log.error("sandbox did not start on slot %s (the first task retries): %s", mine.sandbox_slot, exc,
+                  extra={"worker": worker})
     except AssignmentError as exc:  # packs are reloaded when they change: fixing it is enough
         log.error("a pack is broken; its submissions wait until it is fixed: %s", exc)
+
+
+def report_layers(settings: Settings, worker: str, missing: dict[str, str]) -> None:
+    """The sandbox layers this pool process's sandbox lacks, for /metrics."""
+    try:
+        with session_factory(settings.database_url)() as session:
+            store_layers(session, worker, missing)
+    except Exception:
+        log.exception("could not report the sandbox's layers", extra={"worker": worker})
 
 
 def limit_memory(settings: Settings) -> None:

@@ -43,7 +43,7 @@ def _me(user) -> dict:
 @router.get("/assignments", response_model=list[AssignmentPublic], responses=errors())
 def list_assignments(session: SessionDep, catalog: CatalogDep, settings: SettingsDep, user: CurrentUser,
                      course: CourseQuery = None) -> list[dict]:
-    return [assignments.overview(session, catalog, user, o, courses.zone_of(o.course, settings))
+    return [assignments.overview(session, settings, catalog, user, o)
             for o in assignments.offered_to_user(session, catalog, user, course)]
 
 
@@ -51,7 +51,7 @@ def list_assignments(session: SessionDep, catalog: CatalogDep, settings: Setting
 def get_assignment(assignment_id: str, session: SessionDep, catalog: CatalogDep, settings: SettingsDep,
                    user: CurrentUser, course: CourseQuery = None) -> dict:
     offered = courses.offered_to(session, user, assignment_id, course)
-    return assignments.overview(session, catalog, user, offered, courses.zone_of(offered.course, settings))
+    return assignments.overview(session, settings, catalog, user, offered)
 
 
 @router.get("/assignments/{assignment_id}/statement", response_class=PlainTextResponse, responses={
@@ -98,7 +98,8 @@ async def submitting_caller(request: Request, assignment_id: str, settings: Sett
     extension in one query."""
     if credential is None:
         raise Unauthorized(NO_TOKEN)
-    caller = await submissions.find_caller(batcher, token_hash(credential, settings.secret_key), assignment_id, course)
+    caller = await submissions.find_caller(batcher, settings, token_hash(credential, settings.secret_key),
+                                           assignment_id, course)
     if caller is None:
         raise Unauthorized(BAD_TOKEN)
     speak(request, settings, caller.language, caller.course_language)
@@ -134,9 +135,9 @@ def my_submissions(assignment_id: str, session: SessionDep, catalog: CatalogDep,
 
 
 @router.get("/grades", response_model=list[MyGrade], responses=errors())
-def my_grades(session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> list[dict]:
+def my_grades(session: SessionDep, settings: SettingsDep, catalog: CatalogDep, user: CurrentUser) -> list[dict]:
     """Your grade per assignment: your best code submission plus your written answers, late penalties applied."""
-    return gradebook.my_grades(session, catalog, user)
+    return gradebook.my_grades(session, settings, catalog, user)
 
 
 @router.get("/courses", response_model=list[MembershipPublic], responses=errors())

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CatalogDep, CurrentUser, EnqueuerDep, SessionDep, SettingsDep
+from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
 from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PermissionsIn, \
     PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
@@ -29,30 +29,34 @@ WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments t
 
 
 @router.get("/gradebook", response_model=Gradebook, responses=errors(403, 404))
-def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                  policy: PolicyQuery = "best", dropped: DroppedQuery = False,
+def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser, settings: SettingsDep,
+                  language: LanguageDep, policy: PolicyQuery = "best", dropped: DroppedQuery = False,
                   withdrawn: WithdrawnQuery = False) -> dict:
     """Every student's score per assignment (late penalty applied, extensions honoured); dropped
-    students and withdrawn assignments only when asked for."""
-    return gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
-                               include_dropped=dropped, include_withdrawn=withdrawn)
+    students and withdrawn assignments only when asked for; and ``warnings``: what keeps the
+    course's submissions from being graded now."""
+    found = courses.course_for(session, user, course, SEE_ALL)
+    return {**gradebook.gradebook(session, settings, catalog, found, policy, include_dropped=dropped,
+                                  include_withdrawn=withdrawn),
+            "warnings": gradebook.warnings(session, catalog, found, settings.worker_stale_s, language)}
 
 
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
-def get_gradebook_csv(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+def get_gradebook_csv(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep, user: CurrentUser,
                       policy: PolicyQuery = "best", dropped: DroppedQuery = False,
                       withdrawn: WithdrawnQuery = False) -> Response:
-    book = gradebook.gradebook(session, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
+    book = gradebook.gradebook(session, settings, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
                                include_dropped=dropped, include_withdrawn=withdrawn)
     return Response(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{course}-gradebook-{policy}.csv"'})
 
 
 @router.get("/assignments/{assignment_id}/stats", response_model=AssignmentStats, responses=errors(403, 404))
-def get_stats(course: str, assignment_id: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> dict:
+def get_stats(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep,
+              user: CurrentUser) -> dict:
     """Counts, mean, median and histogram of each student's best score, each check's pass rate
     and its most common failing feedback."""
-    return gradebook.stats(session, catalog, _offered(session, user, course, assignment_id, SEE_ALL))
+    return gradebook.stats(session, settings, catalog, _offered(session, user, course, assignment_id, SEE_ALL))
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))

@@ -23,14 +23,16 @@ router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 
 @router.get("/{submission_id}", response_model=SubmissionDetail | SubmissionPublic, responses=errors(404))
-def get_submission(submission_id: int, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
-                   language: LanguageDep) -> dict:
+def get_submission(submission_id: int, session: SessionDep, settings: SettingsDep, catalog: CatalogDep,
+                   user: CurrentUser, language: LanguageDep) -> dict:
     """Status and result.  Students see their own, with hidden checks aggregated until the
     instructor releases results; instructors see everything (SubmissionDetail), and whether
-    the pack changed since it was graded."""
+    the pack changed since it was graded.  ``waiting`` says why a queued submission is not
+    graded when no worker consumes its queue."""
     submission = submissions.get_for(session, user, submission_id)
     instructor = courses.sees_all(session, user, submission.course_assignment.course_id)
-    shown = submissions.view(session, catalog, submission, instructor=instructor, language=language)
+    shown = submissions.view(session, settings, catalog, submission, instructor=instructor, language=language,
+                             stale_s=settings.worker_stale_s)
     return SubmissionDetail(**shown, **gradebook.pack_flags(catalog, submission)) if instructor \
         else SubmissionPublic(**shown)
 
@@ -55,7 +57,7 @@ async def events(submission_id: int, request: Request, credential: CredentialDep
 def _viewer(request: Request, settings, credential: str | None, submission_id: int) -> tuple[int, set | None]:
     with request.app.state.sessions() as session:
         user = current_user(credential, optional_user(request, session, settings, credential))
-        return user.id, progress.revealed_to(session, user, submission_id)
+        return user.id, progress.revealed_to(session, settings, user, submission_id)
 
 
 class LeasedStream(EventSourceResponse):

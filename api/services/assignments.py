@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.services import courses, gradebook
 from core import clock, points, rules
 from core.models import CourseAssignment, Membership, Submission, User
+from core.settings import Settings
 from grader.assignments import Catalog
 
 
@@ -24,13 +24,15 @@ def offered_to_user(session: Session, catalog: Catalog, user: User,
             if course_slug is None or o.course.slug == course_slug]
 
 
-def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssignment, zone: ZoneInfo) -> dict:
-    """Title, points, this student's deadline, attempts used, latest status and best score."""
+def overview(session: Session, settings: Settings, catalog: Catalog, user: User, offered: CourseAssignment) -> dict:
+    """Title, points, this student's deadline (in the course's time zone), attempts used, latest
+    status and best score."""
     manifest = catalog.get(offered.assignment_id).manifest
-    deadline = courses.deadline_for(session, offered, user.id)
+    zone = courses.zone_of(offered.course, settings)
+    deadline = courses.deadline_for(session, settings, offered, user.id)
     mine = select(Submission).where(Submission.course_assignment_id == offered.id, Submission.user_id == user.id)
     latest = session.scalar(mine.order_by(Submission.id.desc()).limit(1))
-    best = gradebook.grades(session, catalog, [offered], "best", [user.id]).get((user.id, offered.id))
+    best = gradebook.grades(session, settings, catalog, [offered], "best", [user.id]).get((user.id, offered.id))
     return {"id": offered.assignment_id, "course": offered.course.slug, "title": manifest.title.en,
             "title_zh": manifest.title.zh, "week": manifest.week, "queue": manifest.queue,
             "max_score": points.max_total(manifest),
@@ -44,10 +46,10 @@ def overview(session: Session, catalog: Catalog, user: User, offered: CourseAssi
             "best_score": best.points.adjusted if best else None}
 
 
-def standing(session: Session, user: User, offered: CourseAssignment, now: dt.datetime) -> dict:
+def standing(session: Session, settings: Settings, user: User, offered: CourseAssignment, now: dt.datetime) -> dict:
     """Where the user stands now (core/rules decides): the deadline's phase, the penalty a
     submission made now would take, and the attempts left (None: no limit)."""
-    deadline = courses.deadline_for(session, offered, user.id)
+    deadline = courses.deadline_for(session, settings, offered, user.id)
     exempt = rules.exempt(user.is_admin, courses.role_in(session, user, offered.course_id))
     total, today = session.execute(
         select(func.count(), func.count().filter(Submission.created_at > now - rules.DAY))

@@ -121,10 +121,11 @@ def student_in(session: Session, course: Course, name: str) -> User:
 
 
 # ---------------------------------------------------------------------- deadlines
-def deadline(offered: CourseAssignment, extension: Extension | None, *, exempt: bool = False) -> rules.Deadline:
+def deadline(settings: Settings, offered: CourseAssignment, extension: Extension | None, *,
+             exempt: bool = False) -> rules.Deadline:
     return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day,
                              None if extension is None else extension.due_at, exempt=exempt,
-                             zone=clock.zone(offered.course.time_zone))
+                             zone=zone_of(offered.course, settings))
 
 
 def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> Extension | None:
@@ -132,7 +133,7 @@ def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> 
                                                   Extension.user_id == user_id))
 
 
-def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> rules.Deadline:
+def deadline_for(session: Session, settings: Settings, offered: CourseAssignment, user_id: int) -> rules.Deadline:
     """One user's deadline: their extension, their exemption (one query)."""
     is_admin, role, extended_to = session.execute(
         select(User.is_admin, Membership.role, Extension.due_at).select_from(User)
@@ -140,7 +141,7 @@ def deadline_for(session: Session, offered: CourseAssignment, user_id: int) -> r
         .outerjoin(Extension, and_(Extension.user_id == User.id, Extension.course_assignment_id == offered.id))
         .where(User.id == user_id)).one()
     return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day, extended_to,
-                             exempt=rules.exempt(is_admin, role), zone=clock.zone(offered.course.time_zone))
+                             exempt=rules.exempt(is_admin, role), zone=zone_of(offered.course, settings))
 
 
 def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[int, int], Extension]:
@@ -177,7 +178,8 @@ def update_policy(session: Session, actor: audit.Actor, offered: CourseAssignmen
 
 
 def zone_of(course: Course, settings: Settings) -> ZoneInfo:
-    """The course's time zone (deadlines are entered and shown in it)."""
+    """The course's time zone, else the service's: deadlines are entered and shown in it and
+    late days counted in it, on every path (the submit path's rows: ``clock.zone(name, default)``)."""
     return clock.zone(course.time_zone, settings.default_time_zone)
 
 

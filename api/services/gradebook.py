@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses
-from core import answers, points, rules
+from core import answers, points, rules, workers
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
+from core.settings import Settings
 from grader.assignments import Catalog
+from grader.i18n import SOURCE_LANGUAGE, render
 from grader.results import GradeResult, TestResult
 from grader.status import CheckStatus, SubmissionStatus
 
@@ -88,7 +90,7 @@ def pick(tried: list[Attempt], policy: Policy) -> Attempt | None:
     return max(candidates, key=lambda a: (a.adjusted_auto, a.submitted_at, a.submission_id))
 
 
-def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
+def grades(session: Session, settings: Settings, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
            user_ids: list[int] | None = None) -> dict[tuple[int, int], Grade]:
     """(user id, course assignment id) -> the grade, for every student with a scored upload."""
     by_id = {o.id: o for o in offered}
@@ -97,7 +99,7 @@ def grades(session: Session, catalog: Catalog, offered: list[CourseAssignment], 
 
     def deadline(offered_id: int, user_id: int) -> rules.Deadline:
         offering = by_id[offered_id]
-        return courses.deadline(offering, extensions.get((offered_id, user_id)),
+        return courses.deadline(settings, offering, extensions.get((offered_id, user_id)),
                                 exempt=(offering.course_id, user_id) in exempt)
 
     current = answers.current(session, list(by_id), user_ids)
@@ -137,8 +139,8 @@ def pack_flags(catalog: Catalog, submission: Submission) -> dict:
     return {"pack_version": submission.pack_version, "pack_outdated": outdated}
 
 
-def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy, *, include_dropped: bool = False,
-              include_withdrawn: bool = False) -> dict:
+def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Course, policy: Policy, *,
+              include_dropped: bool = False, include_withdrawn: bool = False) -> dict:
     """Dropped students and withdrawn assignments are left out unless asked for (their work is kept)."""
     offered = [o for o in in_catalog(catalog, course.assignments) if include_withdrawn or o.withdrawn_at is None]
     versions = pack_versions(catalog, offered)
@@ -147,7 +149,7 @@ def gradebook(session: Session, catalog: Catalog, course: Course, policy: Policy
     if not include_dropped:
         query = query.where(Membership.dropped_at.is_(None))
     students = session.scalars(query).all()
-    found = grades(session, catalog, offered, policy)
+    found = grades(session, settings, catalog, offered, policy)
     rows = []
     for student in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
@@ -170,6 +172,14 @@ def _grade_json(grade: Grade | None, current_version: str) -> dict | None:
             **grade.points.fields()}
 
 
+def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
+             language: str = SOURCE_LANGUAGE) -> list[str]:
+    """What the instructor must know: the queues this course's assignments use that no live
+    worker consumes (their submissions wait)."""
+    offered = [o.assignment_id for o in course.assignments]
+    return [render(queue.message, language) for queue in workers.unserved(session, catalog, stale_s, only=offered)]
+
+
 def gradebook_csv(book: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -183,14 +193,15 @@ def gradebook_csv(book: dict) -> str:
     return out.getvalue()
 
 
-def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "best") -> list[dict]:
+def my_grades(session: Session, settings: Settings, catalog: Catalog, user: User,
+              policy: Policy = "best") -> list[dict]:
     offered = session.execute(select(CourseAssignment, Membership.role, Membership.dropped_at)
                               .select_from(CourseAssignment)
                               .join(Membership, Membership.course_id == CourseAssignment.course_id)
                               .where(Membership.user_id == user.id)
                               .order_by(CourseAssignment.course_id, CourseAssignment.assignment_id))
     offered = in_catalog(catalog, courses.visible(user, offered))
-    found = grades(session, catalog, offered, policy, [user.id])
+    found = grades(session, settings, catalog, offered, policy, [user.id])
     maximum = max_scores(catalog, offered)
     versions = pack_versions(catalog, offered)
     return [{"course": o.course.slug, "assignment": o.assignment_id, "max_score": maximum[o.assignment_id],
@@ -198,7 +209,7 @@ def my_grades(session: Session, catalog: Catalog, user: User, policy: Policy = "
 
 
 # ---------------------------------------------------------------------- statistics
-def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict:
+def stats(session: Session, settings: Settings, catalog: Catalog, offered: CourseAssignment) -> dict:
     """Scores are each student's best grade, counted once no written answer awaits a score;
     a check's pass rate is over those best code attempts; a written question's over the scored
     current answers (pending ones are neither passes nor failures)."""
@@ -207,7 +218,7 @@ def stats(session: Session, catalog: Catalog, offered: CourseAssignment) -> dict
         Submission.course_assignment_id == offered.id).group_by(Submission.status)).all())
     students = session.scalar(select(func.count(func.distinct(Submission.user_id))).where(
         Submission.course_assignment_id == offered.id))
-    best = grades(session, catalog, [offered], "best")
+    best = grades(session, settings, catalog, [offered], "best")
     results = [GradeResult.model_validate(result) for result in session.scalars(
         select(Submission.result).where(Submission.id.in_([g.attempt.submission_id for g in best.values()
                                                            if g.attempt.code]))) if result is not None]

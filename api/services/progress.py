@@ -25,14 +25,14 @@ from grader.i18n import Message
 from grader.status import SubmissionStatus, Visibility
 
 
-def revealed_to(session: Session, user: User, submission_id: int) -> set[Visibility] | None:
+def revealed_to(session: Session, settings: Settings, user: User, submission_id: int) -> set[Visibility] | None:
     """What the viewer may see of a submission's checks: None (an instructor) for everything."""
     submission = submissions.get_for(session, user, submission_id)
     offered = submission.course_assignment
     if courses.sees_all(session, user, offered.course_id):
         return None
     revealed = {Visibility.visible} | ({Visibility.hidden} if offered.results_released else set())
-    if courses.deadline_for(session, offered, submission.user_id).passed(utcnow()):
+    if courses.deadline_for(session, settings, offered, submission.user_id).passed(utcnow()):
         revealed.add(Visibility.after_due_date)
     return revealed
 

@@ -10,13 +10,14 @@ import hashlib
 import logging
 import posixpath
 import re
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from api.services import courses
 from api.services.submit_batcher import SubmitBatcher
-from core import answers, audit, clock, lifecycle, points, rules
+from core import answers, audit, clock, lifecycle, points, rules, workers
 from core.db import utcnow
 from core.errors import BadRequest, InvalidSubmission, NotFound, PayloadTooLarge, UnsupportedFileType
 from core.i18n import _
@@ -27,7 +28,7 @@ from core.settings import Settings
 from core.store import AttemptLimit, NewSubmission
 from grader.assignments import Assignment, Catalog, UnknownAssignment
 from grader.manifest import Manifest
-from grader.i18n import SOURCE_LANGUAGE
+from grader.i18n import SOURCE_LANGUAGE, render
 from grader.results import GradeResult
 from grader.status import SubmissionStatus
 from grader.submission import SubmissionError, load_submission, upload_cap
@@ -68,7 +69,7 @@ class Target:
     course_id: int
     course: str
     course_language: str | None
-    course_time_zone: str | None
+    zone: ZoneInfo                        # the course's, else the service's (courses.zone_of)
     assignment_id: str
     withdrawn_at: dt.datetime | None      # None: offered (rules.check_offered)
     exempt: bool                          # no deadline, no limits (rules.exempt)
@@ -107,7 +108,7 @@ class Accepted:
     submitted_at: dt.datetime
 
 
-async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: str,
+async def find_caller(batcher: SubmitBatcher, settings: Settings, token_hash: str, assignment_id: str,
                       course_slug: str | None) -> Caller | None:
     """The token's user and their offerings of the assignment, in one query (with the other
     requests waiting for theirs); None: no such token, or an expired one."""
@@ -115,17 +116,19 @@ async def find_caller(batcher: SubmitBatcher, token_hash: str, assignment_id: st
     if not rows or (rows[0].token_expires_at is not None and rows[0].token_expires_at <= utcnow()):
         return None
     return Caller(rows[0].user_id, rows[0].user_language, assignment_id, course_slug,
-                  [_target(row, assignment_id) for row in rows
+                  [_target(row, assignment_id, settings.default_time_zone) for row in rows
                    if row.offered_id is not None and rules.enrolled_role(row.role, row.dropped_at) is not None])
 
 
-def _target(row, assignment_id: str) -> Target:
-    """A row of store's caller query (raw columns), decided by core/rules as the ORM path is."""
+def _target(row, assignment_id: str, default_zone: str) -> Target:
+    """A row of store's caller query (raw columns), decided by core/rules as the ORM path is (its
+    zone as courses.zone_of's: the course's, else the service's)."""
     exempt = rules.exempt(row.is_admin, row.role)
-    return Target(row.offered_id, row.course_id, row.slug, row.course_language, row.course_time_zone, assignment_id,
+    zone = clock.zone(row.course_time_zone, default_zone)
+    return Target(row.offered_id, row.course_id, row.slug, row.course_language, zone, assignment_id,
                   row.withdrawn_at, exempt,
                   rules.Deadline.of(row.due_at, row.late_days, row.late_penalty_per_day, row.extended_to,
-                                    exempt=exempt, zone=clock.zone(row.course_time_zone)),
+                                    exempt=exempt, zone=zone),
                   rules.Attempts(row.attempts_per_day, row.attempts_total))
 
 
@@ -138,14 +141,18 @@ async def submit(batcher: SubmitBatcher, settings: Settings, catalog: Catalog, u
     name = check_upload(filename, content, assignment, settings)
     now = utcnow()
     rules.check_offered(target.assignment_id, target.course, target.withdrawn_at)
-    target.deadline.check(target.assignment_id, now, clock.zone(target.course_time_zone, settings.default_time_zone))
+    target.deadline.check(target.assignment_id, now, target.zone)
     values = lifecycle.new_row(
         course_assignment_id=target.offered_id, user_id=user_id, filename=name, content=content,
         sha256=hashlib.sha256(content).hexdigest(), queue=assignment.manifest.queue, created_at=now,
         max_score=assignment.manifest.max_score)
     limit = AttemptLimit(target.course_id, now - rules.DAY,
                          functools.partial(target.attempts.check, target.assignment_id, now)) if target.limited else None
-    return Accepted(await batcher.submit(NewSubmission(values, limit)), name, now)
+    submission_id = await batcher.submit(NewSubmission(values, limit))
+    log.info("submission accepted", extra={"submission_id": submission_id, "assignment": target.assignment_id,
+                                           "user_id": user_id, "queue": assignment.manifest.queue,
+                                           "size": len(content)})
+    return Accepted(submission_id, name, now)
 
 
 # ---------------------------------------------------------------------- finding
@@ -238,12 +245,21 @@ def with_answers(result: GradeResult, manifest: Manifest | None, current: dict[s
     return result.model_copy(update={"tests": tests})
 
 
-def view(session: Session, catalog: Catalog, submission: Submission, *, instructor: bool,
-         language: str = SOURCE_LANGUAGE) -> dict:
+def waiting(session: Session, submission: Submission, stale_s: float, language: str = SOURCE_LANGUAGE) -> str | None:
+    """Why a queued submission is not being graded, when no live worker consumes its queue
+    (core/workers.py): a view of its state, not a state of its own."""
+    if submission.status != SubmissionStatus.queued or submission.queue in workers.live_queues(session, stale_s):
+        return None
+    return render(workers.waiting_message(submission.queue), language)
+
+
+def view(session: Session, settings: Settings, catalog: Catalog, submission: Submission, *, instructor: bool,
+         language: str = SOURCE_LANGUAGE, stale_s: float | None = None) -> dict:
     """Everything the API shows about one submission, with visibility applied for students, its
-    texts in ``language``."""
+    texts in ``language``; with ``stale_s`` (the settings' worker_stale_s), whether it waits
+    for a worker nobody runs."""
     offered = submission.course_assignment
-    deadline = courses.deadline_for(session, offered, submission.user_id)
+    deadline = courses.deadline_for(session, settings, offered, submission.user_id)
     manifest = _manifest(catalog, submission)
     current = answers.current(session, [offered.id], [submission.user_id]).get((submission.user_id, offered.id), {})
     counted = _points(submission, manifest, current, deadline)
@@ -259,6 +275,7 @@ def view(session: Session, catalog: Catalog, submission: Submission, *, instruct
         "submitted_at": submission.created_at, "started_at": submission.started_at,
         "finished_at": submission.finished_at, "days_late": deadline.days_late(submission.created_at),
         "late_penalty": deadline.penalty(submission.created_at), **_shown_points(submission, counted),
+        "waiting": None if stale_s is None else waiting(session, submission, stale_s, language),
     }
     if result is not None:
         shown.update(result.model_dump(include={"message", "notes", "tests", "output", "timings", "environment"}))

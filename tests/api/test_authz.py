@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import accounts, courses
-from core import lifecycle, rules
+from core import lifecycle, rules, workers
 from core.db import session_factory
 from core.settings import Settings
 from grader.results import GradeResult, Output
@@ -55,6 +55,7 @@ class Rule:
     upload: bool = False
     roster: bool = False   # upload a class list instead of a submission
     outcome: tuple[int, ...] | None = None  # the statuses the allowed callers get (None: any 2xx)
+    prepare: str | None = None   # a method of Authz that readies the cell for the call (e.g. adds what it deletes)
 
 
 MATRIX = {
@@ -108,6 +109,11 @@ MATRIX = {
     ("POST", "/api/v1/courses/{course}/roster"): Rule("instructor", roster=True),
     ("POST", "/api/v1/courses/{course}/invitations"): Rule("instructor"),
     ("GET", "/api/v1/courses/{course}/audit"): Rule("instructor"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("staff"),
+    ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("instructor", upload=True),
+    ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}"):
+        Rule("instructor", prepare="add_base"),
 }
 ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
 
@@ -126,6 +132,13 @@ PAGES = {
     ("GET", "/assignments/{assignment_id}/diff"): Rule("user", outcome=(422,)),  # without ?a=&b=
     ("GET", "/submissions/{submission_id}"): Rule("owner_or_staff"),
     ("GET", "/submissions/{submission_id}/result"): Rule("owner_or_staff"),
+    ("GET", "/courses/{course}/similarity"): Rule("staff"),
+    ("GET", "/courses/{course}/assignments/{assignment_id}/similarity"): Rule("staff"),
+    ("GET", "/courses/{course}/assignments/{assignment_id}/similarity/pair"): Rule("user", outcome=(422,)),  # no a, b
+    ("POST", "/courses/{course}/assignments/{assignment_id}/similarity/bases"):
+        Rule("instructor", upload=True, outcome=(303,)),
+    ("POST", "/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}/remove"):
+        Rule("instructor", prepare="add_base", outcome=(303,)),
 }
 MATRIX.update(PAGES)
 
@@ -207,6 +220,12 @@ class Authz:
         assert extension.status_code == 200, extension.text
         return cell
 
+    def add_base(self, cell: Cell) -> None:
+        """A base file named as the matrix names things (``Q1``), for the route that removes it."""
+        response = self.client.post(f"/api/v1/courses/{cell.course}/assignments/w0-service/similarity/bases",
+                                    headers=auth(cell, "instructor"), files={"file": ("Q1.py", b"GIVEN = 1\n")})
+        assert response.status_code == 201, response.text
+
     def tas(self, course: str, granted: bool) -> dict[str, str]:
         """The course's TA, who is ``ta``, or ``ta_granted`` once the course's instructor granted
         TAs everything grantable (the grants are the course's: a cell has one or the other)."""
@@ -257,13 +276,23 @@ def authz(api_settings, catalog):
         admin = accounts.add_user(session, api_settings.secret_key, f"admin-{uuid.uuid4().hex[:8]}", "admin").token
         session.commit()
     tokens = {"admin": admin, "other_instructor": other["tokens"]["instructor"], "bad_token": "tg_" + "x" * 43}
-    with TestClient(create_app(api_settings, enqueuer=RecordingQueue())) as client:
-        yield Authz(client, api_settings, catalog, tokens)
+    # /readyz is 2xx for its callers only with a live worker for the offered queues: one that
+    # stays live for the module (tests/api/test_operations.py tests readiness itself)
+    settings = api_settings.model_copy(update={"worker_stale_s": 24 * 3600.0})
+    with session_factory(api_settings.database_url)() as session:
+        workers.beat(session, "authz-worker:1", ["cpu"])
+    with TestClient(create_app(settings, enqueuer=RecordingQueue())) as client:
+        yield Authz(client, settings, catalog, tokens)
+    with session_factory(api_settings.database_url)() as session:
+        workers.forget(session, "authz-worker:1")
 
 
 # ---------------------------------------------------------------------- the matrix
 def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str, owner: str | None):
-    url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name="Q1",
+    if rule.prepare:
+        getattr(authz, rule.prepare)(cell)
+    name = "Q1.py" if "/bases/{name}" in path else "Q1"
+    url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name=name,
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None

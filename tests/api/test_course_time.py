@@ -12,15 +12,27 @@ from zoneinfo import ZoneInfo
 import subprocess
 import sys
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from api.app import create_app
 from core.models import Course
-from tests.api.conftest import bearer, record_result, submit
-from tests.api.test_deadlines import backdate, base, grade_of
+from tests.api.conftest import RecordingQueue, bearer, record_result, submit
+from tests.api.test_deadlines import backdate, base, closed_at, grade_of
 from tests.workers.stack import REPOSITORY, environment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def new_york(api_settings):
+    """The API of a service whose default zone (TORCHGRADE_DEFAULT_TIME_ZONE) is New York, on the
+    same database: a course that records no zone of its own is New York's."""
+    settings = api_settings.model_copy(update={"default_time_zone": "America/New_York"})
+    with TestClient(create_app(settings, enqueuer=RecordingQueue())) as client:
+        yield client
 
 
 def set_zone(sessions, course, zone: str) -> None:
@@ -144,3 +156,23 @@ def test_the_cli_sets_a_courses_zone_and_the_deadline_keeps_its_moment(client, c
     assert dt.datetime.fromisoformat(paris) == dt.datetime.fromisoformat(shanghai)
     wrong = time_zone("Mars/Olympus")
     assert wrong.returncode == 2 and "no time zone called 'Mars/Olympus'" in wrong.stderr
+
+
+def test_a_course_without_a_zone_counts_late_days_in_the_zone_it_is_shown_in(new_york, course, sessions):
+    """The course records no zone (seed_course): the service's default, New York, is the zone its
+    due dates are shown in and, on every path, the one its late days are counted in (the spring
+    forward of 2026-03-08 makes the first late day 23 hours, as in a course that names New York)."""
+    with sessions() as session:
+        assert session.query(Course.time_zone).filter(Course.slug == course["course"]).scalar() is None
+    sunday, monday = course["students"]
+    first = handed_in_at(new_york, course, sessions, sunday, dt.datetime(2026, 3, 8, 23, 30, tzinfo=NEW_YORK))
+    second = handed_in_at(new_york, course, sessions, monday, dt.datetime(2026, 3, 9, 0, 30, tzinfo=NEW_YORK))
+    shown = policy(new_york, course, due_at="2026-03-07 23:59", late_days=1, late_penalty_per_day=0.25)
+    assert shown["time_zone"] == "America/New_York" and shown["due_at"] == "2026-03-07T23:59:00-05:00"
+    student = new_york.get("/api/v1/assignments/w0-service", headers=bearer(course, sunday)).json()
+    assert student["closes_at"] == "2026-03-08T23:59:00-04:00"
+    assert days_late(new_york, course, first, sunday) == {1}      # the view, the student's grades, the gradebook
+    assert days_late(new_york, course, second, monday) == {2}
+    refused = submit(new_york, course, sunday)                     # the submit path
+    assert closed_at(refused) == dt.datetime(2026, 3, 8, 23, 59, tzinfo=NEW_YORK)
+    assert "(America/New_York)" in refused.json()["error"]["message"]

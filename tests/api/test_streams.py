@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from api.client import sse_events
+from torchgrade_client.submit import sse_events
 from api.services.progress import RETRY_AFTER_S, Streams
 from core import lifecycle
 from core.models import User

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from api.client import sse_events
+from torchgrade_client.submit import sse_events
 from core import lifecycle
 from grader.results import GradeResult
 from grader.results import TestResult as CheckResult

@@ -117,3 +117,16 @@ def test_migration_moves_scores_from_submissions_to_answers(database_url):
             (4.0, "Nearly.", hashlib.sha256(b"Because.").hexdigest())
     found = current(sessions, 1, alice)["Q1"]
     assert (found.submission_id, found.score, found.comment) == (2, 4.0, "Nearly.")  # the same text, uploaded again
+
+
+def test_a_pending_answer_says_the_engines_message_in_both_languages():
+    """One message, one translation: the service shows a pending answer as the engine graded it."""
+    from grader.i18n import render
+    from grader.manifest import Text, WrittenSpec
+    from grader.results import WRITTEN_PENDING
+
+    spec = WrittenSpec(name="Q1", points=5, prompt=Text(zh="为什么？", en="Why?"))
+    pending = answers.Current(answer_id=1, name="Q1", sha256="0" * 64, submission_id=None, answered_at=T0, score=None)
+    shown = answers.as_test(spec, pending)
+    assert shown.feedback == render(WRITTEN_PENDING, "en") == "written answer received; an instructor will score it"
+    assert shown.translations["zh"].feedback == render(WRITTEN_PENDING, "zh") == "已收到书面回答，将由教师评分"

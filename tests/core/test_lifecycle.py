@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.client import progress_line
+from torchgrade_client.submit import progress_line
 from core import events, lifecycle
 from core.models import SubmissionEvent
 from core.queueing import BrokerUnavailable

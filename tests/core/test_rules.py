@@ -173,6 +173,20 @@ def test_passed_is_after_the_students_due_date():
 NOW = DUE - 10 * DAY
 
 
+def test_the_phase_a_submission_made_now_falls_in():
+    deadline = Deadline.of(DUE, late_days=2, penalty_per_day=0.1)
+    assert [deadline.phase(DUE + offset) for offset in (-HOUR, dt.timedelta(0), HOUR, 2 * DAY, 2 * DAY + HOUR)] == \
+        [rules.Phase.open, rules.Phase.open, rules.Phase.late, rules.Phase.late, rules.Phase.closed]
+    assert Deadline.of(None, 2, 0.1).phase(DUE) == rules.Phase.no_deadline
+    assert Deadline.of(DUE, 0, 0.1, exempt=True).phase(DUE + 9 * DAY) == rules.Phase.no_deadline
+
+
+@pytest.mark.parametrize(("per_day", "total", "used", "today", "left"), [
+    (None, None, 50, 10, None), (None, 5, 3, 3, 2), (3, None, 9, 1, 2), (3, 5, 4, 0, 1), (3, 5, 7, 3, 0)])
+def test_attempts_left(per_day, total, used, today, left):
+    assert Attempts(per_day, total).remaining(used, today) == left
+
+
 def test_unlimited_attempts():
     assert not Attempts(None, None).limited
     Attempts(None, None).check("w0", NOW, 1000, 1000, NOW - HOUR)

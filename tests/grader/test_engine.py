@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import textwrap
 
 import pytest
 
+from core import logs
 from grader.assignments import Catalog
 from grader.config import EngineSettings
 from grader.engine import Grader, clamp_limits
@@ -280,3 +283,19 @@ def test_a_notebook_that_stops_at_a_leftover_cell_says_so_in_a_note(grader):
     assert any(f"stopped at cell {last}" in note for note in result.notes), result.notes
     assert any(f"第 {last} 个单元格" in note for note in result.localized("zh").notes)
     assert f'File "cell {last}", line 2' in result.output.stderr and "NameError" in result.output.stderr
+
+
+def test_a_grader_traceback_goes_to_the_log_never_to_the_student(demo, caplog):
+    grade = demo("""
+        @check("buggy")
+        def buggy(student, ctx):
+            return 1 / 0
+    """, [("buggy", "visible")])
+    with caplog.at_level(logging.ERROR, logger="grader.engine"):
+        result = grade("answer = 1\n")
+    shown = result.for_student(show_hidden=True, show_after_due=True).model_dump_json()
+    assert "ZeroDivisionError" in result.message and "Traceback" not in shown and "1 / 0" not in shown
+    logged = [r for r in caplog.records if r.exc_info]
+    assert logged, "the traceback is logged"
+    line = json.loads(logs.formatter("json").format(logged[0]))
+    assert line["level"] == "ERROR" and "Traceback" in line["exc_info"] and "return 1 / 0" in line["exc_info"]

@@ -72,7 +72,7 @@ def test_logging_in_and_out(pages, course_people):
 def test_a_form_without_its_csrf_token_is_refused_with_a_page(pages, course_people):
     refused = pages.post("/login", data={"name": course_people["students"][0], "password": PASSWORD})
     assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
-    assert "重新加载" in refused.text or "reload" in refused.text
+    assert "请刷新页面后重试" in refused.text, "why, in Chinese"
     log_in_client(pages, course_people["students"][0])
     forged = pages.post(f"/assignments/{W0}/submissions?course={course_people['course']}",
                         data={"csrf_token": "forged"}, files={"file": ("hw.py", ANSWER)})
@@ -214,6 +214,8 @@ def test_the_diff_of_uploads_of_every_kind():
     lines = diff.between({"a.py": "x = 1\n"}, {"a.py": "x = 2\n", "b.py": "y\n"})
     assert [line.kind for line in lines] == ["file", "hunk", "del", "add", "file", "hunk", "add"]
     assert diff.between({"a.py": "same\n"}, {"a.py": "same\n"}) == []
+    renamed = diff.between({"hw.py": "x = 1\n"}, {"hw2.py": "x = 2\n"})
+    assert [(line.kind, line.text) for line in renamed][:1] == [("file", "hw.py → hw2.py")] and len(renamed) == 4
 
 
 def test_statements_are_rendered_without_raw_html_or_script_links():
@@ -239,3 +241,26 @@ def test_an_invitation_sets_the_password_and_logs_in(pages, course_people, web_s
     assert pages.get(f"/invite/{code}").status_code == 404, "the code was for one use"
     pages.cookies.clear()
     log_in_client(pages, student, "a long new password")
+
+
+def test_a_late_assignment_and_the_attempts_left_are_shown(pages, course_people, web_settings):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from core.models import Course, CourseAssignment
+
+    with session_factory(web_settings.database_url)() as session:
+        offered = session.scalar(select(CourseAssignment).join(Course).where(
+            Course.slug == course_people["course"], CourseAssignment.assignment_id == W0))
+        offered.due_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        offered.late_days, offered.late_penalty_per_day, offered.attempts_total = 2, 0.1, 3
+        session.commit()
+    log_in_client(pages, course_people["students"][0])
+    upload(pages, course_people["course"], "hw.py")
+    home = pages.get("/").text
+    assert "迟交：扣 10%" in home and "可迟交至" in home
+    row = re.search(r"w0-service</div></td>(.*?)</tr>", home, re.S).group(1)
+    assert '<td class="number">2</td>' in row, "3 attempts, 1 used"
+    english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
+    assert "late: 10% off" in english and "10% off per day late" in english and "(Asia/Shanghai)" in english

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.services import accounts
+from core.db import session_factory
 from tests.web.conftest import axe_check, console_errors, log_in, screenshot
 from tests.workers.stack import GOOD, VARIANCE
 
@@ -40,6 +42,16 @@ def submit_file(browser, path) -> None:
     wait(browser, lambda b: "/submissions/" in b.current_url, 30)
 
 
+def drop(browser, name: str, text: str) -> None:
+    """Drop a file on the upload area, as a file dragged from the desktop is."""
+    browser.execute_script(
+        "const zone = document.querySelector('[data-dropzone]'), data = new DataTransfer();"
+        "data.items.add(new File([arguments[1]], arguments[0], {type: 'text/x-python'}));"
+        "for (const type of ['dragenter', 'dragover', 'drop'])"
+        "  zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));",
+        name, text)
+
+
 def graded(browser) -> bool:
     box = find(browser, "#result")
     return box.get_attribute("aria-busy") is None and "已评分" in box.text
@@ -70,6 +82,8 @@ def test_a_student_submits_and_watches_the_result_in_chinese(stack, fresh_browse
     assert "未通过" in result and "通过" in result, result
     assert any("\u4e00" <= ch <= "\u9fff" for ch in find(browser, ".checks .feedback:not(:empty)").text), \
         "the feedback is in Chinese"
+    find(browser, "details summary").click()
+    assert find(browser, "pre code.hljs .hljs-keyword"), "the code is highlighted (highlight.js from /static)"
     axe_check(browser, "submission")
     screenshot(browser, "submission", "zh")
 
@@ -85,11 +99,22 @@ def test_a_student_submits_and_watches_the_result_in_chinese(stack, fresh_browse
     assert find(browser, ".diff .add") and find(browser, ".diff .del")
     axe_check(browser, "diff")
     screenshot(browser, "diff", "zh")
+    browser.get(browser.current_url + "&lang=en")
+    assert heading(browser) == "Difference between two submissions"
+    screenshot(browser, "diff", "en")
     assert not console_errors(browser)
 
 
 def test_the_pages_in_english(stack, fresh_browser, tmp_path):
     browser, people = fresh_browser, stack.course()
+    with session_factory(stack.settings.database_url)() as session:
+        code = accounts.invite(session, stack.settings, accounts.user_by_name(session, people["students"][0]))
+        session.commit()
+    for language, title in (("zh", "设置密码"), ("en", "Set your password")):
+        browser.get(f"{stack.url}/invite/{code}?lang={language}")
+        assert heading(browser) == title
+        axe_check(browser, f"invitation ({language})")
+        screenshot(browser, "invitation", language)
     log_in(browser, stack.url, people["students"][0])
     browser.get(f"{stack.url}/?lang=en")
     assert heading(browser) == "My assignments"
@@ -97,8 +122,11 @@ def test_the_pages_in_english(stack, fresh_browser, tmp_path):
     browser.get(f"{stack.url}/assignments/{ASSIGNMENT}?course={people['course']}")
     assert "Hand in" in find(browser, "main").text, "the choice is remembered (cookie)"
     screenshot(browser, "assignment", "en")
-    (tmp_path / "hw.py").write_bytes(VARIANCE)
-    submit_file(browser, tmp_path / "hw.py")
+    drop(browser, "dropped.py", VARIANCE.decode())
+    assert find(browser, "input[type=file]").get_property("files")[0]["name"] == "dropped.py"
+    assert find(browser, "[data-chosen]").text == "dropped.py", "the dropped file is named"
+    find(browser, "form[enctype='multipart/form-data'] button[type=submit]").click()
+    wait(browser, lambda b: "/submissions/" in b.current_url, 30)
     wait(browser, lambda b: "graded" in find(b, "#result").text and find(b, "#result").get_attribute("aria-busy") is None)
     axe_check(browser, "submission (en)")
     screenshot(browser, "submission", "en")

@@ -121,8 +121,8 @@ def environment(settings: Settings) -> dict[str, str]:
     """The TORCHGRADE_* variables that give a subprocess these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHGRADE_")}
     for name, value in settings.model_dump().items():
-        if value is None:
-            continue  # unset: the subprocess takes the same default
+        if value is None:  # unset (e.g. TORCHGRADE_COOKIE_SECURE): the subprocess takes the same default
+            continue
         if isinstance(value, (set, frozenset, list)):
             value = "[" + ",".join(f'"{v}"' for v in value) + "]"
         env[f"TORCHGRADE_{name.upper()}"] = str(value)

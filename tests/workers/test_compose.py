@@ -4,7 +4,10 @@ capabilities (never privileged), and the gpu profile reserves an NVIDIA device."
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -93,3 +96,74 @@ def test_the_gpu_worker_reserves_an_nvidia_device():
 def test_the_image_is_built_here():
     assert (REPOSITORY / "Dockerfile").is_file()
     assert all(SERVICES[name]["build"] == "." for name in TORCHGRADE_SERVICES)
+
+
+def test_the_api_healthcheck_probes_liveness():
+    """/healthz, not /readyz: readiness fails while the gpu profile's worker is off and an
+    offered assignment uses the gpu queue, and restarting the API would not change that."""
+    probe = " ".join(SERVICES["api"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/healthz" in probe and "/readyz" not in probe
+
+
+def test_every_queue_has_a_worker_service():
+    """Every queue an assignment may use is consumed by some worker service (the gpu one in its
+    profile), so /readyz can become ready."""
+    from core.broker import QUEUES
+
+    consumed = set()
+    for name in WORKERS:
+        args = build_parser().parse_args(SERVICES[name]["command"][1:])
+        consumed.update(args.queues.split(","))
+    assert consumed == set(QUEUES)
+
+
+def test_logs_are_json_lines():
+    """No service sets TORCHGRADE_LOG_FORMAT: the default, one JSON object a line, reaches
+    `docker compose logs`."""
+    for name in TORCHGRADE_SERVICES:
+        assert "TORCHGRADE_LOG_FORMAT" not in SERVICES[name]["environment"]
+    assert Settings.model_fields["log_format"].default == "json"
+
+
+# ---------------------------------------------------------------------- a real compose implementation
+def compose_config(tmp_path, *args: str, secret: str | None = "s" * 32) -> subprocess.CompletedProcess:
+    """``config`` of a real compose implementation: Docker's `docker compose` (v2) reads the file
+    as it is; Debian's `docker-compose` 1.29 (apt-get install docker-compose) predates the
+    top-level ``name``, which it is given without.  Neither needs a Docker daemon or an image."""
+    env = {k: v for k, v in os.environ.items() if k != "TORCHGRADE_SECRET_KEY"}
+    if secret is not None:
+        env["TORCHGRADE_SECRET_KEY"] = secret
+    v2 = shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    if v2:
+        command = ["docker", "compose", "-f", str(REPOSITORY / "docker-compose.yml")]
+    elif shutil.which("docker-compose"):
+        copy = tmp_path / "docker-compose.yml"
+        copy.write_text("".join(line for line in (REPOSITORY / "docker-compose.yml").read_text().splitlines(True)
+                                if not line.startswith("name:")))
+        (tmp_path / "Dockerfile").write_text((REPOSITORY / "Dockerfile").read_text())
+        command = ["docker-compose", "-f", str(copy)]
+    else:
+        pytest.skip("no compose implementation here (apt-get install docker-compose)")
+    return subprocess.run([*command, *args, "config"], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=tmp_path)
+
+
+def test_a_compose_implementation_reads_the_file(tmp_path):
+    resolved = compose_config(tmp_path)
+    assert resolved.returncode == 0, resolved.stderr
+    services = yaml.safe_load(resolved.stdout)["services"]
+    assert {"postgres", "redis", "migrate", "api", "worker-cpu"} <= set(services)
+    assert services.get("worker-gpu", {"profiles": ["gpu"]})["profiles"] == ["gpu"]
+    worker = services["worker-cpu"]
+    assert worker["environment"]["TORCHGRADE_WORKER_CONCURRENCY"] == "2"  # its own, merged over the shared ones
+    assert worker["environment"]["TORCHGRADE_BROKER_URL"] == "redis://redis:6379/0"
+    assert set(worker["cap_add"]) == SANDBOX_CAPABILITIES and worker["cap_drop"] == ["ALL"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/healthz" in " ".join(services["api"]["healthcheck"]["test"])
+    with_gpu = compose_config(tmp_path, "--profile", "gpu")
+    assert "worker-gpu" in yaml.safe_load(with_gpu.stdout)["services"], with_gpu.stderr
+
+
+def test_a_compose_implementation_refuses_a_missing_secret(tmp_path):
+    refused = compose_config(tmp_path, secret=None)
+    assert refused.returncode != 0 and "set TORCHGRADE_SECRET_KEY" in refused.stderr

@@ -65,9 +65,9 @@ def test_student_submit_errors_are_clear(embedded, tmp_path):
     env, url, _ = embedded
     bad_token = torchgrade(env, "submit", "w1-normal-modes", str(REPOSITORY / "reference/w1-normal-modes/starter.py"),
                            "--server", url, "--token", "tg_wrong")
-    assert bad_token.returncode == 2 and "not accepted (401)" in bad_token.stdout
+    assert bad_token.returncode == 2 and "not accepted (401)" in bad_token.stderr
     missing = torchgrade(env, "submit", "w1-normal-modes", str(tmp_path / "nope.py"), "--server", url, "--token", "x")
-    assert missing.returncode == 2 and "cannot read" in missing.stdout
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 def test_roster_import(embedded, tmp_path):
@@ -93,6 +93,12 @@ def test_demo_prints_tokens_that_work(embedded):
     assert demo.returncode == 0, demo.stderr
     tokens = dict(line.strip().removeprefix("export ").split("=", 1) for line in demo.stdout.splitlines()
                   if line.strip().startswith("export "))
+    logins = dict(line.strip().split(" / ", 1) for line in demo.stdout.splitlines() if " / " in line)
+    assert set(tokens) == {"INSTRUCTOR", "TA", "STUDENT"} and set(logins) == {"instructor", "ta", "student"}
+    session = httpx.post(f"{url}/api/v1/session", json={"name": "ta", "password": logins["ta"]})
+    assert session.status_code == 200, session.text
+    ta = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {tokens['TA']}"}).json()
+    assert ta["courses"] == [{"course": "demo", "role": "ta"}]
     response = httpx.post(f"{url}/api/v1/assignments/w1-normal-modes/submissions",
                           headers={"Authorization": f"Bearer {tokens['STUDENT']}"}, files={"file": ("hw.py", GOOD)})
     assert response.status_code == 202

@@ -123,7 +123,8 @@ def test_server_database_and_missing_data_dir(references, tmp_path):
             wait_for(lambda: not server.alive() or ready(url), START_TIMEOUT_S, "/readyz")
             assert server.alive(), server.output()[-3000:]
             assert httpx.get(f"{url}/readyz").json() == {
-                "status": "ready", "checks": {"data_dir": "ok", "database": "ok", "broker": "ok", "worker": "ok"}}
+                "status": "ready", "checks": {"data_dir": "ok", "database": "ok", "broker": "ok", "workers": "ok",
+                                              "worker": "ok"}}
             token = _student_token(env)
             submitted = httpx.post(f"{url}/api/v1/assignments/w1-normal-modes/submissions",
                                    headers={"Authorization": f"Bearer {token}"}, files={"file": ("hw.py", GOOD)})

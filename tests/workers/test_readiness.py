@@ -74,7 +74,8 @@ def readyz(settings, worker_alive=None) -> tuple[int, dict]:
 def test_readyz_when_all_is_usable(tmp_path, references):
     settings = migrated(service_settings(tmp_path / "data", references, SLOT))
     assert readyz(settings) == (200, {"status": "ready",
-                                      "checks": {"data_dir": "ok", "database": "ok", "broker": "ok"}})
+                                      "checks": {"data_dir": "ok", "database": "ok", "broker": "ok",
+                                                                 "workers": "ok"}})
 
 
 def test_readyz_names_what_is_not_usable(tmp_path, references):

@@ -46,8 +46,8 @@ def home(request: Request, session: SessionDep, catalog: CatalogDep, settings: S
 
 def _row(session: Session, catalog: Catalog, settings: Settings, user: User, offered: CourseAssignment, now) -> dict:
     zone = courses.zone_of(offered.course, settings)
-    return {**assignments.overview(session, catalog, user, offered, zone),
-            **assignments.standing(session, user, offered, now), "time_zone": zone.key}
+    return {**assignments.overview(session, settings, catalog, user, offered),
+            **assignments.standing(session, settings, user, offered, now), "time_zone": zone.key}
 
 
 @router.get("/assignments/{assignment_id}")
@@ -117,7 +117,7 @@ def submission_context(session: Session, catalog: Catalog, settings: Settings, u
     offered = found.course_assignment
     zone = courses.zone_of(offered.course, settings)
     staff = courses.sees_all(session, user, offered.course_id)
-    shown = submissions.view(session, catalog, found, instructor=staff, language=language)
+    shown = submissions.view(session, settings, catalog, found, instructor=staff, language=language)
     for moment in ("submitted_at", "started_at", "finished_at"):
         shown[moment] = clock.shown(shown[moment], zone)
     return {"s": shown, "final": SubmissionStatus(found.status).final, "time_zone": zone.key,
@@ -144,11 +144,7 @@ def difference(request: Request, assignment_id: str, session: SessionDep, settin
     zone = courses.zone_of(older.course_assignment.course, settings)
     return page(request, "student/diff.html", {
         "assignment_id": assignment_id, "older": _brief(older, zone), "newer": _brief(newer, zone),
-        "lines": compare(older, newer), "course_query": f"?course={older.course_assignment.course.slug}"})
-
-
-def compare(older: Submission, newer: Submission) -> list[diff.Line]:
-    return diff.between(diff.sources(older.filename, older.content), diff.sources(newer.filename, newer.content))
+        "lines": diff.of_submissions(older, newer), "course_query": f"?course={older.course_assignment.course.slug}"})
 
 
 def _brief(found: Submission, zone) -> dict:
