@@ -160,7 +160,7 @@ def run_course_permissions(args) -> int:
         try:
             course = accounts.course_by_slug(session, args.name)
             if args.ta_may is not None:
-                courses.set_ta_grants(course, [r.strip() for r in args.ta_may.split(",") if r.strip()])
+                courses.set_ta_grants(session, None, course, [r.strip() for r in args.ta_may.split(",") if r.strip()])
         except ServiceError as exc:
             return report_error("course permissions", exc, args.lang)
         session.commit()
@@ -179,7 +179,7 @@ def run_course_time_zone(args) -> int:
         try:
             course = accounts.course_by_slug(session, args.name)
             if args.zone is not None:
-                courses.set_time_zone(course, args.zone)
+                courses.set_time_zone(session, None, course, args.zone)
         except ServiceError as exc:
             return report_error("course time-zone", exc, args.lang)
         session.commit()

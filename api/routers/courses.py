@@ -26,8 +26,6 @@ ExportQuery = Annotated[gradebook.ExportFormat, Query(alias="format", descriptio
 SEE_ALL = Right.see_all
 DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
                                                 description="without a time zone: the course's time")]
-
-
 DroppedQuery = Annotated[bool, Query(description="list dropped students too")]
 WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments too")]
 
@@ -191,7 +189,8 @@ def get_permissions(course: str, session: SessionDep, user: CurrentUser) -> dict
 def set_permissions(course: str, body: PermissionsIn, session: SessionDep, user: CurrentUser) -> dict:
     """Grant TAs the instructor's ``policy`` (deadlines, late policy, attempt limits), ``extensions``
     and ``release`` (of hidden results): the list replaces the course's grants; ``[]`` revokes all."""
-    found = courses.set_ta_grants(courses.course_for(session, user, course, Right.administer), body.ta_may)
+    found = courses.set_ta_grants(session, user, courses.course_for(session, user, course, Right.administer),
+                                  body.ta_may)
     session.commit()
     return _permissions(found)
 

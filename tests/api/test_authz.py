@@ -263,7 +263,7 @@ class Authz:
         with session_factory(self.settings.database_url)() as session:
             ta = accounts.add_user(session, self.settings.secret_key, f"{course}-ta", "ta", course).token
             if granted:
-                courses.set_ta_grants(accounts.course_by_slug(session, course), sorted(rules.GRANTABLE))
+                courses.set_ta_grants(session, None, accounts.course_by_slug(session, course), sorted(rules.GRANTABLE))
             session.commit()
         return {"ta_granted" if granted else "ta": ta}
 
