@@ -164,7 +164,7 @@ def test_a_ta_scores_and_regrades_but_sees_no_policy_control_until_allowed(pages
                          params={"lang": "en"})
     assert refused.status_code == 403 and "allow TAs" in refused.text
     with session_factory(web_settings.database_url)() as session:
-        courses.set_ta_grants(accounts.course_by_slug(session, course), ["policy"])
+        courses.set_ta_grants(session, None, accounts.course_by_slug(session, course), ["policy"])
         session.commit()
     page = pages.get(f"{url}?lang=en").text
     assert f'action="{url}/policy"' in page and f'action="{url}/extensions"' not in page
