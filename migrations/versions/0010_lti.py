@@ -13,7 +13,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision = '0010'
-down_revision = '0009'  # written as 0009 on 0004; renumbered and re-chained onto main's head (0009_similarity)
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
