@@ -442,8 +442,8 @@ def run_audit(args) -> int:
 
 
 def add_demo(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="create the demo course with an instructor and a student; print "
-                                                "their (new) tokens")
+    parser = subparsers.add_parser("demo", help="create the demo course with an instructor, a TA and a "
+                                                "student; print their (new) passwords and tokens")
     parser.set_defaults(handler=run_demo)
 
 
@@ -466,8 +466,9 @@ def run_demo(args) -> int:
             passwords[name] = secrets.token_urlsafe(9)
             accounts.set_password(session, accounts.user_by_name(session, name), passwords[name])
         session.commit()
+    url = f"http://{settings.api_host}:{settings.api_port}"   # where `torchgrade serve` listens, as configured
     say(_("demo course {course!r} is ready. Log in at {url} (new passwords each run):", course=DEMO_COURSE,
-          url=f"http://{settings.api_host}:{settings.api_port}/"), args.lang)
+          url=f"{url}/"), args.lang)
     for name, password in passwords.items():
         print(f"  {name} / {password}")
     say(_("Tokens for the API and `torchgrade submit` (new ones each run):"), args.lang)
@@ -475,7 +476,7 @@ def run_demo(args) -> int:
         print(f"  export {name.upper()}={token}")
     say(_("then, once `torchgrade serve` is up:"), args.lang)
     print('  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
-          "http://127.0.0.1:8000/api/v1/assignments/w1-normal-modes/submissions")
+          f"{url}/api/v1/assignments/w1-normal-modes/submissions")
     return 0
 
 
