@@ -180,7 +180,9 @@ def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
     return [render(queue.message, language) for queue in workers.unserved(session, catalog, stale_s, only=offered)]
 
 
-def gradebook_csv(book: dict) -> str:
+def gradebook_csv(book: dict) -> bytes:
+    """UTF-8 with a byte-order mark, as the invitations' CSV: without it a spreadsheet program on a
+    Chinese Windows reads the file as GBK and shows every 姓名 garbled."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["student", "display_name", *book["assignments"], "total"])
@@ -190,7 +192,7 @@ def gradebook_csv(book: dict) -> str:
         cells = [("" if row["grades"][a] is None else f"{row['grades'][a]['adjusted_score']:g}")
                  for a in book["assignments"]]
         writer.writerow([row["student"], row["display_name"], *cells, f"{row['total']:g}"])
-    return out.getvalue()
+    return out.getvalue().encode("utf-8-sig")
 
 
 def my_grades(session: Session, settings: Settings, catalog: Catalog, user: User,
