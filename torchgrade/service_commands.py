@@ -274,7 +274,15 @@ def run_user_invite(args) -> int:
     say(_("{name}'s invitation code (one-time; it sets their password):", name=args.name), args.lang, error=True)
     print(code)
     print(accounts.invitation_url(settings, code))
+    warn_if_links_are_paths(settings, args.lang)
     return 0
+
+
+def warn_if_links_are_paths(settings, language: str) -> None:
+    """An invitation link is only whole when the service knows the address students open."""
+    if not settings.api_url:
+        say(_("the invitation links are paths (/invite/CODE): set TORCHGRADE_API_URL to the address your students "
+              "open (e.g. https://grader.example.edu.cn) for whole links"), language, error=True)
 
 
 def add_roster(subparsers) -> None:
@@ -334,6 +342,8 @@ def run_roster_import(args) -> int:
     if report.missing and not args.drop_missing:
         say(_("not in the file (still enrolled; --drop-missing drops them): {names}",
               names=", ".join(report.missing)), args.lang, error=True)
+    if report.invitations:
+        warn_if_links_are_paths(settings, args.lang)
     return write_csv(administration.invitations_csv(report.invitations), args.invitations, args.lang)
 
 
@@ -401,6 +411,7 @@ def run_roster_invitations(args) -> int:
         except ServiceError as exc:
             return report_error("roster invitations", exc, args.lang)
         session.commit()
+    warn_if_links_are_paths(settings, args.lang)
     return write_csv(administration.invitations_csv(invitations), args.output, args.lang)
 
 

@@ -216,3 +216,18 @@ def test_the_cli_imports_with_a_mapping_and_writes_the_invitations(api_settings,
     assert cli.main(["--lang", "en", "roster", "import", str(source), "--course", course["course"],
                      "--map", "学籍号"]) == 2
     assert "--map takes HEADER=FIELD" in capsysbinary.readouterr().err.decode()
+
+
+def test_the_cli_says_when_the_invitation_links_are_only_paths(api_settings, monkeypatch, capsysbinary, client,
+                                                               course):
+    student = course["students"][0]
+    monkeypatch.setattr("torchgrade.service_commands.get_settings", lambda: api_settings.model_copy(
+        update={"api_url": ""}))
+    assert cli.main(["--lang", "zh", "roster", "invitations", course["course"], student]) == 0
+    said = capsysbinary.readouterr()
+    assert ",/invite/" in said.out.decode("utf-8-sig") and "TORCHGRADE_API_URL" in said.err.decode()
+    public = api_settings.model_copy(update={"api_url": "https://grader.example.edu.cn/"})
+    monkeypatch.setattr("torchgrade.service_commands.get_settings", lambda: public)
+    assert cli.main(["--lang", "en", "roster", "invitations", course["course"], student]) == 0
+    said = capsysbinary.readouterr()
+    assert ",https://grader.example.edu.cn/invite/" in said.out.decode("utf-8-sig") and not said.err
