@@ -231,7 +231,9 @@ def test_an_invitation_sets_the_password_and_logs_in(pages, course_people, web_s
         code = accounts.invite(session, web_settings, accounts.user_by_name(session, student))
         session.commit()
     form = pages.get(f"/invite/{code}")
-    assert form.status_code == 200 and student in form.text and h1(form) == "设置密码"
+    assert form.status_code == 200 and h1(form) == "设置密码"
+    assert f"你的登录名（学号或工号）是 <strong>{student}</strong>" in form.text  # a roster's 姓名 is not the login
+    assert f'name="username" value="{student}" autocomplete="username"' in form.text  # for password managers
     differ = pages.post(f"/invite/{code}", data={"password": "a long new password", "confirm": "another one",
                                                  "csrf_token": form_token(form.text)})
     assert differ.status_code == 400 and "两次输入的密码不一致" in differ.text
