@@ -36,7 +36,9 @@ def submit_and_follow(server: str, token: str, assignment: str, path: Path, cour
         tell(say("cannot read {path}: {why}", language, path=str(path), why=exc.strerror), error=True)
         return EXIT_FAILED
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
-    with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
+    # ?lang= on every call: the server's messages and feedback in the language the client speaks,
+    # even in a course whose default is the other one
+    with httpx.Client(base_url=server, headers=headers, params={"lang": language}, timeout=30) as client:
         try:
             response = client.post(f"/api/v1/assignments/{assignment}/submissions",
                                    files={"file": (path.name, content)}, params={"course": course} if course else None)
