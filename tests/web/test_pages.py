@@ -266,3 +266,31 @@ def test_a_late_assignment_and_the_attempts_left_are_shown(pages, course_people,
     assert '<td class="number">2</td>' in row, "3 attempts, 1 used"
     english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
     assert "late: 10% off" in english and "10% off per day late" in english and "(Asia/Shanghai)" in english
+
+
+def test_a_closed_assignment_shows_no_upload_form(pages, course_people, web_settings):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from core.models import Course, CourseAssignment
+
+    def policy(**values):
+        with session_factory(web_settings.database_url)() as session:
+            offered = session.scalar(select(CourseAssignment).join(Course).where(
+                Course.slug == course_people["course"], CourseAssignment.assignment_id == W0))
+            before = {k: getattr(offered, k) for k in values}
+            for k, v in values.items():
+                setattr(offered, k, v)
+            session.commit()
+            return before
+
+    before = policy(due_at=dt.datetime(2026, 3, 1, 15, 59, tzinfo=dt.timezone.utc), late_days=0)
+    try:
+        log_in_client(pages, course_people["students"][0])
+        page = pages.get(f"/assignments/{W0}?course={course_people['course']}").text
+        assert 'type="file"' not in page and "已于 2026-03-01 23:59（Asia/Shanghai）截止，不再接受提交" in page
+        english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
+        assert "Closed at 2026-03-01 23:59 (Asia/Shanghai): no more submissions" in english
+    finally:
+        policy(**before)
