@@ -145,15 +145,16 @@ def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Co
     offered = [o for o in in_catalog(catalog, course.assignments) if include_withdrawn or o.withdrawn_at is None]
     versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
-    query = select(User).join(Membership).where(Membership.course_id == course.id, graded).order_by(User.name)
+    query = (select(User, Membership.class_name).join(Membership).where(Membership.course_id == course.id, graded)
+             .order_by(User.name))
     if not include_dropped:
         query = query.where(Membership.dropped_at.is_(None))
-    students = session.scalars(query).all()
+    students = session.execute(query).all()
     found = grades(session, settings, catalog, offered, policy)
     rows = []
-    for student in students:
+    for student, class_name in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
-        rows.append({"student": student.name, "display_name": student.display_name,
+        rows.append({"student": student.name, "display_name": student.display_name, "class": class_name,
                      "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
                      "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
     maximum = max_scores(catalog, offered)
@@ -185,13 +186,13 @@ def gradebook_csv(book: dict) -> bytes:
     Chinese Windows reads the file as GBK and shows every 姓名 garbled."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", "display_name", *book["assignments"], "total"])
-    writer.writerow(["(max)", "", *(f"{book['max_scores'][a]:g}" for a in book["assignments"]),
+    writer.writerow(["student", "display_name", "class", *book["assignments"], "total"])
+    writer.writerow(["(max)", "", "", *(f"{book['max_scores'][a]:g}" for a in book["assignments"]),
                      f"{book['max_total']:g}"])
     for row in book["students"]:
         cells = [("" if row["grades"][a] is None else f"{row['grades'][a]['adjusted_score']:g}")
                  for a in book["assignments"]]
-        writer.writerow([row["student"], row["display_name"], *cells, f"{row['total']:g}"])
+        writer.writerow([row["student"], row["display_name"], row["class"], *cells, f"{row['total']:g}"])
     return out.getvalue().encode("utf-8-sig")
 
 

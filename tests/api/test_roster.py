@@ -231,3 +231,13 @@ def test_the_cli_says_when_the_invitation_links_are_only_paths(api_settings, mon
     assert cli.main(["--lang", "en", "roster", "invitations", course["course"], student]) == 0
     said = capsysbinary.readouterr()
     assert ",https://grader.example.edu.cn/invite/" in said.out.decode("utf-8-sig") and not said.err
+
+
+def test_the_gradebook_carries_each_students_class(client, course):
+    p = prefix(course)
+    assert import_file(client, course, CHINESE.format(p=p).encode("gb18030")).status_code == 200
+    book = client.get(f"/api/v1/courses/{course['course']}/gradebook", headers=bearer(course, "instructor")).json()
+    assert {r["student"]: r["class"] for r in book["students"]}[f"{p}03"] == "计科2302"
+    exported = client.get(f"/api/v1/courses/{course['course']}/gradebook.csv", headers=bearer(course, "instructor"))
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")))}
+    assert (rows[f"{p}01"]["display_name"], rows[f"{p}01"]["class"]) == ("李雷", "计科2301")
