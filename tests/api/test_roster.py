@@ -12,6 +12,7 @@ import pytest
 
 from api.services import roster
 from core.errors import BadRequest
+from grader.i18n import render
 from tests.api.conftest import bearer
 from torchgrade import cli
 
@@ -90,6 +91,16 @@ def test_bad_rows_name_their_line():
         roster.parse("学号,姓名\n2026001,a\n2026002,b\n2026001,c\n")
     with pytest.raises(BadRequest, match="roster line 2: role 'dean'"):
         roster.parse("学号,角色\n2026001,dean\n")
+
+
+def test_every_bad_row_is_named_at_once():
+    with pytest.raises(BadRequest) as refused:
+        roster.parse("学号,姓名,角色\n2026001,a,\n2026001,b,\nbad id!,c,\n2026004,d,班长\n2026005,e,助教\n")
+    assert str(refused.value.message).splitlines() == [
+        "roster line 3: student ID 2026001 is on line 2 already",
+        "roster line 4: student ID 'bad id!': use letters, digits and . _ @ -",
+        "roster line 5: role '班长': use one of student, ta, instructor"]
+    assert "名单第 5 行" in render(refused.value.message, "zh")
 
 
 def test_canvas_and_moodle_exports_as_they_come():
