@@ -97,8 +97,18 @@ def run_restore(args) -> int:
         return report_error("restore", exc, args.lang)
     say(_("restored {rows} rows of {tables} tables from {path} (taken {when} on {backend}); queued and running "
           "submissions are sent to the workers again", rows=summary.rows, tables=len(summary.tables),
-          path=str(args.file), when=summary.created_at, backend=summary.backend), args.lang)
+          path=str(args.file), when=minute_utc(summary.created_at), backend=summary.backend), args.lang)
     return 0
+
+
+def minute_utc(moment: str) -> str:
+    """An ISO 8601 moment as a person reads it: 2026-12-07 05:27 UTC (as it is, if it is not one)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(moment).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return moment
 
 
 def add_course(subparsers) -> None:
