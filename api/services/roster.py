@@ -50,6 +50,7 @@ FALLBACK_ID = ("sis user id", "id number", "idnumber")
 ROLE_WORDS = {"学生": "student", "student": "student", "教师": "instructor", "老师": "instructor",
               "teacher": "instructor", "instructor": "instructor", "editingteacher": "instructor", "助教": "ta",
               "ta": "ta", "teaching assistant": "ta"}
+CHINESE_ROLE = {Role.student: "学生", Role.ta: "助教", Role.instructor: "教师"}  # the words a Chinese class list uses
 CANVAS_EXTRA_ROWS = ("points possible", "muted")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # no NUL in a PostgreSQL text; no stray control characters
 
@@ -157,8 +158,9 @@ def _role(word: str, line: int) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise BadRequest(_("roster line {line}: role {role!r}: use one of {roles}", line=line, role=word,
-                           roles=", ".join(r.value for r in Role)), code="roster_row") from None
+        roles = ", ".join(f"{r.value} ({CHINESE_ROLE[r]})" for r in Role)
+        raise BadRequest(_("roster line {line}: role {role!r}: use one of {roles}", line=line, role=word, roles=roles),
+                         code="roster_row") from None
 
 
 def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], dict[str, str], list[str]]:

@@ -99,7 +99,7 @@ def test_every_bad_row_is_named_at_once():
     assert str(refused.value.message).splitlines() == [
         "roster line 3: student ID 2026001 is on line 2 already",
         "roster line 4: student ID 'bad id!': use letters, digits and . _ @ -",
-        "roster line 5: role '班长': use one of student, ta, instructor"]
+        "roster line 5: role '班长': use one of student (学生), ta (助教), instructor (教师)"]
     assert "名单第 5 行" in render(refused.value.message, "zh")
 
 
