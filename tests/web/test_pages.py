@@ -167,6 +167,19 @@ def test_another_students_submission_is_not_found(pages, course_people):
     assert pages.get(f"/submissions/{theirs.group(1)}/result").status_code == 404
 
 
+def test_the_staff_read_a_students_submission_as_theirs_not_as_their_own(pages, course_people):
+    student = course_people["students"][0]
+    log_in_client(pages, student)
+    theirs = upload(pages, course_people["course"], "hw.py").headers["location"]
+    own = pages.get(theirs).text
+    assert "你的代码" in own and "学生：" not in own
+    pages.cookies.clear()
+    log_in_client(pages, course_people["instructor"])
+    page = pages.get(theirs)
+    assert page.status_code == 200 and "你的代码" not in page.text and "你上传" not in page.text
+    assert f"（{student}）" in page.text and "学生的代码" in page.text and "下载上传的原始文件" in page.text
+
+
 @pytest.mark.parametrize("hostile", HOSTILE, ids=["script", "attribute", "template", "bidi", "long"])
 def test_hostile_file_names_code_and_feedback_are_shown_as_text(pages, course_people, web_settings, hostile):
     log_in_client(pages, course_people["students"][0])
