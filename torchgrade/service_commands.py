@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.i18n import _
 from core.settings import Settings, get_settings
-from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
+from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, Text, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
@@ -175,7 +175,10 @@ def run_course_permissions(args) -> int:
             return report_error("course permissions", exc, args.lang)
         session.commit()
         grants = courses.ta_grants(course)
-    say(_("{slug}: TAs may also {rights}", slug=args.name, rights=", ".join(grants)) if grants else
+    words = {"policy": _("change deadlines, late policy and attempt limits (policy)"),
+             "extensions": _("grant extensions (extensions)"), "release": _("release hidden results (release)")}
+    rights = Text.join(", ", [words.get(grant, grant) for grant in grants])
+    say(_("{slug}: TAs may also {rights}", slug=args.name, rights=rights) if grants else
         _("{slug}: TAs read the course, score written answers and regrade; nothing more", slug=args.name), args.lang)
     return 0
 
