@@ -21,7 +21,7 @@ from core.i18n import _
 from core.models import User
 from core.queueing import CeleryEnqueuer
 from core.settings import Settings
-from grader.i18n import negotiate
+from grader.i18n import language_of, negotiate
 
 bearer = HTTPBearer(auto_error=False, description="the token `torchgrade user add` printed, or one made with "
                                                  "POST /api/v1/me/tokens")
@@ -96,12 +96,18 @@ def current_user(credential: CredentialDep, user: Annotated[User | None, Depends
 
 
 def speak(request: Request, settings: Settings, user_language: str | None, course_language: str | None) -> str:
-    """Choose the language of this request's messages (the user's preference, their course's
-    default, Accept-Language, the service's default) and keep it on the request."""
-    request.state.language = negotiate(user_language, course_language,
+    """Choose the language of this request's messages (``?lang=zh|en`` asked for this request, as
+    the student's client sends its --lang, then the user's preference, their course's default,
+    Accept-Language, the service's default) and keep it on the request."""
+    request.state.language = negotiate(asked_language(request), user_language, course_language,
                                        accept_language=request.headers.get("accept-language"),
                                        default=settings.default_language)
     return request.state.language
+
+
+def asked_language(request: Request) -> str | None:
+    """The language this request names itself (``?lang=``), if torchgrade speaks it."""
+    return language_of(request.query_params.get("lang"))
 
 
 async def request_language(request: Request) -> str:

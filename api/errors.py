@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import ServiceError
 from core.i18n import _
 from grader.assignments import UnknownAssignment
-from grader.i18n import DEFAULT_LANGUAGE, negotiate, render
+from grader.i18n import DEFAULT_LANGUAGE, language_of, negotiate, render
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,15 @@ def install(app: FastAPI) -> None:
 
 
 def language(request: Request) -> str:
-    """The language of this request's messages: the one the caller's dependencies chose (the
-    user's preference, then their course's), else the best of Accept-Language, else the
-    service's default."""
+    """The language of this request's messages: the one the caller's dependencies chose (``?lang=``,
+    the user's preference, then their course's), else ``?lang=``, else the best of Accept-Language,
+    else the service's default."""
     chosen = getattr(request.state, "language", None)
     if chosen:
         return chosen
     settings = getattr(request.app.state, "settings", None)
-    return negotiate(accept_language=request.headers.get("accept-language"),
+    return negotiate(language_of(request.query_params.get("lang")),
+                     accept_language=request.headers.get("accept-language"),
                      default=getattr(settings, "default_language", DEFAULT_LANGUAGE))
 
 

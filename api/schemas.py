@@ -364,6 +364,7 @@ class MyGrade(BaseModel):
 class GradebookRow(BaseModel):
     student: str
     display_name: str
+    class_: str = Field("", alias="class", description="the class (班级) as the roster names it")
     grades: dict[str, GradeEntry | None]
     total: float
 

@@ -216,8 +216,11 @@ def python_files(source: Source, entry: str) -> dict[str, str]:
     zip's .py files); raises SubmissionError."""
     bundle = load_submission(source.filename, source.content, entry, READ_LIMIT)
     driver = entry if source.filename.lower().endswith(".ipynb") else None
-    return {name: data.decode("utf-8", "replace") for name, data in bundle.files.items()
-            if name.endswith(".py") and name != driver}
+    files = {name: data.decode("utf-8", "replace") for name, data in bundle.files.items()
+             if name.endswith(".py") and name != driver}
+    if source.filename.lower().endswith(".py") and list(files) == [entry]:
+        return {source.filename: files[entry]}   # regions name the file the student uploaded, not the entry
+    return files
 
 
 def boilerplate(bases: Iterable[Source], entry: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.i18n import _
 from core.settings import Settings, get_settings
-from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, render
+from grader.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, Text, render
 
 EXIT_USAGE = 2
 DEMO_COURSE = "demo"
@@ -97,8 +97,18 @@ def run_restore(args) -> int:
         return report_error("restore", exc, args.lang)
     say(_("restored {rows} rows of {tables} tables from {path} (taken {when} on {backend}); queued and running "
           "submissions are sent to the workers again", rows=summary.rows, tables=len(summary.tables),
-          path=str(args.file), when=summary.created_at, backend=summary.backend), args.lang)
+          path=str(args.file), when=minute_utc(summary.created_at), backend=summary.backend), args.lang)
     return 0
+
+
+def minute_utc(moment: str) -> str:
+    """An ISO 8601 moment as a person reads it: 2026-12-07 05:27 UTC (as it is, if it is not one)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(moment).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return moment
 
 
 def add_course(subparsers) -> None:
@@ -165,7 +175,10 @@ def run_course_permissions(args) -> int:
             return report_error("course permissions", exc, args.lang)
         session.commit()
         grants = courses.ta_grants(course)
-    say(_("{slug}: TAs may also {rights}", slug=args.name, rights=", ".join(grants)) if grants else
+    words = {"policy": _("change deadlines, late policy and attempt limits (policy)"),
+             "extensions": _("grant extensions (extensions)"), "release": _("release hidden results (release)")}
+    rights = Text.join(", ", [words.get(grant, grant) for grant in grants])
+    say(_("{slug}: TAs may also {rights}", slug=args.name, rights=rights) if grants else
         _("{slug}: TAs read the course, score written answers and regrade; nothing more", slug=args.name), args.lang)
     return 0
 
@@ -274,7 +287,15 @@ def run_user_invite(args) -> int:
     say(_("{name}'s invitation code (one-time; it sets their password):", name=args.name), args.lang, error=True)
     print(code)
     print(accounts.invitation_url(settings, code))
+    warn_if_links_are_paths(settings, args.lang)
     return 0
+
+
+def warn_if_links_are_paths(settings, language: str) -> None:
+    """An invitation link is only whole when the service knows the address students open."""
+    if not settings.api_url:
+        say(_("the invitation links are paths (/invite/CODE): set TORCHGRADE_API_URL to the address your students "
+              "open (e.g. https://grader.example.edu.cn) for whole links"), language, error=True)
 
 
 def add_roster(subparsers) -> None:
@@ -334,6 +355,8 @@ def run_roster_import(args) -> int:
     if report.missing and not args.drop_missing:
         say(_("not in the file (still enrolled; --drop-missing drops them): {names}",
               names=", ".join(report.missing)), args.lang, error=True)
+    if report.invitations:
+        warn_if_links_are_paths(settings, args.lang)
     return write_csv(administration.invitations_csv(report.invitations), args.invitations, args.lang)
 
 
@@ -401,6 +424,7 @@ def run_roster_invitations(args) -> int:
         except ServiceError as exc:
             return report_error("roster invitations", exc, args.lang)
         session.commit()
+    warn_if_links_are_paths(settings, args.lang)
     return write_csv(administration.invitations_csv(invitations), args.output, args.lang)
 
 
@@ -442,8 +466,8 @@ def run_audit(args) -> int:
 
 
 def add_demo(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="create the demo course with an instructor and a student; print "
-                                                "their (new) tokens")
+    parser = subparsers.add_parser("demo", help="create the demo course with an instructor, a TA and a "
+                                                "student; print their (new) passwords and tokens")
     parser.set_defaults(handler=run_demo)
 
 
@@ -466,8 +490,9 @@ def run_demo(args) -> int:
             passwords[name] = secrets.token_urlsafe(9)
             accounts.set_password(session, accounts.user_by_name(session, name), passwords[name])
         session.commit()
+    url = f"http://{settings.api_host}:{settings.api_port}"   # where `torchgrade serve` listens, as configured
     say(_("demo course {course!r} is ready. Log in at {url} (new passwords each run):", course=DEMO_COURSE,
-          url=f"http://{settings.api_host}:{settings.api_port}/"), args.lang)
+          url=f"{url}/"), args.lang)
     for name, password in passwords.items():
         print(f"  {name} / {password}")
     say(_("Tokens for the API and `torchgrade submit` (new ones each run):"), args.lang)
@@ -475,7 +500,7 @@ def run_demo(args) -> int:
         print(f"  export {name.upper()}={token}")
     say(_("then, once `torchgrade serve` is up:"), args.lang)
     print('  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
-          "http://127.0.0.1:8000/api/v1/assignments/w1-normal-modes/submissions")
+          f"{url}/api/v1/assignments/w1-normal-modes/submissions")
     return 0
 
 

@@ -43,7 +43,8 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
             "warnings": gradebook.warnings(session, catalog, found, settings.worker_stale_s, language)}
 
 
-@router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
+@router.get("/gradebook.csv", responses={**json_errors(403, 404),
+                                        200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM"}})
 def get_gradebook_csv(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep, user: CurrentUser,
                       policy: PolicyQuery = "best", dropped: DroppedQuery = False,
                       withdrawn: WithdrawnQuery = False, export_format: ExportQuery = "plain") -> Response:

@@ -147,15 +147,17 @@ def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Co
     offered = [o for o in in_catalog(catalog, course.assignments) if include_withdrawn or o.withdrawn_at is None]
     versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
-    query = select(User).join(Membership).where(Membership.course_id == course.id, graded).order_by(User.name)
+    query = (select(User, Membership.class_name).join(Membership).where(Membership.course_id == course.id, graded)
+             .order_by(User.name))
     if not include_dropped:
         query = query.where(Membership.dropped_at.is_(None))
-    students = session.scalars(query).all()
+    students = session.execute(query).all()
     found = grades(session, settings, catalog, offered, policy)
     rows = []
-    for student in students:
+    for student, class_name in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
         rows.append({"student": student.name, "display_name": student.display_name, "email": student.email,
+                     "class": class_name,
                      "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
                      "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
     maximum = max_scores(catalog, offered)
@@ -211,10 +213,10 @@ def _maxima(book: dict) -> list[str]:
 
 
 def _plain(book: dict):
-    yield ["student", "display_name", *book["assignments"], "total"]
-    yield ["(max)", "", *_maxima(book), f"{book['max_total']:g}"]
+    yield ["student", "display_name", "class", *book["assignments"], "total"]
+    yield ["(max)", "", "", *_maxima(book), f"{book['max_total']:g}"]
     for row in book["students"]:
-        yield [row["student"], row["display_name"], *_cells(book, row), f"{row['total']:g}"]
+        yield [row["student"], row["display_name"], row["class"], *_cells(book, row), f"{row['total']:g}"]
 
 
 def _canvas(book: dict):

@@ -31,6 +31,7 @@ from core.errors import BadRequest
 from core.i18n import _
 from core.models import Course, Role, User
 from core.settings import Settings
+from grader.i18n import Message, Text
 
 FIELDS = ("student_id", "name", "class", "email", "role", "first_name", "surname")
 ENCODINGS = (("utf-8-sig", "UTF-8 with BOM"), ("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030"))
@@ -49,6 +50,7 @@ FALLBACK_ID = ("sis user id", "id number", "idnumber")
 ROLE_WORDS = {"学生": "student", "student": "student", "教师": "instructor", "老师": "instructor",
               "teacher": "instructor", "instructor": "instructor", "editingteacher": "instructor", "助教": "ta",
               "ta": "ta", "teaching assistant": "ta"}
+CHINESE_ROLE = {Role.student: "学生", Role.ta: "助教", Role.instructor: "教师"}  # the words a Chinese class list uses
 CANVAS_EXTRA_ROWS = ("points possible", "muted")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # no NUL in a PostgreSQL text; no stray control characters
 
@@ -156,8 +158,9 @@ def _role(word: str, line: int) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise BadRequest(_("roster line {line}: role {role!r}: use one of {roles}", line=line, role=word,
-                           roles=", ".join(r.value for r in Role)), code="roster_row") from None
+        roles = ", ".join(f"{r.value} ({CHINESE_ROLE[r]})" for r in Role)
+        raise BadRequest(_("roster line {line}: role {role!r}: use one of {roles}", line=line, role=word, roles=roles),
+                         code="roster_row") from None
 
 
 def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], dict[str, str], list[str]]:
@@ -183,21 +186,32 @@ def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], 
     found, ignored = columns(headers, mapping)
     rows: list[Row] = []
     seen: dict[str, int] = {}
+    problems: list[Message] = []   # every bad line at once: an 80-line class list is fixed in one go
     for line, record in records[1:]:
         cells = {field: record[i].strip() if i < len(record) else "" for field, i in found.items()}
         if not any(cell.strip() for cell in record) or _key(cells.get("name", "")) in CANVAS_EXTRA_ROWS:
             continue
-        student_id = cells["student_id"]
-        if not accounts.USER_NAME.match(student_id):
-            raise BadRequest(_("roster line {line}: student ID {id!r}: use letters, digits and . _ @ -", line=line,
-                               id=student_id), code="roster_row")
-        if student_id in seen:
-            raise BadRequest(_("roster line {line}: student ID {id} is on line {first} already", line=line,
-                               id=student_id, first=seen[student_id]), code="roster_row")
-        seen[student_id] = line
-        rows.append(Row(line, student_id, _name(cells), cells.get("class", ""), cells.get("email", ""),
-                        _role(cells.get("role", ""), line)))
+        try:
+            rows.append(_row(line, cells, seen))
+        except BadRequest as exc:
+            problems.append(exc.message)
+    if problems:
+        raise BadRequest(Text.join("\n", problems), code="roster_row")
     return rows, {field: headers[i] for field, i in found.items()}, ignored
+
+
+def _row(line: int, cells: dict[str, str], seen: dict[str, int]) -> Row:
+    student_id = cells["student_id"]
+    if not accounts.USER_NAME.match(student_id):
+        raise BadRequest(_("roster line {line}: student ID {id!r}: use letters, digits and . _ @ -", line=line,
+                           id=student_id), code="roster_row")
+    if student_id in seen:
+        raise BadRequest(_("roster line {line}: student ID {id} is on line {first} already", line=line,
+                           id=student_id, first=seen[student_id]), code="roster_row")
+    row = Row(line, student_id, _name(cells), cells.get("class", ""), cells.get("email", ""),
+              _role(cells.get("role", ""), line))
+    seen[student_id] = line
+    return row
 
 
 # ---------------------------------------------------------------------- storing

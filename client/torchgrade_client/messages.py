@@ -20,7 +20,7 @@ ZH = {
     "a hidden check finished": "一项隐藏检查已完成",
     "done: {status}": "完成：{status}",
     "still {status}; look again later: torchgrade's API at /api/v1/submissions/{id}":
-        "仍为 {status}；请稍后再查看：torchgrade API 的 /api/v1/submissions/{id}",
+        "仍在{status}；请稍后再查看：torchgrade API 的 /api/v1/submissions/{id}",
     "{days} day(s) late: {penalty:.0%} off, {points:g} points count": "迟交 {days} 天：扣 {penalty:.0%}，计 {points:g} 分",
     "give your token with --token or TORCHGRADE_TOKEN": "请用 --token 或 TORCHGRADE_TOKEN 提供你的令牌",
     "status: {status}": "状态：{status}",
@@ -28,6 +28,24 @@ ZH = {
     "{points:g} points await an instructor's score of your written answers":
         "书面回答的 {points:g} 分等待教师评分",
 }
+
+# A submission's status as the web pages name it (web/templates/_macros.html), English and Chinese.
+STATUS = {
+    "queued": ("queued", "排队中"),
+    "running": ("grading", "评分中"),
+    "graded": ("graded", "已评分"),
+    "error": ("error in the code", "代码出错"),
+    "timeout": ("ran out of time", "超时"),
+    "memory": ("ran out of memory", "内存不足"),
+    "crashed": ("crashed", "崩溃"),
+    "internal_error": ("grader fault (not yours)", "评分系统故障（不是你的问题）"),
+}
+
+
+def status_label(status: str, language: str = "en") -> str:
+    """A submission's ``status`` in words of ``language`` (as it is, for a status this client predates)."""
+    english, chinese = STATUS.get(status, (status, status))
+    return chinese if language == "zh" else english
 
 
 def say(message: str, language: str = "en", **values) -> str:

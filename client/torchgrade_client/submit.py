@@ -12,12 +12,12 @@ from typing import Optional, TextIO
 
 import httpx
 
-from torchgrade_client.messages import say
+from torchgrade_client.messages import say, status_label
 
 EXIT_GRADED, EXIT_NOT_GRADED, EXIT_FAILED = 0, 1, 2
 FOLLOW_TIMEOUT_S = 900
 POLL_S = 1.0
-MARKS = {"passed": "✓", "partial": "~"}
+MARKS = {"passed": "✓", "partial": "~", "pending": "…"}   # pending: a written answer awaiting its score
 
 Show = Callable[[dict, str], None]
 
@@ -36,7 +36,9 @@ def submit_and_follow(server: str, token: str, assignment: str, path: Path, cour
         tell(say("cannot read {path}: {why}", language, path=str(path), why=exc.strerror), error=True)
         return EXIT_FAILED
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
-    with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
+    # ?lang= on every call: the server's messages and feedback in the language the client speaks,
+    # even in a course whose default is the other one
+    with httpx.Client(base_url=server, headers=headers, params={"lang": language}, timeout=30) as client:
         try:
             response = client.post(f"/api/v1/assignments/{assignment}/submissions",
                                    files={"file": (path.name, content)}, params={"course": course} if course else None)
@@ -117,7 +119,7 @@ def progress_line(kind: str, data: dict, language: str = "en") -> str:
             return (f"  [{data['index']}/{data['total']}] {mark} {data['name']} "
                     f"{float(data['score']):g}/{float(data['max_score']):g}")
         if kind == "done":
-            return say("done: {status}", language, status=data["status"])
+            return say("done: {status}", language, status=status_label(data["status"], language))
     except (KeyError, TypeError, ValueError):
         pass
     return f"{kind}: {data}"
@@ -138,9 +140,9 @@ def show_plain(shown: dict, tell: Callable[[str], None], language: str = "en") -
         tell(shown["waiting"])
     if shown["status"] in ("queued", "running"):
         tell(say("still {status}; look again later: torchgrade's API at /api/v1/submissions/{id}", language,
-                 status=shown["status"], id=shown["id"]))
+                 status=status_label(shown["status"], language), id=shown["id"]))
         return
-    tell(say("status: {status}", language, status=shown["status"]))
+    tell(say("status: {status}", language, status=status_label(shown["status"], language)))
     tell(say("score: {score:g} / {max_score:g}", language, score=shown.get("score") or 0.0,
              max_score=shown.get("max_score") or 0.0))
     if shown.get("message"):

@@ -72,10 +72,11 @@ def test_gradebook_csv(client, queue, course, sessions):
     graded(client, course, sessions, course["students"][0])
     response = client.get(f"/api/v1/courses/{course['course']}/gradebook.csv", headers=bearer(course, "instructor"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())  # a spreadsheet program reads 姓名 as UTF-8
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["student", "display_name", "w0-service", "w1-normal-modes", "total"]
-    assert rows[1] == ["(max)", "", "11", "32", "43"]
-    assert rows[2][0] == course["students"][0] and rows[2][2] == "6" and rows[3][2] == ""
+    assert rows[0] == ["student", "display_name", "class", "w0-service", "w1-normal-modes", "total"]
+    assert rows[1] == ["(max)", "", "", "11", "32", "43"]
+    assert rows[2][0] == course["students"][0] and rows[2][3] == "6" and rows[3][3] == ""
 
 
 def test_written_scores_count_in_the_gradebook(client, queue, course, sessions):

@@ -115,3 +115,18 @@ def test_deadlines_are_entered_and_shown_in_course_time(client, course, sessions
         with sessions() as session:
             session.execute(update(Course).where(Course.slug == course["course"]).values(time_zone=None))
             session.commit()
+
+
+def test_lang_in_the_query_comes_first(client, chinese_course):
+    """The student's client sends its --lang so: one language in the terminal, whatever the course's default."""
+    student = chinese_course["students"][0]
+    refused = submit(client, chinese_course, student, filename="hw.txt", lang="en")
+    assert refused.status_code == 415 and "upload a .py file" in message(refused), "the batched submit path"
+    missing = client.get("/api/v1/submissions/2000000000", params={"lang": "en"},
+                         headers={**bearer(chinese_course, student), "Accept-Language": "zh"})
+    assert message(missing) == "no submission 2000000000", "the ORM path"
+    anonymous = client.get("/api/v1/me", params={"lang": "zh"}, headers={"Accept-Language": "en"})
+    assert anonymous.status_code == 401 and "令牌" in message(anonymous)
+    unknown = client.get("/api/v1/submissions/2000000000", params={"lang": "fr"}, headers=bearer(chinese_course,
+                                                                                               student))
+    assert message(unknown) == "没有编号为 2000000000 的提交"  # a language it does not speak: the usual rule

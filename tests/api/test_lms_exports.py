@@ -70,8 +70,8 @@ def test_moodle_export_identifies_users_by_id_number(client, queue, course, sess
 def test_plain_export_keeps_its_columns_and_has_a_bom(client, queue, course, sessions):
     graded(client, course, sessions, course["students"][0])
     rows = export(client, course, "plain")
-    assert rows[0] == ["student", "display_name", "w0-service", "w1-normal-modes", "total"]
-    assert rows[1] == ["(max)", "", "11", "32", "43"]
+    assert rows[0] == ["student", "display_name", "class", "w0-service", "w1-normal-modes", "total"]
+    assert rows[1] == ["(max)", "", "", "11", "32", "43"]
 
 
 def test_unknown_format_is_refused(client, course):

@@ -12,6 +12,7 @@ import pytest
 
 from api.services import roster
 from core.errors import BadRequest
+from grader.i18n import render
 from tests.api.conftest import bearer
 from torchgrade import cli
 
@@ -96,6 +97,16 @@ def test_bad_rows_name_their_line():
         roster.parse("学号,姓名\n2026001,a\n2026002,b\n2026001,c\n")
     with pytest.raises(BadRequest, match="roster line 2: role 'dean'"):
         roster.parse("学号,角色\n2026001,dean\n")
+
+
+def test_every_bad_row_is_named_at_once():
+    with pytest.raises(BadRequest) as refused:
+        roster.parse("学号,姓名,角色\n2026001,a,\n2026001,b,\nbad id!,c,\n2026004,d,班长\n2026005,e,助教\n")
+    assert str(refused.value.message).splitlines() == [
+        "roster line 3: student ID 2026001 is on line 2 already",
+        "roster line 4: student ID 'bad id!': use letters, digits and . _ @ -",
+        "roster line 5: role '班长': use one of student (学生), ta (助教), instructor (教师)"]
+    assert "名单第 5 行" in render(refused.value.message, "zh")
 
 
 def test_canvas_and_moodle_exports_as_they_come():
@@ -222,3 +233,28 @@ def test_the_cli_imports_with_a_mapping_and_writes_the_invitations(api_settings,
     assert cli.main(["--lang", "en", "roster", "import", str(source), "--course", course["course"],
                      "--map", "学籍号"]) == 2
     assert "--map takes HEADER=FIELD" in capsysbinary.readouterr().err.decode()
+
+
+def test_the_cli_says_when_the_invitation_links_are_only_paths(api_settings, monkeypatch, capsysbinary, client,
+                                                               course):
+    student = course["students"][0]
+    monkeypatch.setattr("torchgrade.service_commands.get_settings", lambda: api_settings.model_copy(
+        update={"api_url": ""}))
+    assert cli.main(["--lang", "zh", "roster", "invitations", course["course"], student]) == 0
+    said = capsysbinary.readouterr()
+    assert ",/invite/" in said.out.decode("utf-8-sig") and "TORCHGRADE_API_URL" in said.err.decode()
+    public = api_settings.model_copy(update={"api_url": "https://grader.example.edu.cn/"})
+    monkeypatch.setattr("torchgrade.service_commands.get_settings", lambda: public)
+    assert cli.main(["--lang", "en", "roster", "invitations", course["course"], student]) == 0
+    said = capsysbinary.readouterr()
+    assert ",https://grader.example.edu.cn/invite/" in said.out.decode("utf-8-sig") and not said.err
+
+
+def test_the_gradebook_carries_each_students_class(client, course):
+    p = prefix(course)
+    assert import_file(client, course, CHINESE.format(p=p).encode("gb18030")).status_code == 200
+    book = client.get(f"/api/v1/courses/{course['course']}/gradebook", headers=bearer(course, "instructor")).json()
+    assert {r["student"]: r["class"] for r in book["students"]}[f"{p}03"] == "计科2302"
+    exported = client.get(f"/api/v1/courses/{course['course']}/gradebook.csv", headers=bearer(course, "instructor"))
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")))}
+    assert (rows[f"{p}01"]["display_name"], rows[f"{p}01"]["class"]) == ("李雷", "计科2301")

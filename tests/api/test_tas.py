@@ -38,7 +38,7 @@ def test_the_cli_enrols_a_ta_and_sets_what_tas_may_do(client, api_settings):
     assert refused.status_code == 403 and "ask them to allow TAs to" in refused.json()["error"]["message"]
 
     granted = torchgrade(api_settings, "course", "permissions", slug, "--ta-may", "extensions")
-    assert granted.returncode == 0 and "TAs may also extensions" in granted.stdout
+    assert granted.returncode == 0 and "TAs may also grant extensions (extensions)" in granted.stdout
     assert client.put(extension, headers=bearer(people, "ta"), json={"due_at": "2031-01-01 12:00"}).status_code == 200
     policy = client.patch(f"/api/v1/courses/{slug}/assignments/w0-service/policy", headers=bearer(people, "ta"),
                           json={"late_days": 2})

@@ -53,6 +53,23 @@ def test_every_message_has_its_chinese():
     assert set(ZH) <= said, sorted(set(ZH) - said)  # no stale translation
 
 
+def test_statuses_and_pending_answers_are_said_in_the_students_language():
+    from torchgrade_client.messages import STATUS
+    from torchgrade_client.submit import progress_line, show_plain
+
+    assert set(STATUS) == {s.value for s in SubmissionStatus}
+    shown = {"id": 7, "status": "graded", "score": 4.0, "max_score": 18.0, "pending_max_score": 5.0, "tests": [
+        {"name": "tensor_orders", "status": "passed", "score": 3, "max_score": 3},
+        {"name": "Q3", "status": "pending", "score": 0, "max_score": 5, "feedback": "已收到书面回答，将由教师评分"}]}
+    lines: list[str] = []
+    show_plain(shown, lines.append, "zh")
+    assert "状态：已评分" in lines and "  … Q3 0/5" in lines, lines
+    assert progress_line("done", {"status": "timeout"}, "zh") == "完成：超时"
+    assert progress_line("done", {"status": "internal_error"}, "en") == "done: grader fault (not yours)"
+    show_plain({**shown, "status": "running"}, lines.append, "zh")
+    assert lines[-1].startswith("仍在评分中；")
+
+
 def test_the_client_imports_nothing_of_the_server():
     allowed = {"__future__", "argparse", "json", "os", "sys", "time", "collections", "pathlib", "typing", "httpx",
                "torchgrade_client"}
@@ -127,7 +144,7 @@ def test_a_submission_nobody_grades_says_why(venv, server, tmp_path):
     assert "still queued; look again later" in english.stdout
     chinese = submit(venv, url, student, homework, "--lang", "zh")
     assert chinese.returncode == 1 and "没有正在运行的 CPU 评分进程" in chinese.stdout, chinese.stdout
-    assert "仍为 queued" in chinese.stdout
+    assert "仍在排队中" in chinese.stdout
 
 
 def test_submit_follow_and_show_the_result(venv, server, tmp_path):
@@ -141,7 +158,7 @@ def test_submit_follow_and_show_the_result(venv, server, tmp_path):
     grader.join(30)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "已将 hw.py 提交到 w0-service" in done.stdout
-    assert "✓ answer_visible 2/2" in done.stdout and "完成：graded" in done.stdout
+    assert "✓ answer_visible 2/2" in done.stdout and "完成：已评分" in done.stdout
     assert "得分：3 / 11" in done.stdout and "secret feedback" not in done.stdout  # hidden until released
 
 

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -176,5 +177,6 @@ def test_the_cli_backs_up_and_restores_in_chinese(tmp_path, references):
     assert again.returncode == 2 and "--replace" in again.stderr and "不是空的" in again.stderr
     fresh = torchgrade(tmp_path / "fresh", "restore", str(archive))
     assert fresh.returncode == 0, fresh.stderr
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC 在 sqlite 上备份", fresh.stdout), fresh.stdout  # not ISO microseconds
     assert everything(f"sqlite:///{tmp_path / 'fresh' / 'torchgrade.sqlite3'}")["written_scores"] == \
         everything(f"sqlite:///{tmp_path / 'data' / 'torchgrade.sqlite3'}")["written_scores"]

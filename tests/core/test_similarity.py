@@ -58,7 +58,7 @@ def test_regions_name_the_files_and_cells_on_both_sides(students, report):
         sides = [(mine, theirs) if students[pair.a].source.filename == original else (theirs, mine)
                  for mine, theirs, _ in pair.regions]
         assert len(sides) >= 3
-        assert all(ours.file == "submission.py" and copied in theirs.file for ours, theirs in sides)
+        assert all(ours.file == original and copied in theirs.file for ours, theirs in sides)
         assert all(1 <= r.start <= r.end for side in sides for r in side)
     assert {theirs.file for _, theirs, _ in project.regions} | {mine.file for mine, _, _ in project.regions} >= \
         {"models.py", "submission.py"}

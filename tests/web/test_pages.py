@@ -167,6 +167,19 @@ def test_another_students_submission_is_not_found(pages, course_people):
     assert pages.get(f"/submissions/{theirs.group(1)}/result").status_code == 404
 
 
+def test_the_staff_read_a_students_submission_as_theirs_not_as_their_own(pages, course_people):
+    student = course_people["students"][0]
+    log_in_client(pages, student)
+    theirs = upload(pages, course_people["course"], "hw.py").headers["location"]
+    own = pages.get(theirs).text
+    assert "你的代码" in own and "学生：" not in own
+    pages.cookies.clear()
+    log_in_client(pages, course_people["instructor"])
+    page = pages.get(theirs)
+    assert page.status_code == 200 and "你的代码" not in page.text and "你上传" not in page.text
+    assert f"（{student}）" in page.text and "学生的代码" in page.text and "下载上传的原始文件" in page.text
+
+
 @pytest.mark.parametrize("hostile", HOSTILE, ids=["script", "attribute", "template", "bidi", "long"])
 def test_hostile_file_names_code_and_feedback_are_shown_as_text(pages, course_people, web_settings, hostile):
     log_in_client(pages, course_people["students"][0])
@@ -231,7 +244,9 @@ def test_an_invitation_sets_the_password_and_logs_in(pages, course_people, web_s
         code = accounts.invite(session, web_settings, accounts.user_by_name(session, student))
         session.commit()
     form = pages.get(f"/invite/{code}")
-    assert form.status_code == 200 and student in form.text and h1(form) == "设置密码"
+    assert form.status_code == 200 and h1(form) == "设置密码"
+    assert f"你的登录名（学号或工号）是 <strong>{student}</strong>" in form.text  # a roster's 姓名 is not the login
+    assert f'name="username" value="{student}" autocomplete="username"' in form.text  # for password managers
     differ = pages.post(f"/invite/{code}", data={"password": "a long new password", "confirm": "another one",
                                                  "csrf_token": form_token(form.text)})
     assert differ.status_code == 400 and "两次输入的密码不一致" in differ.text
@@ -264,3 +279,31 @@ def test_a_late_assignment_and_the_attempts_left_are_shown(pages, course_people,
     assert '<td class="number">2</td>' in row, "3 attempts, 1 used"
     english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
     assert "late: 10% off" in english and "10% off per day late" in english and "(Asia/Shanghai)" in english
+
+
+def test_a_closed_assignment_shows_no_upload_form(pages, course_people, web_settings):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from core.models import Course, CourseAssignment
+
+    def policy(**values):
+        with session_factory(web_settings.database_url)() as session:
+            offered = session.scalar(select(CourseAssignment).join(Course).where(
+                Course.slug == course_people["course"], CourseAssignment.assignment_id == W0))
+            before = {k: getattr(offered, k) for k in values}
+            for k, v in values.items():
+                setattr(offered, k, v)
+            session.commit()
+            return before
+
+    before = policy(due_at=dt.datetime(2026, 3, 1, 15, 59, tzinfo=dt.timezone.utc), late_days=0)
+    try:
+        log_in_client(pages, course_people["students"][0])
+        page = pages.get(f"/assignments/{W0}?course={course_people['course']}").text
+        assert 'type="file"' not in page and "已于 2026-03-01 23:59（Asia/Shanghai）截止，不再接受提交" in page
+        english = pages.get(f"/assignments/{W0}?course={course_people['course']}&lang=en").text
+        assert "Closed at 2026-03-01 23:59 (Asia/Shanghai): no more submissions" in english
+    finally:
+        policy(**before)

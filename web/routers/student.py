@@ -123,6 +123,7 @@ def submission_context(session: Session, catalog: Catalog, settings: Settings, u
     return {"s": shown, "final": SubmissionStatus(found.status).final, "time_zone": zone.key,
             "title": _title(catalog, offered, language), "course_query": f"?course={offered.course.slug}",
             "code": diff.sources(found.filename, found.content),
+            "own": found.user_id == user.id, "author": found.user,  # staff read other students' work
             "events_url": f"/api/v1/submissions/{found.id}/events", "fragment_url": f"/submissions/{found.id}/result"}
 
 
