@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.db import utcnow
 from core.models import AuditEntry, User
 
@@ -79,6 +81,7 @@ def entries(session: Session, course_id: int, *, action: str | None = None, acto
     return list(session.scalars(query))
 
 
-def shown(entry: AuditEntry) -> dict:
-    return {"id": entry.id, "at": entry.at, "actor": entry.actor, "action": entry.action, "target": entry.target,
-            "old": entry.old, "new": entry.new}
+def shown(entry: AuditEntry, zone: ZoneInfo) -> dict:
+    """An entry as the instructor reads it: when, in the course's time (as they entered it)."""
+    return {"id": entry.id, "at": clock.shown(entry.at, zone), "actor": entry.actor, "action": entry.action,
+            "target": entry.target, "old": entry.old, "new": entry.new}

@@ -444,7 +444,7 @@ def add_audit(subparsers) -> None:
 def run_audit(args) -> int:
     import json
 
-    from api.services import accounts
+    from api.services import accounts, courses
     from core import audit
     from core.errors import ServiceError
 
@@ -456,7 +456,8 @@ def run_audit(args) -> int:
             return report_error("audit", exc, args.lang)
         for entry in audit.entries(session, course.id, action=args.action, actor=args.actor, target=args.target,
                                    limit=args.limit):
-            shown = audit.shown(entry) | {"at": audit.plain(entry.at)}
+            shown = audit.shown(entry, courses.zone_of(course, settings))
+            shown["at"] = shown["at"].isoformat()  # in the course's time, as the instructor entered it
             if args.json:
                 print(json.dumps(shown, ensure_ascii=False))
             else:

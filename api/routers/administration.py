@@ -132,6 +132,6 @@ def audit_log(course: str, session: SessionDep, settings: SettingsDep, user: Cur
     offerings), newest first."""
     found = courses.course_for_instructor(session, user, course)
     zone = courses.zone_of(found, settings)
-    return [audit.shown(e) for e in audit.entries(session, found.id, action=action, actor=actor, target=target,
+    return [audit.shown(e, zone) for e in audit.entries(session, found.id, action=action, actor=actor, target=target,
                                                   since=_stored(since, zone), until=_stored(until, zone), limit=limit,
                                                   offset=offset)]

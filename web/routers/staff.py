@@ -415,7 +415,7 @@ def audit_page(request: Request, course: str, session: SessionDep, settings: Set
     """Who changed what and when, newest first, 100 a page (core/audit.py)."""
     found = courses.course_for(session, user, course, Right.administer)
     zone = courses.zone_of(found, settings)
-    entries = [{**audit.shown(e), "at": clock.shown(e.at, zone)} for e in audit.entries(
+    entries = [audit.shown(e, zone) for e in audit.entries(
         session, found.id, action=action if action in audit.ACTIONS else None, actor=actor or None,
         target=target or None, limit=AUDIT_PAGE, offset=offset)]
     return page(request, "staff/audit.html", _context(session, user, found, settings, entries=entries, action=action,
