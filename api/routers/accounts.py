@@ -23,7 +23,8 @@ router = APIRouter(tags=["accounts"])
 def _session_public(request: Request, user: User, csrf: str) -> dict:
     return {"user": {"name": user.name, "display_name": user.display_name, "is_admin": user.is_admin,
                      "language": user.language,
-                     "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships]},
+                     "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships
+                                 if m.dropped_at is None]},
             "csrf_token": csrf}
 
 

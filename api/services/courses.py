@@ -29,9 +29,12 @@ def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.R
     """The user's rights in a course: their role's, and for a TA what the course grants TAs."""
     if user.is_admin:
         return rules.rights(True, None)
-    found = session.execute(select(Membership.role, Course.ta_grants).join(Course, Course.id == Membership.course_id)
+    found = session.execute(select(Membership.role, Membership.dropped_at, Course.ta_grants)
+                            .join(Course, Course.id == Membership.course_id)
                             .where(Membership.user_id == user.id, Membership.course_id == course_id)).first()
-    return frozenset() if found is None else rules.rights(False, found.role, found.ta_grants)
+    if found is None:
+        return frozenset()
+    return rules.rights(False, rules.enrolled_role(found.role, found.dropped_at), found.ta_grants)
 
 
 def course_for(session: Session, user: User, slug: str, right: rules.Right, *more: rules.Right) -> Course:
@@ -143,9 +146,11 @@ def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[i
 
 def exempt_members(session: Session, course_ids: list[int]) -> set[tuple[int, int]]:
     """(course id, user id) of the members the rules exempt from deadlines."""
-    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role)
+    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role,
+                                  Membership.dropped_at)
                            .join(User, User.id == Membership.user_id).where(Membership.course_id.in_(course_ids)))
-    return {(course_id, user_id) for course_id, user_id, is_admin, role in rows if rules.exempt(is_admin, role)}
+    return {(course_id, user_id) for course_id, user_id, is_admin, role, dropped_at in rows
+            if rules.exempt(is_admin, rules.enrolled_role(role, dropped_at))}
 
 
 # ---------------------------------------------------------------------- policies
