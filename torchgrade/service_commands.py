@@ -348,9 +348,8 @@ def write_csv(content: bytes, path: Path | None, language: str) -> int:
 
 
 def run_roster_list(args) -> int:
-    import csv
-
     from api.services import accounts, administration
+    from core import spreadsheet
     from core.errors import ServiceError
 
     settings = get_settings()
@@ -360,7 +359,7 @@ def run_roster_list(args) -> int:
                                            include_dropped=args.dropped)
         except ServiceError as exc:
             return report_error("roster list", exc, args.lang)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = spreadsheet.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["student_id", "name", "class", "email", "role", "dropped_at"])
         for user, membership in found:
             shown = administration.member_shown(user, membership)

@@ -5,7 +5,6 @@ assignment may still do is core/rules.py's to say."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services import accounts, courses
-from core import audit
+from core import audit, spreadsheet
 from core.db import utcnow
 from core.errors import BadRequest, NotFound
 from core.i18n import _
@@ -145,7 +144,7 @@ def reissue_invitations(session: Session, settings: Settings, course: Course,
 def invitations_csv(invitations: list[Invitation]) -> bytes:
     """UTF-8 with a byte-order mark (so spreadsheet programs read 姓名 right) and LF line ends."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow(INVITATION_HEADER)
     for each in invitations:
         writer.writerow([each.student_id, each.name, each.class_name, each.code, each.url])

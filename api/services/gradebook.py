@@ -5,7 +5,6 @@ a student's own grades, and per-assignment statistics."""
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import datetime as dt
 import io
@@ -16,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import courses
-from core import answers, points, rules, workers
+from core import answers, points, rules, spreadsheet, workers
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
 from core.settings import Settings
@@ -182,7 +181,7 @@ def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
 
 def gradebook_csv(book: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(["student", "display_name", *book["assignments"], "total"])
     writer.writerow(["(max)", "", *(f"{book['max_scores'][a]:g}" for a in book["assignments"]),
                      f"{book['max_total']:g}"])
