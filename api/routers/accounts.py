@@ -12,7 +12,6 @@ from api.routers import errors
 from api.schemas import (InvitationIssued, InvitationPublic, LoginIn, PasswordIn, SessionPublic, TokenIn,
                          TokenIssued, TokenPublic)
 from api.services import accounts, courses
-from core import rules
 from core.errors import Forbidden
 from core.i18n import _
 from core.models import User
@@ -103,10 +102,9 @@ def reset_password(course: str, member: str, session: SessionDep, settings: Sett
     """Void a member's password and browser sessions; give them the new invitation code."""
     where = courses.course_for_member(session, user, course)
     target = courses.student_in(session, where, member)
-    if not rules.may_reset_password(user.is_admin, courses.role_in(session, user, where.id), target.is_admin,
-                                    courses.role_in(session, target, where.id)):
-        raise Forbidden(_("only the course's instructors may reset a student's password (an admin resets staff "
-                          "passwords)"), code="not_instructor")
+    if not courses.may_manage_account(session, user, target):
+        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
+                          "fellow instructor's; ask an admin", name=target.name), code="not_instructor")
     code = accounts.reset_password(session, settings, target)
     invitation = accounts.live_invitation(session, target)
     session.commit()

@@ -69,6 +69,15 @@ def may_see_submission(session: Session, user: User, submission: Submission) -> 
         sees_all(session, user, submission.course_assignment.course_id)
 
 
+def may_manage_account(session: Session, user: User, target: User) -> bool:
+    """Whether ``user`` may reset ``target``'s password or change their details (core/rules.py),
+    given every course the target is enrolled in and the caller's role in each."""
+    enrolled = session.execute(select(Membership.course_id, Membership.role).where(
+        Membership.user_id == target.id, Membership.dropped_at.is_(None))).all()
+    return rules.may_manage_account(user.is_admin, target.is_admin,
+                                    [(role_in(session, user, course_id), role) for course_id, role in enrolled])
+
+
 def set_ta_grants(course: Course, names: list[str]) -> Course:
     """What the course's TAs may do besides reading and grading (core/rules.py's GRANTABLE)."""
     course.ta_grants = rules.checked_grants(names)

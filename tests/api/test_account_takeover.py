@@ -1,0 +1,54 @@
+"""Attack: an instructor takes over an account that is more than a student of their course.
+Any instructor can enrol an existing user in their own course (a roster that names them), then
+reset that user's password and receive the invitation code: if the user teaches another course
+(or is a student of another course), the reset hands the attacker that account and everything it
+may do elsewhere.  A reset is allowed only to whoever administers every course the target is in
+(core/rules.py ``may_manage_account``); an admin resets anyone's."""
+
+from __future__ import annotations
+
+import uuid
+
+from api.services import accounts
+from core.db import session_factory
+from tests.api.conftest import bearer
+from tests.workers.stack import seed_course
+
+
+def enrol_by_roster(client, course: dict, name: str):
+    response = client.post(f"/api/v1/courses/{course['course']}/roster", headers=bearer(course, "instructor"),
+                           files={"file": ("roster.csv", f"学号,姓名\n{name},someone\n".encode())})
+    assert response.status_code == 200, response.text
+
+
+def reset(client, course: dict, name: str):
+    return client.post(f"/api/v1/courses/{course['course']}/members/{name}/password-reset",
+                       headers=bearer(course, "instructor"))
+
+
+def test_an_instructor_cannot_take_over_another_courses_instructor(client, api_settings, catalog):
+    attacker, victim = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    enrol_by_roster(client, attacker, victim["instructor"])
+    refused = reset(client, attacker, victim["instructor"])
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "not_instructor"
+
+
+def test_an_instructor_cannot_take_over_a_student_of_another_course(client, api_settings, catalog):
+    attacker, other = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    student = other["students"][0]
+    enrol_by_roster(client, attacker, student)
+    assert reset(client, attacker, student).status_code == 403
+
+
+def test_a_student_of_only_this_course_is_reset_and_an_admin_resets_anyone(client, api_settings, catalog):
+    course, other = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    assert reset(client, course, course["students"][0]).status_code == 200
+    enrol_by_roster(client, course, other["instructor"])
+    admin = f"admin-{uuid.uuid4().hex[:8]}"
+    with session_factory(api_settings.database_url)() as session:
+        token = accounts.add_user(session, api_settings.secret_key, admin, "admin").token
+        session.commit()
+    allowed = client.post(f"/api/v1/courses/{course['course']}/members/{other['instructor']}/password-reset",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert allowed.status_code == 200, allowed.text
