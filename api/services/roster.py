@@ -25,7 +25,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services import accounts, administration
+from api.services import accounts, administration, courses
 from core import audit
 from core.errors import BadRequest
 from core.i18n import _
@@ -211,7 +211,7 @@ def import_roster(session: Session, settings: Settings, actor: audit.Actor, cour
             accounts.add_user(session, settings.secret_key, row.student_id, row.role.value, course.slug, row.name,
                               row.email, actor)
             user = session.scalar(select(User).where(User.name == row.student_id))
-        details_changed = _update_details(user, row)
+        details_changed = _may_rename(session, actor, user, created) and _update_details(user, row)
         membership, outcome = accounts.enrol(session, actor, course, user, row.role, row.class_name)
         if created:
             outcome = "added"
@@ -228,6 +228,13 @@ def import_roster(session: Session, settings: Settings, actor: audit.Actor, cour
             administration.drop(session, actor, course, name)
         report.dropped = list(report.missing)
     return report
+
+
+def _may_rename(session: Session, actor: audit.Actor, user: User, created: bool) -> bool:
+    """A roster sets the name and e-mail of the users it creates, and of those whose account the
+    importer manages (core/rules.py's ``may_manage_account``), never of another course's member
+    (the command line's operator may)."""
+    return created or not isinstance(actor, User) or courses.may_manage_account(session, actor, user)
 
 
 def _update_details(user: User, row: Row) -> bool:

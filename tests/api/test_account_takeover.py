@@ -52,3 +52,17 @@ def test_a_student_of_only_this_course_is_reset_and_an_admin_resets_anyone(clien
     allowed = client.post(f"/api/v1/courses/{course['course']}/members/{other['instructor']}/password-reset",
                           headers={"Authorization": f"Bearer {token}"})
     assert allowed.status_code == 200, allowed.text
+
+
+def test_a_roster_does_not_rename_another_courses_member(client, api_settings, catalog):
+    attacker, other = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    victim, own = other["instructor"], attacker["students"][0]
+    file = f"学号,姓名,邮箱\n{victim},系统管理员,phish@evil.example\n{own},李雷,lilei@example.edu\n".encode()
+    response = client.post(f"/api/v1/courses/{attacker['course']}/roster", headers=bearer(attacker, "instructor"),
+                           files={"file": ("roster.csv", file)})
+    assert response.status_code == 200, response.text
+    with session_factory(api_settings.database_url)() as session:
+        kept = accounts.user_by_name(session, victim)
+        assert (kept.display_name, kept.email) == (victim, "")
+        renamed = accounts.user_by_name(session, own)
+        assert (renamed.display_name, renamed.email) == ("李雷", "lilei@example.edu")
