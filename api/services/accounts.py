@@ -180,7 +180,7 @@ def login(session: Session, settings: Settings, name: str, password: str, client
     caller commits, so that a failure is kept: it raises after recording it)."""
     _refuse_if_limited(session, settings, name, client)
     user = session.scalar(select(User).where(User.name == name))
-    if user is None or not _verify(user, password):
+    if not _verify(user, password):
         session.add(LoginFailure(name=name[:64], client=client[:64]))
         session.commit()
         raise Unauthorized(BAD_LOGIN)
@@ -190,8 +190,10 @@ def login(session: Session, settings: Settings, name: str, password: str, client
     return user
 
 
-def _verify(user: User, password: str) -> bool:
-    if not user.password_hash or len(password) > MAX_PASSWORD:
+def _verify(user: User | None, password: str) -> bool:
+    """Whether it is the user's password; a failure costs what a check costs, whoever the user
+    (no user, no password yet), so the time taken tells no one which IDs exist."""
+    if user is None or not user.password_hash or len(password) > MAX_PASSWORD:
         HASHER.hash("spend the same time as a real check")
         return False
     try:

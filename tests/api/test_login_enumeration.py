@@ -1,0 +1,43 @@
+"""Attack: telling which student IDs exist by how long a failed login takes.  A known ID costs an
+argon2 computation (about 50 ms with 64 MiB); an unknown one cost nothing, so a script timing
+``POST /login`` learned the class list.  Every failed login must spend one argon2 computation."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+from api.services import accounts
+from core.db import session_factory
+from core.errors import Unauthorized
+
+
+class CountingHasher(PasswordHasher):
+    """argon2 as the service uses it, counting the expensive calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.costly = 0
+
+    def hash(self, password, **kwargs):
+        self.costly += 1
+        return super().hash(password, **kwargs)
+
+    def verify(self, hash, password):
+        self.costly += 1
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize("who", ["unknown", "no password", "wrong password"])
+def test_every_failed_login_costs_one_argon2_computation(api_settings, course, monkeypatch, who):
+    student = course["students"][0]
+    with session_factory(api_settings.database_url)() as session:
+        if who == "wrong password":
+            accounts.set_password(session, accounts.user_by_name(session, student), "the right password")
+            session.commit()
+        counting = CountingHasher()
+        monkeypatch.setattr(accounts, "HASHER", counting)
+        name = f"{student}-nobody" if who == "unknown" else student
+        with pytest.raises(Unauthorized):
+            accounts.login(session, api_settings, name, "a wrong password", f"client-{who}")
+    assert counting.costly == 1
