@@ -177,12 +177,14 @@ def set_password(session: Session, user: User, password: str) -> None:
 def login(session: Session, settings: Settings, name: str, password: str, client: str) -> User:
     """The user whose ID and password these are.  Failures are counted per name and per client
     address; past the limit, even a right password is refused until the window passes (the
-    caller commits, so that a failure is kept: it raises after recording it)."""
+    caller commits).  Each attempt is stored as a failure before the password is checked, and
+    forgotten when it succeeds: concurrent guesses, each checked while the others are hashing,
+    would otherwise all pass the limit."""
     _refuse_if_limited(session, settings, name, client)
+    session.add(LoginFailure(name=name[:64], client=client[:64]))
+    session.commit()
     user = session.scalar(select(User).where(User.name == name))
     if not _verify(user, password):
-        session.add(LoginFailure(name=name[:64], client=client[:64]))
-        session.commit()
         raise Unauthorized(BAD_LOGIN)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)

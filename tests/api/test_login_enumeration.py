@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import func, select
 
 from api.services import accounts
 from core.db import session_factory
 from core.errors import Unauthorized
+from core.models import LoginFailure
 
 
 class CountingHasher(PasswordHasher):
@@ -41,3 +43,34 @@ def test_every_failed_login_costs_one_argon2_computation(api_settings, course, m
         with pytest.raises(Unauthorized):
             accounts.login(session, api_settings, name, "a wrong password", f"client-{who}")
     assert counting.costly == 1
+
+
+class ObservingHasher(PasswordHasher):
+    """Reads, while the password is being checked, how many failures the limit already counts."""
+
+    def __init__(self, settings, name):
+        super().__init__()
+        self.settings, self.name, self.counted = settings, name, []
+
+    def verify(self, hash, password):
+        with session_factory(self.settings.database_url)() as other:
+            self.counted.append(other.scalar(select(func.count()).where(LoginFailure.name == self.name)))
+        return super().verify(hash, password)
+
+
+def test_concurrent_guesses_are_counted_before_the_slow_check(api_settings, course, monkeypatch):
+    """Attack: rate-limit bypass by concurrency.  The limit was checked, then the password hashed
+    (slow), then the failure stored: guesses sent at once (up to the thread pool, 40) all passed a limit of five."""
+    student = course["students"][1]
+    with session_factory(api_settings.database_url)() as session:
+        accounts.set_password(session, accounts.user_by_name(session, student), "the right password")
+        session.commit()
+        observing = ObservingHasher(api_settings, student)
+        monkeypatch.setattr(accounts, "HASHER", observing)
+        with pytest.raises(Unauthorized):
+            accounts.login(session, api_settings, student, "a wrong password", "client-race")
+        accounts.login(session, api_settings, student, "the right password", "client-race")
+        session.commit()
+        assert observing.counted == [1, 2]  # each guess already counted while it was checked
+        left = session.scalar(select(func.count()).where(LoginFailure.name == student))
+    assert left == 0  # a success forgets them
