@@ -50,6 +50,7 @@ ROLE_WORDS = {"学生": "student", "student": "student", "教师": "instructor",
               "teacher": "instructor", "instructor": "instructor", "editingteacher": "instructor", "助教": "ta",
               "ta": "ta", "teaching assistant": "ta"}
 CANVAS_EXTRA_ROWS = ("points possible", "muted")
+MAX_ROWS = 5000  # a course's class list; a million rows would hold the database's write lock for hours
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # no NUL in a PostgreSQL text; no stray control characters
 
 
@@ -175,6 +176,9 @@ def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], 
     except csv.Error as exc:
         raise BadRequest(_("the roster is not a CSV file a spreadsheet program would write: {why}", why=str(exc)),
                          code="roster_columns") from None
+    if len(records) > MAX_ROWS + 1:
+        raise BadRequest(_("the roster has {count} rows; one import takes at most {limit} (split the file)",
+                           count=len(records) - 1, limit=MAX_ROWS), code="roster_too_large")
     headers = records[0]
     found, ignored = columns(headers, mapping)
     rows: list[Row] = []

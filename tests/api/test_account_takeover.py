@@ -66,3 +66,4 @@ def test_a_roster_does_not_rename_another_courses_member(client, api_settings, c
         assert (kept.display_name, kept.email) == (victim, "")
         renamed = accounts.user_by_name(session, own)
         assert (renamed.display_name, renamed.email) == ("李雷", "lilei@example.edu")
+
