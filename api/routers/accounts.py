@@ -11,9 +11,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, speak
 from api.routers import errors
 from api.schemas import (InvitationIssued, InvitationPublic, LoginIn, PasswordIn, SessionPublic, TokenIn,
                          TokenIssued, TokenPublic)
-from api.services import accounts, courses
-from core.errors import Forbidden
-from core.i18n import _
+from api.services import accounts, administration, courses
 from core.models import User
 
 router = APIRouter(tags=["accounts"])
@@ -100,12 +98,8 @@ def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> Respo
              responses=errors(403, 404))
 def reset_password(course: str, member: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Void a member's password and browser sessions; give them the new invitation code."""
-    where = courses.course_for_member(session, user, course)
-    target = courses.student_in(session, where, member)
-    if not courses.may_manage_account(session, user, target):
-        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
-                          "fellow instructor's; ask an admin", name=target.name), code="not_instructor")
-    code = accounts.reset_password(session, settings, target)
+    target, code = administration.reset_password(session, settings, user,
+                                                 courses.course_for_member(session, user, course), member)
     invitation = accounts.live_invitation(session, target)
     session.commit()
     return {"name": target.name, "code": code, "url": accounts.invitation_url(settings, code),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.services import accounts, courses
 from core import audit, spreadsheet
 from core.db import utcnow
-from core.errors import BadRequest, NotFound
+from core.errors import BadRequest, Forbidden, NotFound
 from core.i18n import _
 from core.models import Course, CourseAssignment, Membership, Role, User
 from core.settings import Settings
@@ -110,6 +110,19 @@ def reenrol(session: Session, actor: audit.Actor, course: Course, name: str) -> 
     """Undo a drop: the member sees the course and their work again."""
     user, membership = membership_of(session, course, name)
     return accounts.enrol(session, actor, course, user, membership.role)[0]
+
+
+# ---------------------------------------------------------------------- passwords
+def reset_password(session: Session, settings: Settings, actor: User, course: Course, name: str) -> tuple[User, str]:
+    """Void a member's password and browser sessions (core/rules.py's ``may_manage_account``
+    says whose); the new invitation code, which the audit log records was handed out."""
+    target = courses.student_in(session, course, name)
+    if not courses.may_manage_account(session, actor, target):
+        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
+                          "fellow instructor's; ask an admin", name=target.name), code="not_instructor")
+    code = accounts.reset_password(session, settings, target)
+    audit.record(session, course.id, actor, "password_reset", target.name)
+    return target, code
 
 
 # ---------------------------------------------------------------------- invitations

@@ -67,3 +67,15 @@ def test_a_roster_does_not_rename_another_courses_member(client, api_settings, c
         renamed = accounts.user_by_name(session, own)
         assert (renamed.display_name, renamed.email) == ("李雷", "lilei@example.edu")
 
+
+
+def test_a_password_reset_is_in_the_audit_log(client, api_settings, catalog):
+    """Attack: an instructor who resets a student's password holds the code that logs in as the
+    student (and submits as them); the reset left no trace.  It is audited like a role change."""
+    course = seed_course(api_settings, catalog)
+    student = course["students"][0]
+    assert reset(client, course, student).status_code == 200
+    entries = client.get(f"/api/v1/courses/{course['course']}/audit", headers=bearer(course, "instructor"),
+                         params={"action": "password_reset"})
+    assert entries.status_code == 200, entries.text
+    assert [(e["actor"], e["target"]) for e in entries.json()] == [(course["instructor"], student)]
