@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import re
 import secrets
 
@@ -180,6 +181,7 @@ def login(session: Session, settings: Settings, name: str, password: str, client
     caller commits).  Each attempt is stored as a failure before the password is checked, and
     forgotten when it succeeds: concurrent guesses, each checked while the others are hashing,
     would otherwise all pass the limit."""
+    client = client_key(client)
     _refuse_if_limited(session, settings, name, client)
     session.add(LoginFailure(name=name[:64], client=client[:64]))
     session.commit()
@@ -190,6 +192,20 @@ def login(session: Session, settings: Settings, name: str, password: str, client
         user.password_hash = HASHER.hash(password)
     session.execute(delete(LoginFailure).where(LoginFailure.name == user.name))
     return user
+
+
+def client_key(client: str) -> str:
+    """What the per-client limit counts: an IPv4 address, or an IPv6 client's /64 (one
+    subscriber's network holds 2^64 addresses to rotate through)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def _verify(user: User | None, password: str) -> bool:

@@ -4,13 +4,15 @@ argon2 computation (about 50 ms with 64 MiB); an unknown one cost nothing, so a 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from api.services import accounts
 from core.db import session_factory
-from core.errors import Unauthorized
+from core.errors import TooManyRequests, Unauthorized
 from core.models import LoginFailure
 
 
@@ -74,3 +76,20 @@ def test_concurrent_guesses_are_counted_before_the_slow_check(api_settings, cour
         assert observing.counted == [1, 2]  # each guess already counted while it was checked
         left = session.scalar(select(func.count()).where(LoginFailure.name == student))
     assert left == 0  # a success forgets them
+
+
+def test_one_ipv6_network_is_one_client(api_settings, course):
+    """Attack: rate-limit bypass by address rotation.  Anyone with IPv6 holds a /64 (2^64
+    addresses); counted per address, a password spray (one guess at every student ID) from
+    2001:db8::1, ::2, … never met the per-client limit.  An IPv6 client is its /64."""
+    settings = api_settings.model_copy(update={"login_max_failures_per_client": 3})
+    network = f"2001:db8:{uuid.uuid4().int % 65536:x}:1"
+    with session_factory(api_settings.database_url)() as session:
+        for host in range(1, 4):
+            with pytest.raises(Unauthorized):
+                accounts.login(session, settings, f"spray-{uuid.uuid4().hex[:8]}", "password1", f"{network}::{host}")
+        with pytest.raises(TooManyRequests):
+            accounts.login(session, settings, f"spray-{uuid.uuid4().hex[:8]}", "password1", f"{network}::99")
+        # another network, and IPv4 addresses, are counted apart
+        with pytest.raises(Unauthorized):
+            accounts.login(session, settings, f"spray-{uuid.uuid4().hex[:8]}", "password1", f"{network}0::1")
