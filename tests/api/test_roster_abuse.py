@@ -16,3 +16,11 @@ def test_a_huge_roster_is_refused_before_anything_is_stored(client, course):
     assert response.status_code == 400 and response.json()["error"]["code"] == "roster_too_large"
     members = client.get(f"/api/v1/courses/{course['course']}/members", headers=bearer(course, "instructor")).json()
     assert not any(m["student_id"].startswith("huge") for m in members)
+
+
+def test_reissuing_a_million_invitations_is_refused(client, course):
+    """The same abuse through ``POST /invitations``: a list of names as long as the body limit."""
+    names = [f"nobody{i}" for i in range(roster.MAX_ROWS + 1)]
+    response = client.post(f"/api/v1/courses/{course['course']}/invitations", headers=bearer(course, "instructor"),
+                           json={"students": names})
+    assert response.status_code == 422, response.text[:300]
