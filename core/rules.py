@@ -130,11 +130,12 @@ def may_see_submission(is_admin: bool, role: Role | str | None, *, own: bool) ->
 def may_manage_account(is_admin: bool, target_is_admin: bool,
                        roles: Iterable[tuple[Role | str | None, Role | str | None]]) -> bool:
     """Who may reset a user's password or change their name and e-mail (a roster): an admin
-    anyone's.  Anyone else only those of a user every one of whose courses they administer (``roles``: for each course the target is enrolled in, the
-    caller's role there and the target's) and who administers none of them: the invitation code
-    a reset hands over *is* the account, so it must not reach someone who could not already do
-    all the account may (an instructor cannot take over a fellow instructor, nor, by enrolling
-    them, the teacher or a student of another course)."""
+    anyone's.  Anyone else only those of a user every one of whose courses they administer
+    (``roles``: for each course the target is in, dropped or not, the caller's role there and
+    the target's) and who administers none of them: the invitation code a reset hands over *is*
+    the account, so it must not reach someone who could not already do all the account may (an
+    instructor cannot take over a fellow instructor, nor, by enrolling them, the teacher or a
+    student of another course)."""
     if is_admin:
         return True
     pairs = list(roles)

@@ -71,9 +71,10 @@ def may_see_submission(session: Session, user: User, submission: Submission) -> 
 
 def may_manage_account(session: Session, user: User, target: User) -> bool:
     """Whether ``user`` may reset ``target``'s password or change their details (core/rules.py),
-    given every course the target is enrolled in and the caller's role in each."""
+    given every course the target is in (dropped from, too: a re-enrolment restores the role)
+    and the caller's role in each."""
     enrolled = session.execute(select(Membership.course_id, Membership.role).where(
-        Membership.user_id == target.id, Membership.dropped_at.is_(None))).all()
+        Membership.user_id == target.id)).all()
     return rules.may_manage_account(user.is_admin, target.is_admin,
                                     [(role_in(session, user, course_id), role) for course_id, role in enrolled])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from api.services import accounts
+from api.services import accounts, administration
 from core.db import session_factory
 from tests.api.conftest import bearer
 from tests.workers.stack import seed_course
@@ -79,3 +79,18 @@ def test_a_password_reset_is_in_the_audit_log(client, api_settings, catalog):
                          params={"action": "password_reset"})
     assert entries.status_code == 200, entries.text
     assert [(e["actor"], e["target"]) for e in entries.json()] == [(course["instructor"], student)]
+
+
+def test_a_drop_does_not_open_the_account_to_another_course(client, api_settings, catalog):
+    """A dropped membership comes back with its role on re-enrolment: the teacher dropped from
+    their course (on leave) stays out of another instructor's reach."""
+    attacker, victim = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    with session_factory(api_settings.database_url)() as session:
+        accounts.add_user(session, api_settings.secret_key, f"{victim['course']}-co", "instructor", victim["course"])
+        session.commit()
+    teacher = victim["instructor"]
+    with session_factory(api_settings.database_url)() as session:
+        administration.drop(session, None, accounts.course_by_slug(session, victim["course"]), teacher)
+        session.commit()
+    enrol_by_roster(client, attacker, teacher)
+    assert reset(client, attacker, teacher).status_code == 403
