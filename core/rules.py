@@ -143,6 +143,13 @@ def may_manage_account(is_admin: bool, target_is_admin: bool,
         may_administer(False, mine) and not may_administer(False, theirs) for mine, theirs in pairs)
 
 
+def may_change_role(is_admin: bool, old: Role | str, new: Role | str) -> bool:
+    """Taking a member's administration of a course away (an instructor made a TA or a student)
+    is an admin's (or the command line's): a fellow instructor demoted would be a student whose
+    password the demoting instructor may reset (``may_manage_account``), that is, their account."""
+    return is_admin or not may_administer(False, old) or may_administer(False, new)
+
+
 def policy_rights(fields: Iterable[str]) -> frozenset[Right]:
     """The rights a change of these policy fields needs: releasing hidden results is ``release``,
     the rest (due date, late days and penalty, attempt limits) ``policy``, as does a change of nothing."""

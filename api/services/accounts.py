@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
-from core import audit, clock
+from core import audit, clock, rules
 from core.db import utcnow
-from core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from core.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from core.i18n import _
 from core.models import (ApiToken, Course, CourseAssignment, Invitation, LoginFailure, Membership, Role, TokenKind,
                          User)
@@ -115,6 +115,9 @@ def enrol(session: Session, actor: audit.Actor, course: Course, user: User, role
         membership.dropped_at = None
         outcome = "added"
     if membership.role != role:
+        if isinstance(actor, User) and not rules.may_change_role(actor.is_admin, membership.role, role):
+            raise Forbidden(_("only an admin may take {name}'s instructor role in {course} away", name=user.name,
+                              course=course.slug), code="not_admin")
         audit.record(session, course.id, actor, "role", user.name, {"role": membership.role}, {"role": role})
         membership.role = role
         outcome = "updated" if outcome == "unchanged" else outcome

@@ -94,3 +94,20 @@ def test_a_drop_does_not_open_the_account_to_another_course(client, api_settings
         session.commit()
     enrol_by_roster(client, attacker, teacher)
     assert reset(client, attacker, teacher).status_code == 403
+
+
+def test_an_instructor_cannot_demote_a_fellow_instructor_to_take_over_their_account(client, api_settings, catalog):
+    """Demote, then reset: a roster row making a fellow instructor a student would make their
+    password the demoting instructor's to reset.  Taking an instructor role away is an admin's."""
+    course = seed_course(api_settings, catalog)
+    fellow = f"{course['course']}-co"
+    with session_factory(api_settings.database_url)() as session:
+        accounts.add_user(session, api_settings.secret_key, fellow, "instructor", course["course"])
+        session.commit()
+    demoted = client.post(f"/api/v1/courses/{course['course']}/roster", headers=bearer(course, "instructor"),
+                          files={"file": ("roster.csv", f"学号,姓名,角色\n{fellow},someone,学生\n".encode())})
+    assert demoted.status_code == 403 and demoted.json()["error"]["code"] == "not_admin"
+    assert reset(client, course, fellow).status_code == 403
+    promoted = client.post(f"/api/v1/courses/{course['course']}/roster", headers=bearer(course, "instructor"),
+                           files={"file": ("roster.csv", f"学号,姓名,角色\n{course['students'][0]},s,助教\n".encode())})
+    assert promoted.status_code == 200, promoted.text
