@@ -117,9 +117,7 @@ def reset_password(session: Session, settings: Settings, actor: User, course: Co
     """Void a member's password and browser sessions (core/rules.py's ``may_manage_account``
     says whose); the new invitation code, which the audit log records was handed out."""
     target = courses.student_in(session, course, name)
-    if not courses.may_manage_account(session, actor, target):
-        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
-                          "fellow instructor's; ask an admin", name=target.name), code="not_instructor")
+    _check_manages(session, actor, target)
     code = accounts.reset_password(session, settings, target)
     audit.record(session, course.id, actor, "password_reset", target.name)
     return target, code
@@ -144,14 +142,30 @@ def invite(session: Session, settings: Settings, user: User, class_name: str = "
     return Invitation(user.name, user.display_name, class_name, code, accounts.invitation_url(settings, code))
 
 
-def reissue_invitations(session: Session, settings: Settings, course: Course,
-                        names: list[str] | None = None) -> list[Invitation]:
-    """New invitations for the named members, or for every enrolled student of the course."""
+def reissue_invitations(session: Session, settings: Settings, course: Course, names: list[str] | None = None,
+                        actor: audit.Actor = None) -> list[Invitation]:
+    """New invitations for the named members, or for every enrolled student of the course.  A
+    code sets the password of whoever has one, so an instructor (``actor``) gets codes only for
+    the accounts they manage (``courses.may_manage_account``, as a reset): a named other one is
+    refused, and "every student" leaves out those who are also in someone else's course."""
     if names:
         chosen = [membership_of(session, course, name) for name in names]
+        for user, _membership in chosen:
+            _check_manages(session, actor, user)
     else:
-        chosen = members(session, course, role=Role.student)
+        chosen = [(user, membership) for user, membership in members(session, course, role=Role.student)
+                  if _manages(session, actor, user)]
     return [invite(session, settings, user, membership.class_name) for user, membership in chosen]
+
+
+def _manages(session: Session, actor: audit.Actor, user: User) -> bool:
+    return not isinstance(actor, User) or courses.may_manage_account(session, actor, user)
+
+
+def _check_manages(session: Session, actor: audit.Actor, user: User) -> None:
+    if not _manages(session, actor, user):
+        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
+                          "fellow instructor's; ask an admin", name=user.name), code="not_instructor")
 
 
 def invitations_csv(invitations: list[Invitation]) -> bytes:

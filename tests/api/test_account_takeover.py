@@ -111,3 +111,15 @@ def test_an_instructor_cannot_demote_a_fellow_instructor_to_take_over_their_acco
     promoted = client.post(f"/api/v1/courses/{course['course']}/roster", headers=bearer(course, "instructor"),
                            files={"file": ("roster.csv", f"学号,姓名,角色\n{course['students'][0]},s,助教\n".encode())})
     assert promoted.status_code == 200, promoted.text
+
+
+def test_reissued_invitations_do_not_take_over_another_courses_instructor(client, api_settings, catalog):
+    """The same takeover through ``POST /invitations``: a new invitation code sets the password
+    of a user who has one, so it is a reset by another name, and the same rule holds."""
+    attacker, victim = seed_course(api_settings, catalog), seed_course(api_settings, catalog)
+    enrol_by_roster(client, attacker, victim["instructor"])
+    named = client.post(f"/api/v1/courses/{attacker['course']}/invitations", headers=bearer(attacker, "instructor"),
+                        json={"students": [victim["instructor"]]})
+    assert named.status_code == 403, named.text
+    everyone = client.post(f"/api/v1/courses/{attacker['course']}/invitations", headers=bearer(attacker, "instructor"))
+    assert everyone.status_code == 200 and victim["instructor"] not in everyone.content.decode("utf-8-sig")
