@@ -238,12 +238,21 @@ def _refuse_if_limited(session: Session, settings: Settings, name: str, client: 
 # ---------------------------------------------------------------------- invitations
 def invite(session: Session, settings: Settings, user: User) -> str:
     """A new one-time code that sets the user's password (shown once; their old code is void)."""
-    code = secrets.token_urlsafe(12)
+    code = _invitation_code()
     session.execute(delete(Invitation).where(Invitation.user_id == user.id))
     session.add(Invitation(user_id=user.id, code_hash=token_hash(code, settings.secret_key),
                            expires_at=utcnow() + dt.timedelta(days=settings.invitation_days)))
     session.flush()
     return code
+
+
+def _invitation_code() -> str:
+    """96 random bits, never starting with ``-``: a spreadsheet would take ``-AbC…`` in the
+    invitations CSV for a formula (core/spreadsheet.py would then have to quote the code)."""
+    while True:
+        code = secrets.token_urlsafe(12)
+        if not code.startswith("-"):
+            return code
 
 
 def live_invitation(session: Session, user: User) -> Invitation | None:

@@ -10,7 +10,9 @@ import io
 
 import pytest
 
+from api.services import accounts
 from core import spreadsheet
+from core.db import session_factory
 from tests.api.conftest import bearer
 from tests.api.test_roster import prefix
 
@@ -51,3 +53,14 @@ def test_a_hostile_roster_name_is_text_in_every_csv(client, course):
     mine = next(row for row in rows(book.content) if row[0] == f"{p}x1")
     assert mine[1] == "'" + hostile
     assert not any(cell.startswith(("=", "+", "@")) for row in rows(book.content) for cell in row)
+
+
+def test_an_invitation_code_is_never_quoted(api_settings, course, monkeypatch):
+    """A code is 16 URL-safe characters: one in 64 began with ``-``, which a spreadsheet runs as
+    a formula (and core/spreadsheet.py would then quote, changing the code in the file)."""
+    drawn = iter(["-AbCdEfGhIjKlMnO", "PqRsTuVwXyZ01234"])
+    monkeypatch.setattr(accounts.secrets, "token_urlsafe", lambda n: next(drawn))
+    with session_factory(api_settings.database_url)() as session:
+        code = accounts.invite(session, api_settings, accounts.user_by_name(session, course["students"][0]))
+        session.rollback()
+    assert code == "PqRsTuVwXyZ01234" and spreadsheet.cell(code) == code
