@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from api import errors, sessions
 from api.limits import BodyLimit
 from api.metrics import ServiceCollector, StreamCollector
-from api.routers import accounts, administration, assignments, courses, health, similarity, submissions
+from api.routers import accounts, administration, assignments, courses, health, lti, similarity, submissions
 from api.services.progress import Streams
 from api.services.submit_batcher import SubmitBatcher
 from core.broker import create_celery
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, enqueuer=None) -> FastAPI:
                    similarity.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
+    app.include_router(lti.router)
     install_pages(app)  # the web pages at /, /static and /docs
     largest = max(settings.max_upload_kb, settings.max_notebook_kb) << 10  # a notebook may carry its outputs
     app.add_middleware(BodyLimit, max_bytes=largest + UPLOAD_OVERHEAD_BYTES)

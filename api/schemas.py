@@ -391,6 +391,7 @@ class HistogramBin(BaseModel):
 class FailureCount(BaseModel):
     feedback: str
     count: int
+    students: list[str] = Field(default_factory=list, description="the students whose best attempt failed so")
 
 
 class CheckStats(BaseModel):
@@ -418,6 +419,87 @@ class AssignmentStats(BaseModel):
     median: float | None
     histogram: list[HistogramBin]
     checks: list[CheckStats]
+
+
+class AssignmentOverview(BaseModel):
+    assignment: str
+    due_at: dt.datetime | None = Field(description="in the course's time zone")
+    results_released: bool
+    students_submitted: int
+    students: int = Field(description="the course's graded members")
+    submissions: int
+    by_status: dict[str, int]
+    faults: int = Field(description="submissions that met a grader fault (internal_error)")
+
+
+class SubmittedCell(BaseModel):
+    count: int
+    last_at: dt.datetime
+
+
+class SubmittedRow(BaseModel):
+    student: str
+    display_name: str
+    assignments: dict[str, SubmittedCell] = Field(description="only the assignments the student submitted to")
+
+
+class QueueEntry(BaseModel):
+    queue: str
+    status: str
+    count: int
+    oldest: dt.datetime
+
+
+class Fault(BaseModel):
+    submission_id: int
+    student: str
+    assignment: str
+    created_at: dt.datetime
+    worker: str | None
+    message: str
+
+
+class CourseOverview(BaseModel):
+    course: str
+    time_zone: str
+    students: int
+    assignments: list[AssignmentOverview]
+    submitted: list[SubmittedRow]
+    queue: list[QueueEntry] = Field(description="the course's submissions queued or running, per queue")
+    faults: list[Fault] = Field(description="the latest grader faults, newest first")
+
+
+class TimelineBucket(BaseModel):
+    start: dt.datetime
+    hours_from_due: int | None
+    count: int
+
+
+class Timeline(BaseModel):
+    course: str
+    assignment: str
+    time_zone: str
+    due_at: dt.datetime | None
+    bucket_hours: int
+    before: int = Field(description="submissions before the first bucket")
+    after: int = Field(description="submissions after the last bucket")
+    buckets: list[TimelineBucket]
+
+
+class WrittenQueueEntry(BaseModel):
+    answer_id: int
+    assignment: str
+    name: str = Field(description="the question, e.g. Q1")
+    text: str
+    submission_id: int | None = Field(description="the upload that carried the text: score it there "
+                                                  "(PUT /submissions/{id}/written/{name})")
+    answered_at: dt.datetime
+    student: str
+    display_name: str
+    points: float
+    prompt: dict[str, str] = Field(description="the question, in zh and en")
+    score: float | None = Field(description="none: awaiting a score")
+    comment: str
 
 
 class Health(BaseModel):

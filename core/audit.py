@@ -19,8 +19,8 @@ from core.db import utcnow
 from core.models import AuditEntry, User
 
 Actor = User | str | None   # None: the operator at the command line
-ACTIONS = ("policy", "release", "extension", "written_score", "regrade", "enrolment", "role", "offer", "withdraw",
-           "password_reset")
+ACTIONS = ("policy", "release", "extension", "written_score", "regrade", "enrolment", "role", "permissions", "offer",
+           "withdraw", "password_reset")
 
 
 def operator() -> str:

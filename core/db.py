@@ -34,8 +34,8 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect):
-        if value is None:
-            return None
+        if value is None or value.tzinfo is dt.timezone.utc:  # psycopg's in a UTC session (engine_for)
+            return value
         return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
@@ -57,7 +57,19 @@ def engine_for(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    event.listen(engine, "connect", _utc_session)
+    return engine
+
+
+def _utc_session(connection, _record) -> None:
+    """Sessions in UTC: psycopg then reads a timestamptz as a ``datetime.timezone.utc`` moment,
+    twice as fast as in a named zone such as the server's ``Etc/UTC`` (a gradebook reads tens of
+    thousands), and ``UTCDateTime`` keeps it as it is."""
+    cursor = connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    connection.commit()
 
 
 def _tune_sqlite(connection, _record) -> None:

@@ -163,7 +163,8 @@ class Extension(Base):
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_status_enqueued_at", "status", "enqueued_at"),
-                      Index("ix_submissions_ca_user", "course_assignment_id", "user_id", "created_at"))
+                      Index("ix_submissions_ca_user", "course_assignment_id", "user_id", "created_at"),
+                      Index("ix_submissions_ca_status", "course_assignment_id", "status"))  # the dashboard's counts
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"))
@@ -286,3 +287,72 @@ class Worker(Base):
     missing_layers: Mapped[dict] = mapped_column(JSON, default=dict, doc="sandbox layer -> why its sandbox lacks it")
     grader_faults: Mapped[int] = mapped_column(Integer, default=0, doc="gradings that ended in a grader fault")
     sandbox_failures: Mapped[int] = mapped_column(Integer, default=0, doc="sandboxes that failed to start")
+
+
+# ---------------------------------------------------------------------- LTI 1.3 (api/services/lti.py)
+class LtiPlatform(Base):
+    """An LMS registered as an LTI 1.3 platform for one course: what it told us at registration,
+    and the key this tool signs its service requests with (its public half is served as JWKS)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    deployment_ids: Mapped[list] = mapped_column(JSON, default=list)
+    auth_login_url: Mapped[str] = mapped_column(String(1000), doc="the platform's OIDC authorization endpoint")
+    auth_token_url: Mapped[str] = mapped_column(String(1000), doc="its OAuth 2 token endpoint (for AGS)")
+    key_set_url: Mapped[str] = mapped_column(String(1000), doc="its JWKS, which signs launches")
+    auth_audience: Mapped[str | None] = mapped_column(String(1000), doc="aud of token requests; none: the token url")
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    student_id_claim: Mapped[str] = mapped_column(String(200), default="lis.person_sourcedid",
+                                                  doc="the launch claim carrying the student ID (User.name)")
+    tool_private_key: Mapped[str] = mapped_column(Text, doc="PEM, RSA")
+    tool_key_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    course: Mapped[Course] = relationship()
+
+
+class LtiLink(Base):
+    """A resource link of the platform (an assignment placed in an LMS course) → the course
+    assignment it launches, and the AGS line item its scores go to."""
+
+    __tablename__ = "lti_links"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    course_assignment_id: Mapped[int] = mapped_column(ForeignKey("course_assignments.id", ondelete="CASCADE"),
+                                                      index=True)
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))
+    ags_scopes: Mapped[list] = mapped_column(JSON, default=list)
+
+    platform: Mapped[LtiPlatform] = relationship()
+
+
+class LtiAccount(Base):
+    """The platform's user id (``sub``) of a user on the roster: scores are sent to it."""
+
+    __tablename__ = "lti_accounts"
+    __table_args__ = (UniqueConstraint("platform_id", "sub"),
+                      UniqueConstraint("platform_id", "user_id", name="uq_lti_accounts_platform_id_user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class LtiLaunchData(Base):
+    """pylti1p3's launch storage between the OIDC login and the launch (nonces, state), kept in
+    the database: the launch is a cross-site POST, which a SameSite=Lax session cookie misses."""
+
+    __tablename__ = "lti_launch_data"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    value: Mapped[dict | list | str | bool | None] = mapped_column(JSON)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

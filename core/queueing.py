@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 log = logging.getLogger(__name__)
 
 GRADE_TASK = "torchgrade.grade_submission"
+PASSBACK_TASK = "torchgrade.lti_passback"  # workers/lti.py: a student's grade to the LMS (api/services/lti.py)
 PERSISTENT = 2  # kombu's delivery_mode for messages that survive a broker restart
 
 
@@ -51,6 +52,13 @@ class CeleryEnqueuer:
                 self.app.send_task(GRADE_TASK, args=[submission_id], queue=queue, routing_key=queue, retry=False)
             else:
                 self.redis.lpush(self.key_prefix + queue, task_message(self.app, submission_id, queue))
+        except (KombuOperationalError, KombuError, RedisError, SQLAlchemyError, OSError) as exc:
+            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def send_passback(self, user_id: int, course_assignment_id: int) -> None:
+        """Queue the LMS grade passback of one student's grade for one assignment (default queue)."""
+        try:
+            self.app.send_task(PASSBACK_TASK, args=[user_id, course_assignment_id], retry=False)
         except (KombuOperationalError, KombuError, RedisError, SQLAlchemyError, OSError) as exc:
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
 

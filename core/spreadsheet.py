@@ -32,6 +32,10 @@ class Writer:
     def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([cell(value) for value in row])
 
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
 
 def writer(out, **options) -> Writer:
     return Writer(out, **options)

@@ -160,7 +160,7 @@ def run_course_permissions(args) -> int:
         try:
             course = accounts.course_by_slug(session, args.name)
             if args.ta_may is not None:
-                courses.set_ta_grants(course, [r.strip() for r in args.ta_may.split(",") if r.strip()])
+                courses.set_ta_grants(session, None, course, [r.strip() for r in args.ta_may.split(",") if r.strip()])
         except ServiceError as exc:
             return report_error("course permissions", exc, args.lang)
         session.commit()
@@ -179,7 +179,7 @@ def run_course_time_zone(args) -> int:
         try:
             course = accounts.course_by_slug(session, args.name)
             if args.zone is not None:
-                courses.set_time_zone(course, args.zone)
+                courses.set_time_zone(session, None, course, args.zone)
         except ServiceError as exc:
             return report_error("course time-zone", exc, args.lang)
         session.commit()
@@ -396,7 +396,7 @@ def run_roster_invitations(args) -> int:
     with service_session(settings) as session:
         try:
             invitations = administration.reissue_invitations(
-                session, settings, accounts.course_by_slug(session, args.course), args.names or None)
+                session, settings, None, accounts.course_by_slug(session, args.course), args.names or None)
         except ServiceError as exc:
             return report_error("roster invitations", exc, args.lang)
         session.commit()
@@ -475,6 +475,133 @@ def run_demo(args) -> int:
     say(_("then, once `torchgrade serve` is up:"), args.lang)
     print('  curl -H "Authorization: Bearer $STUDENT" -F file=@reference/w1-normal-modes/selftest/good_torch_normal.py '
           "http://127.0.0.1:8000/api/v1/assignments/w1-normal-modes/submissions")
+    return 0
+
+
+def add_gradebook(subparsers) -> None:
+    parser = subparsers.add_parser("gradebook", help="a course's gradebook")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    export = actions.add_parser("export", help="write the gradebook as CSV (UTF-8 with BOM) for a spreadsheet or "
+                                               "an LMS's grade import")
+    export.add_argument("--course", required=True)
+    export.add_argument("--format", dest="export_format", choices=["plain", "canvas", "moodle"], default="plain")
+    export.add_argument("--policy", choices=["best", "latest"], default="best", help="which submission counts")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(handler=run_gradebook_export)
+
+
+def run_gradebook_export(args) -> int:
+    from api.services import accounts, gradebook
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            book = gradebook.gradebook(session, settings, ManifestCatalog(settings.reference_dir),
+                                       accounts.course_by_slug(session, args.course), args.policy)
+        except ServiceError as exc:
+            return report_error("gradebook export", exc, args.lang)
+    text = gradebook.gradebook_csv(book, args.export_format)
+    if args.output is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+    else:
+        args.output.write_bytes(text.encode("utf-8"))
+    return 0
+
+
+def add_lti(subparsers) -> None:
+    parser = subparsers.add_parser("lti", help="LTI 1.3: register an LMS platform, show this tool's keys and settings")
+    actions = parser.add_subparsers(required=True, metavar="action")
+    register = actions.add_parser("register", help="register (or update) an LMS platform for a course")
+    register.add_argument("--course", required=True)
+    register.add_argument("--issuer", required=True,
+                          help="the platform's issuer (iss), e.g. https://canvas.instructure.com")
+    register.add_argument("--client-id", required=True, help="the client id the platform gave this tool")
+    register.add_argument("--deployment-id", action="append", required=True, help="repeat for several")
+    register.add_argument("--auth-login-url", required=True, help="the platform's OIDC authorization endpoint")
+    register.add_argument("--auth-token-url", required=True, help="the platform's OAuth 2 token endpoint")
+    register.add_argument("--key-set-url", required=True, help="the platform's JWKS URL")
+    register.add_argument("--auth-audience", default=None, help="aud of token requests (default: the token URL)")
+    register.add_argument("--student-id-claim", default="lis.person_sourcedid",
+                          help="the launch claim carrying the student ID: lis.person_sourcedid, custom.<name>, "
+                               "email, sub (default lis.person_sourcedid)")
+    register.add_argument("--base-url", default=None, help="where this service is reached (default: "
+                                                             "TORCHGRADE_API_URL, else http://127.0.0.1:8000)")
+    register.set_defaults(handler=run_lti_register)
+    keys = actions.add_parser("jwks", help="print this tool's public keys (JWKS)")
+    keys.set_defaults(handler=run_lti_jwks)
+    config = actions.add_parser("config", help="print the URLs to enter in the LMS")
+    config.add_argument("--base-url", default=None, help="where this service is reached (default: "
+                                                         "TORCHGRADE_API_URL, else http://127.0.0.1:8000)")
+    config.set_defaults(handler=run_lti_config)
+    passback = actions.add_parser("passback", help="send the grades of an assignment's LMS students again")
+    passback.add_argument("--course", required=True)
+    passback.add_argument("--assignment", required=True)
+    passback.set_defaults(handler=run_lti_passback)
+
+
+def run_lti_register(args) -> int:
+    from api.services import lti
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            lti.register(session, args.course, args.issuer, args.client_id, args.deployment_id, args.auth_login_url,
+                         args.auth_token_url, args.key_set_url, args.auth_audience, args.student_id_claim)
+        except ServiceError as exc:
+            return report_error("lti register", exc, args.lang)
+        session.commit()
+    say(_("{issuer} ({client_id}) is registered for {course}; enter these in the LMS:", issuer=args.issuer,
+          client_id=args.client_id, course=args.course), args.lang, error=True)
+    return run_lti_config(args)
+
+
+def run_lti_config(args) -> int:
+    import json
+
+    from api.services import lti
+
+    base_url = args.base_url or get_settings().api_url or "http://127.0.0.1:8000"
+    print(json.dumps(lti.tool_config(base_url), indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_lti_jwks(args) -> int:
+    import json
+
+    from api.services import lti
+
+    with service_session(get_settings()) as session:
+        print(json.dumps(lti.jwks(session), indent=2))
+    return 0
+
+
+def run_lti_passback(args) -> int:
+    import requests
+    from pylti1p3.exception import LtiException
+
+    from api.services import accounts, courses, lti
+    from core.catalog import ManifestCatalog
+    from core.errors import ServiceError
+
+    settings = get_settings()
+    with service_session(settings) as session:
+        try:
+            offered = courses.course_assignment(session, accounts.course_by_slug(session, args.course),
+                                                args.assignment)
+        except ServiceError as exc:
+            return report_error("lti passback", exc, args.lang)
+        catalog = ManifestCatalog(settings.reference_dir)
+        try:
+            sent = sum(lti.passback(session, settings, catalog, user_id, offered.id)
+                       for user_id in lti.linked_students(session, offered.id))
+        except (requests.RequestException, LtiException) as exc:
+            say(_("the LMS did not take the scores: {why}", why=str(exc)), args.lang, "lti passback", error=True)
+            return 1
+    say(_("{count} score(s) sent to the LMS", count=sent), args.lang)
     return 0
 
 
@@ -640,4 +767,4 @@ def show_result(shown: dict, language: str) -> None:
 
 
 SUBCOMMANDS = [add_migrate, add_backup, add_restore, add_serve, add_course, add_user, add_roster, add_audit, add_demo,
-               add_submit]
+               add_gradebook, add_lti, add_submit]

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from web import errors
-from web.routers import auth, docs, similarity, student
+from web.routers import auth, docs, similarity, staff, student
 from web.security import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -17,7 +17,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (docs.router, auth.router, student.router, similarity.router):
+    for router in (docs.router, auth.router, student.router, staff.router, similarity.router):
         app.include_router(router)
     errors.install(app)
     app.add_middleware(SecurityHeaders)

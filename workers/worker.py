@@ -24,7 +24,7 @@ from core.settings import Settings, get_settings
 from core.workers import count_fault
 from grader.assignments import AssignmentError
 from grader.sandbox.host import SandboxError
-from workers import grading, process
+from workers import grading, lti, process
 from workers.heartbeat import HeartbeatThread, worker_name
 from workers.sweeper import SweeperThread
 
@@ -38,6 +38,7 @@ RETRIED = (grading.InfrastructureError, SandboxError, OperationalError, Assignme
 def build(settings: Settings) -> Celery:
     app = create_celery(settings)
     sessions = session_factory(settings.database_url)
+    enqueuer = CeleryEnqueuer(app)
 
     @app.task(name=GRADE_TASK, bind=True, autoretry_for=RETRIED, retry_backoff=settings.retry_backoff_s,
               retry_backoff_max=settings.retry_backoff_max_s, retry_jitter=True, max_retries=settings.max_deliveries)
@@ -52,7 +53,11 @@ def build(settings: Settings) -> Celery:
             raise
         if outcome == "gave_up":
             _count_fault(sessions)
+        if outcome == "recorded":
+            lti.after_recorded(sessions, enqueuer, submission_id)
         return outcome
+
+    lti.register(app, sessions, settings)
 
     _connect_signals(app, settings, sessions)
     app.Worker = app.subclass_with_self(HangupStopsWorker)

@@ -36,8 +36,8 @@ def update_me(body: UserUpdate, session: SessionDep, user: CurrentUser) -> dict:
 
 def _me(user) -> dict:
     return {"name": user.name, "display_name": user.display_name, "is_admin": user.is_admin,
-            "language": user.language, "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships
-                                      if m.dropped_at is None]}
+            "language": user.language,
+            "courses": [{"course": m.course.slug, "role": m.role} for m in courses.enrolments(user)]}
 
 
 @router.get("/assignments", response_model=list[AssignmentPublic], responses=errors())
@@ -142,5 +142,5 @@ def my_grades(session: SessionDep, settings: SettingsDep, catalog: CatalogDep, u
 
 @router.get("/courses", response_model=list[MembershipPublic], responses=errors())
 def my_courses(user: CurrentUser) -> list[dict]:
-    return [{"course": m.course.slug, "role": m.role} for m in user.memberships if m.dropped_at is None]
+    return [{"course": m.course.slug, "role": m.role} for m in courses.enrolments(user)]
 

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import CatalogDep, CurrentUser, EnqueuerDep, LanguageDep, SessionDep, SettingsDep
 from api.routers import errors, json_errors
-from api.schemas import EARLIEST, LATEST, AssignmentStats, ExtensionIn, ExtensionPublic, Gradebook, PermissionsIn, \
-    PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary
-from api.services import courses, gradebook, submissions
+from api.schemas import EARLIEST, LATEST, AssignmentStats, CourseOverview, ExtensionIn, ExtensionPublic, Gradebook, \
+    PermissionsIn, PermissionsPublic, PolicyIn, PolicyPublic, RegradeAccepted, RegradeIn, SubmissionSummary, Timeline, \
+    WrittenQueueEntry
+from api.services import courses, gradebook, lti, statistics, submissions, written
 from core import clock, rules
 from core.models import CourseAssignment, Role
 from core.rules import Right
@@ -21,11 +22,10 @@ from grader.status import SubmissionStatus
 
 router = APIRouter(prefix="/courses/{course}", tags=["instructors"])
 PolicyQuery = Annotated[Literal["best", "latest"], Query(description="which submission counts per assignment")]
+ExportQuery = Annotated[gradebook.ExportFormat, Query(alias="format", description="plain, or an LMS's import format")]
 SEE_ALL = Right.see_all
 DateQuery = Annotated[dt.datetime | None, Query(ge=EARLIEST, le=LATEST,
                                                 description="without a time zone: the course's time")]
-
-
 DroppedQuery = Annotated[bool, Query(description="list dropped students too")]
 WithdrawnQuery = Annotated[bool, Query(description="list withdrawn assignments too")]
 
@@ -46,11 +46,14 @@ def get_gradebook(course: str, session: SessionDep, catalog: CatalogDep, user: C
 @router.get("/gradebook.csv", responses={**json_errors(403, 404), 200: {"content": {"text/csv": {}}}})
 def get_gradebook_csv(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep, user: CurrentUser,
                       policy: PolicyQuery = "best", dropped: DroppedQuery = False,
-                      withdrawn: WithdrawnQuery = False) -> Response:
+                      withdrawn: WithdrawnQuery = False, export_format: ExportQuery = "plain") -> Response:
+    """The gradebook as UTF-8 CSV with a BOM: `plain`, or the grade import format of `canvas`
+    (with its "Points Possible" row) or `moodle` (users identified by "ID number")."""
     book = gradebook.gradebook(session, settings, catalog, courses.course_for(session, user, course, SEE_ALL), policy,
                                include_dropped=dropped, include_withdrawn=withdrawn)
-    return Response(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{course}-gradebook-{policy}.csv"'})
+    name = f"{course}-gradebook-{policy}-{export_format}"
+    return Response(gradebook.gradebook_csv(book, export_format), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.get("/assignments/{assignment_id}/stats", response_model=AssignmentStats, responses=errors(403, 404))
@@ -59,6 +62,37 @@ def get_stats(course: str, assignment_id: str, session: SessionDep, settings: Se
     """Counts, mean, median and histogram of each student's best score, each check's pass rate
     and its most common failing feedback."""
     return gradebook.stats(session, settings, catalog, _offered(session, user, course, assignment_id, SEE_ALL))
+
+
+@router.get("/assignments/{assignment_id}/timeline", response_model=Timeline, responses=errors(403, 404))
+def get_timeline(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                 hours_before: Annotated[int, Query(ge=1, le=24 * 60)] = 72,
+                 hours_after: Annotated[int, Query(ge=0, le=24 * 60)] = 24,
+                 bucket_hours: Annotated[int, Query(ge=1, le=24 * 7)] = 3) -> dict:
+    """Submissions per time bucket around the due date (course time)."""
+    offered = _offered(session, user, course, assignment_id, SEE_ALL)
+    return statistics.timeline(session, offered, courses.zone_of(offered.course, settings), hours_before,
+                               hours_after, bucket_hours)
+
+
+@router.get("/overview", response_model=CourseOverview, responses=errors(403, 404))
+def get_overview(course: str, session: SessionDep, settings: SettingsDep, catalog: CatalogDep,
+                 user: CurrentUser) -> dict:
+    """Per assignment: who submitted and the submissions by status; per student: what they
+    submitted; the course's queue; the latest grader faults."""
+    found = courses.course_for(session, user, course, SEE_ALL)
+    return statistics.overview(session, catalog, found, courses.zone_of(found, settings))
+
+
+@router.get("/written", response_model=list[WrittenQueueEntry], responses=errors(403, 404))
+def get_written(course: str, session: SessionDep, catalog: CatalogDep, user: CurrentUser,
+                assignment: str | None = None, pending: bool = True) -> list[dict]:
+    """The written answers to score (``pending=false``: scored ones too), by assignment, question
+    and student."""
+    found = courses.course_for(session, user, course, Right.grade)
+    if assignment is not None:
+        courses.course_assignment(session, found, assignment)
+    return written.queue(session, catalog, found, assignment, pending_only=pending)
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], responses=errors(403, 404))
@@ -100,22 +134,27 @@ def get_policy(course: str, assignment_id: str, session: SessionDep, settings: S
 
 @router.patch("/assignments/{assignment_id}/policy", response_model=PolicyPublic, responses=errors(400, 403, 404, 422))
 def update_policy(course: str, assignment_id: str, body: PolicyIn, session: SessionDep, settings: SettingsDep,
-                  user: CurrentUser) -> dict:
+                  enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     """Deadline, late days and penalty, attempt limits, release of hidden results.  Fields
     left out keep their value; ``null`` clears a deadline or a limit."""
     changes = body.model_dump(exclude_unset=True)
     offered = _offered(session, user, course, assignment_id, *rules.policy_rights(changes))
     courses.update_policy(session, user, offered, changes, courses.zone_of(offered.course, settings))
     session.commit()
+    if changes.get("results_released"):
+        lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 
 @router.post("/assignments/{assignment_id}/release", response_model=PolicyPublic, responses=errors(403, 404))
-def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
-    """Show every check's feedback, hidden ones included, to the students."""
+def release(course: str, assignment_id: str, session: SessionDep, settings: SettingsDep, enqueuer: EnqueuerDep,
+            user: CurrentUser) -> dict:
+    """Show every check's feedback, hidden ones included, to the students (and send the grades
+    of students who came from an LMS to it)."""
     offered = _offered(session, user, course, assignment_id, Right.release)
     courses.update_policy(session, user, offered, {"results_released": True}, courses.zone_of(offered.course, settings))
     session.commit()
+    lti.after_release(session, enqueuer, offered)
     return _policy(offered, settings)
 
 
@@ -150,7 +189,8 @@ def get_permissions(course: str, session: SessionDep, user: CurrentUser) -> dict
 def set_permissions(course: str, body: PermissionsIn, session: SessionDep, user: CurrentUser) -> dict:
     """Grant TAs the instructor's ``policy`` (deadlines, late policy, attempt limits), ``extensions``
     and ``release`` (of hidden results): the list replaces the course's grants; ``[]`` revokes all."""
-    found = courses.set_ta_grants(courses.course_for(session, user, course, Right.administer), body.ta_may)
+    found = courses.set_ta_grants(session, user, courses.course_for(session, user, course, Right.administer),
+                                  body.ta_may)
     session.commit()
     return _permissions(found)
 

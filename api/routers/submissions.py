@@ -14,7 +14,7 @@ from api.deps import (CatalogDep, CredentialDep, CurrentUser, EnqueuerDep, Langu
 from api.errors import language
 from api.routers import errors, json_errors
 from api.schemas import MAX_ID, RegradeAccepted, SubmissionDetail, SubmissionPublic, WrittenScoreIn, WrittenScorePublic
-from api.services import courses, gradebook, progress, submissions
+from api.services import courses, gradebook, lti, progress, submissions
 from core import events as progress_events
 from core import rules
 from grader.status import SubmissionStatus
@@ -131,11 +131,13 @@ def regrade(submission_id: int, session: SessionDep, enqueuer: EnqueuerDep, user
 @router.put("/{submission_id}/written/{name}", response_model=WrittenScorePublic, responses=errors(400, 403, 404),
             tags=["instructors"])
 def score_written(submission_id: int, name: str, body: WrittenScoreIn, session: SessionDep, catalog: CatalogDep,
-                  user: CurrentUser) -> dict:
+                  enqueuer: EnqueuerDep, user: CurrentUser) -> dict:
     """Score the student's current written answer ``name`` (status ``pending``), whichever of their
     uploads for the assignment carried it, with a comment for the student.  The score stays with
-    that text: a changed answer is pending again."""
+    that text: a changed answer is pending again.  A student who came from an LMS has the new
+    grade sent to it."""
     submission = submissions.for_staff(session, user, submission_id, rules.Right.grade)
     entry = submissions.score_written(session, catalog, user, submission, name, body.score, body.comment)
+    lti.after_recorded(session, enqueuer, submission_id)
     return {"submission": submission_id, "name": name, "score": entry.score, "comment": entry.comment,
             "scored_by": user.name, "scored_at": entry.scored_at, "answer_sha256": entry.answer_sha256}

@@ -142,12 +142,13 @@ def invite(session: Session, settings: Settings, user: User, class_name: str = "
     return Invitation(user.name, user.display_name, class_name, code, accounts.invitation_url(settings, code))
 
 
-def reissue_invitations(session: Session, settings: Settings, course: Course, names: list[str] | None = None,
-                        actor: audit.Actor = None) -> list[Invitation]:
+def reissue_invitations(session: Session, settings: Settings, actor: audit.Actor, course: Course,
+                        names: list[str] | None = None) -> list[Invitation]:
     """New invitations for the named members, or for every enrolled student of the course.  A
     code sets the password of whoever has one, so an instructor (``actor``) gets codes only for
     the accounts they manage (``courses.may_manage_account``, as a reset): a named other one is
-    refused, and "every student" leaves out those who are also in someone else's course."""
+    refused, and "every student" leaves out those who are also in someone else's course.  The
+    command line's operator (``actor`` a string or None) gets every code."""
     if names:
         chosen = [membership_of(session, course, name) for name in names]
         for user, _membership in chosen:

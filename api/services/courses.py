@@ -25,6 +25,11 @@ def role_in(session: Session, user: User, course_id: int) -> Role | None:
     return None if found is None else rules.enrolled_role(*found)
 
 
+def enrolments(user: User) -> list[Membership]:
+    """The user's memberships that grant a role (not dropped)."""
+    return [m for m in user.memberships if rules.enrolled_role(m.role, m.dropped_at) is not None]
+
+
 def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.Right]:
     """The user's rights in a course: their role's, and for a TA what the course grants TAs."""
     if user.is_admin:
@@ -79,9 +84,12 @@ def may_manage_account(session: Session, user: User, target: User) -> bool:
                                     [(role_in(session, user, course_id), role) for course_id, role in enrolled])
 
 
-def set_ta_grants(course: Course, names: list[str]) -> Course:
+def set_ta_grants(session: Session, actor: audit.Actor, course: Course, names: list[str]) -> Course:
     """What the course's TAs may do besides reading and grading (core/rules.py's GRANTABLE)."""
+    before = ta_grants(course)
     course.ta_grants = rules.checked_grants(names)
+    if ta_grants(course) != before:
+        audit.record(session, course.id, actor, "permissions", "ta", {"ta_may": before}, {"ta_may": ta_grants(course)})
     return course
 
 
@@ -190,11 +198,14 @@ def zone_of(course: Course, settings: Settings) -> ZoneInfo:
     return clock.zone(course.time_zone, settings.default_time_zone)
 
 
-def set_time_zone(course: Course, name: str) -> Course:
+def set_time_zone(session: Session, actor: audit.Actor, course: Course, name: str) -> Course:
     """The zone the course's deadlines are entered and shown in, and its late days counted in; the
     stored due dates keep their moment (a due date of 23:59 Shanghai is 16:59 in Paris after the change)."""
     if not clock.known(name):
         raise BadRequest(_("no time zone called {zone!r} (use an IANA name such as Asia/Shanghai)", zone=name))
+    if course.time_zone != name:
+        audit.record(session, course.id, actor, "policy", "time_zone", {"time_zone": course.time_zone},
+                     {"time_zone": name})
     course.time_zone = name
     return course
 

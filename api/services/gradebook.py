@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import datetime as dt
 import io
 import statistics
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.services import courses
@@ -21,7 +22,7 @@ from core.points import Points
 from core.settings import Settings
 from grader.assignments import Catalog
 from grader.i18n import SOURCE_LANGUAGE, render
-from grader.results import GradeResult, TestResult
+from grader.results import TestResult
 from grader.status import CheckStatus, SubmissionStatus
 
 Policy = Literal["best", "latest"]
@@ -31,9 +32,8 @@ HISTOGRAM_BINS = 10
 COMMON_FAILURES = 3
 
 
-@dataclasses.dataclass(frozen=True)
-class Attempt:
-    """One scored upload as the gradebook sees it."""
+class Attempt(NamedTuple):
+    """One scored upload as the gradebook sees it (a tuple: a gradebook builds tens of thousands)."""
 
     submission_id: int
     status: SubmissionStatus
@@ -62,15 +62,16 @@ class Grade:
 def attempts(session: Session, by_id: dict[int, CourseAssignment], deadlines,
              user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Attempt]]:
     """(user id, course assignment id) -> every scored upload."""
-    query = (select(Submission.id, Submission.user_id, Submission.course_assignment_id, Submission.status,
-                    Submission.score, Submission.max_score, Submission.created_at, Submission.filename,
-                    Submission.pack_version)
-             .where(Submission.course_assignment_id.in_(list(by_id)), Submission.status.in_(SCORED)))
+    table = Submission.__table__.c  # a Core query: tens of thousands of rows skip the ORM's row loading
+    query = (select(table.id, table.user_id, table.course_assignment_id,
+                    type_coerce(table.status, String),  # as text: no enum conversion per row
+                    table.score, table.max_score, table.created_at, table.filename, table.pack_version)
+             .where(table.course_assignment_id.in_(list(by_id)), table.status.in_(SCORED)))
     if user_ids is not None:
-        query = query.where(Submission.user_id.in_(user_ids))
+        query = query.where(table.user_id.in_(user_ids))
     found: dict[tuple[int, int], list[Attempt]] = collections.defaultdict(list)
     for sid, user_id, offered_id, status, score, max_score, created_at, filename, version \
-            in session.execute(query):
+            in session.execute(query).all():  # fetchall: row by row costs twice as much
         deadline = deadlines(offered_id, user_id)
         found[(user_id, offered_id)].append(Attempt(
             sid, status, score or 0.0, max_score, deadline.days_late(created_at), deadline.penalty(created_at),
@@ -96,6 +97,7 @@ def grades(session: Session, settings: Settings, catalog: Catalog, offered: list
     extensions = courses.extensions_by_user(session, list(by_id))
     exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
 
+    @functools.cache  # one per student and assignment, not one per attempt
     def deadline(offered_id: int, user_id: int) -> rules.Deadline:
         offering = by_id[offered_id]
         return courses.deadline(settings, offering, extensions.get((offered_id, user_id)),
@@ -152,7 +154,7 @@ def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Co
     rows = []
     for student in students:
         mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
-        rows.append({"student": student.name, "display_name": student.display_name,
+        rows.append({"student": student.name, "display_name": student.display_name, "email": student.email,
                      "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
                      "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
     maximum = max_scores(catalog, offered)
@@ -179,17 +181,63 @@ def warnings(session: Session, catalog: Catalog, course: Course, stale_s: float,
     return [render(queue.message, language) for queue in workers.unserved(session, catalog, stale_s, only=offered)]
 
 
-def gradebook_csv(book: dict) -> str:
+# ---------------------------------------------------------------------- exports
+# Each export is UTF-8 with a byte order mark (spreadsheet programs and both LMSs then read
+# 姓名 correctly) and matches students by their student ID (User.name).  docs/SERVICE.md, "LMS".
+ExportFormat = Literal["plain", "canvas", "moodle"]
+BOM = "\ufeff"
+CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_IDENTITY = ["ID number", "Email address", "Full name"]
+
+
+def gradebook_csv(book: dict, export_format: ExportFormat = "plain") -> str:
+    """The gradebook (``gradebook()``) as a CSV file in the import format of an LMS."""
     out = io.StringIO()
-    writer = spreadsheet.writer(out)
-    writer.writerow(["student", "display_name", *book["assignments"], "total"])
-    writer.writerow(["(max)", "", *(f"{book['max_scores'][a]:g}" for a in book["assignments"]),
-                     f"{book['max_total']:g}"])
-    for row in book["students"]:
-        cells = [("" if row["grades"][a] is None else f"{row['grades'][a]['adjusted_score']:g}")
-                 for a in book["assignments"]]
-        writer.writerow([row["student"], row["display_name"], *cells, f"{row['total']:g}"])
+    out.write(BOM)
+    writer = spreadsheet.writer(out, lineterminator="\r\n")
+    writer.writerows(EXPORTS[export_format](book))
     return out.getvalue()
+
+
+def _cells(book: dict, row: dict) -> list[str]:
+    """A student's adjusted points per assignment ("" where nothing was scored)."""
+    grades = row["grades"]
+    return ["" if grades[a] is None else f"{grades[a]['adjusted_score']:g}" for a in book["assignments"]]
+
+
+def _maxima(book: dict) -> list[str]:
+    return [f"{book['max_scores'][a]:g}" for a in book["assignments"]]
+
+
+def _plain(book: dict):
+    yield ["student", "display_name", *book["assignments"], "total"]
+    yield ["(max)", "", *_maxima(book), f"{book['max_total']:g}"]
+    for row in book["students"]:
+        yield [row["student"], row["display_name"], *_cells(book, row), f"{row['total']:g}"]
+
+
+def _canvas(book: dict):
+    """Canvas's Gradebook import: identity columns, one column per assignment, then a
+    "Points Possible" row; a student is matched by SIS User ID / SIS Login ID (the student ID),
+    Canvas's own numeric ID is left empty.  The total is Canvas's to compute."""
+    yield [*CANVAS_IDENTITY, *book["assignments"]]
+    yield ["Points Possible", "", "", "", "", *_maxima(book)]
+    for row in book["students"]:
+        yield [row["display_name"] or row["student"], "", row["student"], row["student"], book["course"],
+               *_cells(book, row)]
+
+
+def _moodle(book: dict):
+    """Moodle's "Import grades from CSV file": a header row then one row per student; the user is
+    identified by "ID number" (or "Email address"), each grade column is mapped to a grade item on
+    the import page.  Moodle has no points-possible row (a second row would be read as a student):
+    each grade item's maximum is set on the item in Moodle."""
+    yield [*MOODLE_IDENTITY, *book["assignments"]]
+    for row in book["students"]:
+        yield [row["student"], row["email"], row["display_name"], *_cells(book, row)]
+
+
+EXPORTS = {"plain": _plain, "canvas": _canvas, "moodle": _moodle}
 
 
 def my_grades(session: Session, settings: Settings, catalog: Catalog, user: User,
@@ -218,12 +266,12 @@ def stats(session: Session, settings: Settings, catalog: Catalog, offered: Cours
     students = session.scalar(select(func.count(func.distinct(Submission.user_id))).where(
         Submission.course_assignment_id == offered.id))
     best = grades(session, settings, catalog, [offered], "best")
-    results = [GradeResult.model_validate(result) for result in session.scalars(
-        select(Submission.result).where(Submission.id.in_([g.attempt.submission_id for g in best.values()
-                                                           if g.attempt.code]))) if result is not None]
+    results = best_results(session, [g.attempt.submission_id for g in best.values() if g.attempt.code])
     current = answers.current(session, [offered.id], [user_id for user_id, _ in best])
     written = {spec.name: [answers.as_test(spec, mine[spec.name]) if spec.name in mine else answers.unanswered(spec)
                            for mine in (current.get(key, {}) for key in best)] for spec in manifest.written}
+    name_of = dict(session.execute(select(User.id, User.name).where(User.id.in_([u for u, _ in best]))).all())
+    names = [name_of[user_id] for user_id, _ in best]
     complete = [g.points.total for g in best.values() if not g.points.pending_max]
     maximum = points.max_total(manifest)
     return {
@@ -234,9 +282,18 @@ def stats(session: Session, settings: Settings, catalog: Catalog, offered: Cours
         "mean": round(statistics.fmean(complete), 4) if complete else None,
         "median": round(statistics.median(complete), 4) if complete else None,
         "histogram": histogram(complete, maximum),
-        "checks": [check_stats(c.name, [t for r in results for t in r.tests if t.name == c.name])
-                   for c in manifest.checks] + [check_stats(name, tests) for name, tests in written.items()],
+        "checks": [check_stats(c.name, [(t, student) for student, tests in results for t in tests
+                                        if t.name == c.name]) for c in manifest.checks]
+                  + [check_stats(name, list(zip(tests, names))) for name, tests in written.items()],
     }
+
+
+def best_results(session: Session, submission_ids: list[int]) -> list[tuple[str, list[TestResult]]]:
+    """(student name, the checks' results) of these submissions: only the results' ``tests`` are
+    read from the database, not their outputs (docs/BENCHMARKS.md, "Instructor pages")."""
+    rows = session.execute(select(User.name, Submission.result["tests"]).join(User, User.id == Submission.user_id)
+                           .where(Submission.id.in_(submission_ids))).all()
+    return [(name, [TestResult.model_validate(t) for t in tests]) for name, tests in rows if tests is not None]
 
 
 def histogram(scores: list[float], maximum: float) -> list[dict]:
@@ -247,9 +304,16 @@ def histogram(scores: list[float], maximum: float) -> list[dict]:
     return [{"from": round(i * width, 4), "to": round((i + 1) * width, 4), "count": c} for i, c in enumerate(counts)]
 
 
-def check_stats(name: str, tests: list[TestResult]) -> dict:
-    tests = [t for t in tests if t.status != CheckStatus.pending]
-    failures = collections.Counter(t.feedback for t in tests if t.status != CheckStatus.passed and t.feedback)
-    return {"name": name, "graded": len(tests),
-            "pass_rate": round(sum(t.status == CheckStatus.passed for t in tests) / len(tests), 4) if tests else None,
-            "common_failures": [{"feedback": f, "count": c} for f, c in failures.most_common(COMMON_FAILURES)]}
+def check_stats(name: str, tests: list[tuple[TestResult, str]]) -> dict:
+    """A check's pass rate over (result, student name) pairs, and its most common failing
+    feedback with the students behind each (the dashboard's drill-down)."""
+    tests = [(t, student) for t, student in tests if t.status != CheckStatus.pending]
+    failures = collections.defaultdict(list)
+    for t, student in tests:
+        if t.status != CheckStatus.passed and t.feedback:
+            failures[t.feedback].append(student)
+    common = sorted(failures.items(), key=lambda item: -len(item[1]))[:COMMON_FAILURES]
+    passed = sum(t.status == CheckStatus.passed for t, _ in tests)
+    return {"name": name, "graded": len(tests), "pass_rate": round(passed / len(tests), 4) if tests else None,
+            "common_failures": [{"feedback": f, "count": len(students), "students": sorted(students)}
+                                for f, students in common]}

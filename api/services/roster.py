@@ -171,19 +171,23 @@ def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], 
         dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    records: list[tuple[int, list[str]]] = []   # (the line a record starts on: a quoted cell may break lines)
+    reader, start = csv.reader(io.StringIO(text), dialect), 1
     try:
-        records = [[CONTROL.sub("", cell) for cell in record] for record in csv.reader(io.StringIO(text), dialect)]
+        for record in reader:
+            records.append((start, [CONTROL.sub("", cell) for cell in record]))
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise BadRequest(_("the roster is not a CSV file a spreadsheet program would write: {why}", why=str(exc)),
                          code="roster_columns") from None
     if len(records) > MAX_ROWS + 1:
         raise BadRequest(_("the roster has {count} rows; one import takes at most {limit} (split the file)",
                            count=len(records) - 1, limit=MAX_ROWS), code="roster_too_large")
-    headers = records[0]
+    headers = records[0][1] if records else []
     found, ignored = columns(headers, mapping)
     rows: list[Row] = []
     seen: dict[str, int] = {}
-    for line, record in enumerate(records[1:], start=2):
+    for line, record in records[1:]:
         cells = {field: record[i].strip() if i < len(record) else "" for field, i in found.items()}
         if not any(cell.strip() for cell in record) or _key(cells.get("name", "")) in CANVAS_EXTRA_ROWS:
             continue

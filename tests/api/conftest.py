@@ -19,12 +19,18 @@ from tests.workers.stack import migrated, postgres_schema, reference_dir, seed_c
 class RecordingQueue:
     def __init__(self):
         self.sent: list[tuple[int, str]] = []
+        self.passbacks: list[tuple[int, int]] = []
         self.down = False
 
     def send(self, submission_id: int, queue: str) -> None:
         if self.down:
             raise BrokerUnavailable("connection refused (test)")
         self.sent.append((submission_id, queue))
+
+    def send_passback(self, user_id: int, course_assignment_id: int) -> None:
+        if self.down:
+            raise BrokerUnavailable("connection refused (test)")
+        self.passbacks.append((user_id, course_assignment_id))
 
     def reachable(self) -> bool:
         return not self.down
@@ -56,6 +62,7 @@ def queue_and_client(api_settings):
 def queue(queue_and_client):
     queue = queue_and_client[0]
     queue.sent.clear()
+    queue.passbacks.clear()
     queue.down = False
     return queue
 

@@ -183,6 +183,19 @@ def test_every_change_is_in_the_audit_log_newest_first(client, queue, course, se
     assert audit_log(client, course, offset=1)[0] == entries[1]
 
 
+def test_ta_grants_and_the_time_zone_are_in_the_audit_log(client, course, run_cli):
+    teacher = bearer(course, "instructor")
+    assert client.put(url(course, "/permissions"), headers=teacher, json={"ta_may": ["extensions"]}).status_code == 200
+    assert client.put(url(course, "/permissions"), headers=teacher, json={"ta_may": ["extensions"]}).status_code == 200
+    assert run_cli("course", "time-zone", course["course"], "Europe/Paris")[0] == 0
+    zone, grants = audit_log(client, course)[:2]
+    assert (grants["action"], grants["actor"], grants["old"], grants["new"]) == (
+        "permissions", course["instructor"], {"ta_may": []}, {"ta_may": ["extensions"]})
+    assert zone["action"] == "policy" and zone["target"] == "time_zone" and zone["new"] == {"time_zone": "Europe/Paris"}
+    assert zone["actor"].startswith("cli")
+    assert len(audit_log(client, course, action="permissions")) == 1     # the same grants again: no change
+
+
 def test_the_audit_entry_is_stored_with_its_change_or_not_at_all(api_settings, catalog):
     """Same transaction: a rolled-back change leaves no entry."""
     sessions = session_factory(api_settings.database_url)

@@ -55,6 +55,7 @@ class Rule:
     upload: bool = False
     roster: bool = False   # upload a class list instead of a submission
     outcome: tuple[int, ...] | None = None  # the statuses the allowed callers get (None: any 2xx)
+    form: dict | None = None                # a page's form fields ("{student}": the cell's student)
     prepare: str | None = None   # a method of Authz that readies the cell for the call (e.g. adds what it deletes)
 
 
@@ -92,6 +93,9 @@ MATRIX = {
     ("GET", "/api/v1/courses/{course}/submissions"): Rule("staff"),
     ("POST", "/api/v1/courses/{course}/regrade"): Rule("staff", json={"assignment": "w0-service"}),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/stats"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/timeline"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/overview"): Rule("staff"),
+    ("GET", "/api/v1/courses/{course}/written"): Rule("staff"),
     ("GET", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("staff"),
     ("PATCH", "/api/v1/courses/{course}/assignments/{assignment_id}/policy"): Rule("granted", json={"late_days": 1}),
     ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/release"): Rule("granted"),
@@ -114,6 +118,12 @@ MATRIX = {
     ("POST", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases"): Rule("instructor", upload=True),
     ("DELETE", "/api/v1/courses/{course}/assignments/{assignment_id}/similarity/bases/{name}"):
         Rule("instructor", prepare="add_base"),
+    # LTI 1.3 (tests/api/test_lti.py): authenticated by the platform's signed JWT, never by a token.
+    ("GET", "/lti/login"): Rule("anyone", outcome=(400,)),   # the refusal page: no registered platform
+    ("POST", "/lti/login"): Rule("anyone", outcome=(400,)),
+    ("POST", "/lti/launch"): Rule("anyone", outcome=(400,)),  # no id_token from a platform
+    ("GET", "/lti/jwks"): Rule("public"),
+    ("GET", "/lti/config"): Rule("public"),
 }
 ROSTER = "学号,姓名,班级\n{student},李雷,计科2301\n"
 
@@ -132,6 +142,27 @@ PAGES = {
     ("GET", "/assignments/{assignment_id}/diff"): Rule("user", outcome=(422,)),  # without ?a=&b=
     ("GET", "/submissions/{submission_id}"): Rule("owner_or_staff"),
     ("GET", "/submissions/{submission_id}/result"): Rule("owner_or_staff"),
+    # the staff's pages (web/routers/staff.py): each asks core/rules.py for the API's right
+    ("GET", "/staff/{course}"): Rule("staff"),
+    ("GET", "/staff/{course}/gradebook"): Rule("staff"),
+    ("GET", "/staff/{course}/assignments/{assignment_id}"): Rule("staff"),
+    ("GET", "/staff/{course}/assignments/{assignment_id}/progress"): Rule("staff"),
+    ("POST", "/staff/{course}/assignments/{assignment_id}/policy"): Rule("granted", form={"late_days": "1"},
+                                                                        outcome=(303,)),
+    ("POST", "/staff/{course}/assignments/{assignment_id}/release"): Rule("granted", outcome=(303,)),
+    ("POST", "/staff/{course}/assignments/{assignment_id}/extensions"):
+        Rule("granted", form={"student": "{student}", "due_at": "2031-01-01T00:00"}, outcome=(303,)),
+    ("POST", "/staff/{course}/assignments/{assignment_id}/extensions/{student}/revoke"): Rule("granted",
+                                                                                           outcome=(303,)),
+    ("POST", "/staff/{course}/assignments/{assignment_id}/regrade"): Rule("staff", outcome=(303,)),
+    ("GET", "/staff/{course}/students/{student}"): Rule("staff"),
+    ("GET", "/staff/{course}/written"): Rule("staff"),
+    ("POST", "/staff/{course}/written/{submission_id}/{name}"): Rule("staff", form={"score": "4"}, outcome=(303,)),
+    ("GET", "/staff/{course}/roster"): Rule("instructor"),
+    ("POST", "/staff/{course}/roster"): Rule("instructor", outcome=(400,)),  # no file: refused on the page
+    ("POST", "/staff/{course}/invitations"): Rule("instructor", form={"student": "{student}"}),
+    ("POST", "/staff/{course}/members/{student}/{action}"): Rule("instructor", outcome=(303,)),
+    ("GET", "/staff/{course}/audit"): Rule("instructor"),
     ("GET", "/courses/{course}/similarity"): Rule("staff"),
     ("GET", "/courses/{course}/assignments/{assignment_id}/similarity"): Rule("staff"),
     ("GET", "/courses/{course}/assignments/{assignment_id}/similarity/pair"): Rule("user", outcome=(422,)),  # no a, b
@@ -232,7 +263,7 @@ class Authz:
         with session_factory(self.settings.database_url)() as session:
             ta = accounts.add_user(session, self.settings.secret_key, f"{course}-ta", "ta", course).token
             if granted:
-                courses.set_ta_grants(accounts.course_by_slug(session, course), sorted(rules.GRANTABLE))
+                courses.set_ta_grants(session, None, accounts.course_by_slug(session, course), sorted(rules.GRANTABLE))
             session.commit()
         return {"ta_granted" if granted else "ta": ta}
 
@@ -293,14 +324,16 @@ def call(authz: Authz, cell: Cell, method: str, path: str, rule: Rule, role: str
         getattr(authz, rule.prepare)(cell)
     name = "Q1.py" if "/bases/{name}" in path else "Q1"
     url = path.format(assignment_id="w0-service", course=cell.course, student=cell.students["student"], name=name,
+                      action="drop",
                       member=cell.students["student"], code="no-such-code", token_id=0,
                       submission_id=cell.submissions.get(owner))
     files = {"file": ("hw.py", b"def answer():\n    return 42\n")} if rule.upload else None
     if rule.roster:
         files = {"file": ("roster.csv", ROSTER.format(student=cell.students["student"]).encode("gbk"))}
     params = {"course": cell.course} if path.startswith(("/api/v1/assignments", "/assignments")) else None
+    data = {key: value.format(student=cell.students["student"]) for key, value in (rule.form or {}).items()} or None
     return authz.client.request(method, url, headers=auth(cell, role), json=rule.json, files=files, params=params,
-                                follow_redirects=False)
+                                data=data, follow_redirects=False)
 
 
 def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> list[str]:
@@ -321,7 +354,8 @@ def verdict(response, path: str, rule: Rule, role: str, owner: str | None) -> li
             ("2xx", response.is_success)
     elif role == "ta" and rule.who == "granted":
         expected = "403 ta_not_allowed (ask the instructor to allow TAs to)"
-        ok = status == 403 and error_code(response) == "ta_not_allowed" and "allow TAs" in response.text
+        ok = status == 403 and "allow TAs" in response.text and \
+            (error_code(response) == "ta_not_allowed" or not path.startswith("/api/"))  # a page's refusal is a page
     else:
         structured = error_code(response) is not None if path.startswith("/api/") else \
             "text/html" in response.headers.get("content-type", "")  # a page's refusal is a page

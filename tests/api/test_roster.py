@@ -83,6 +83,12 @@ def test_semicolons_and_tabs_are_read_too():
         assert (rows[0].student_id, rows[0].name) == ("2026001", "李雷")
 
 
+def test_windows_line_ends_and_a_quoted_line_break():
+    rows, _, _ = roster.parse('学号,姓名,班级\r\n2026001,李雷,计科\r\n2026002,"韩\n梅梅",x\r\n2026003,"Wang, Wu",y\r\n')
+    assert [(r.line, r.student_id, r.name, r.class_name) for r in rows] == [
+        (2, "2026001", "李雷", "计科"), (3, "2026002", "韩\n梅梅", "x"), (5, "2026003", "Wang, Wu", "y")]
+
+
 def test_bad_rows_name_their_line():
     with pytest.raises(BadRequest, match="roster line 3: student ID 'bad id!'"):
         roster.parse("学号,姓名\n2026001,a\nbad id!,b\n")

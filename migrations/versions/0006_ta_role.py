@@ -1,7 +1,7 @@
 """teaching assistants: the role ``ta`` (a value of memberships.role, a string column) and what
 the course's instructor lets its TAs do besides reading and grading (courses.ta_grants)
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-07 04:30:00.000000
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """course administration: withdrawn assignments, dropped members and their class, the audit log
 
-Revision ID: 0006
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from core.db import UTCDateTime
 
-revision = '0006'
-down_revision = '0008'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """workers: each running grading worker's heartbeat (queues, last seen), its sandbox's missing
 layers and its fault counters; /readyz, /metrics and the submission view read it
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 04:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from core.db import UTCDateTime
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
