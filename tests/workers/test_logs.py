@@ -71,9 +71,12 @@ def test_invitation_codes_never_reach_the_log(capsys, restored_logging, monkeypa
     (/invite/CODE, /api/v1/invitations/CODE): uvicorn's access log wrote it for whoever reads
     the logs.  The log keeps the path with the code replaced."""
     logs.configure(log_format)
+    for name in ("uvicorn", "uvicorn.access"):  # as logs.uvicorn_config leaves them (a server started by
+        logger = logging.getLogger(name)         # another test has uvicorn's own configuration)
+        for attribute, value in (("disabled", False), ("propagate", True), ("handlers", []), ("level", logger.level)):
+            monkeypatch.setattr(logger, attribute, value)
+        logger.setLevel(logging.INFO)  # (setLevel clears the level cache; monkeypatch restores the level)
     access = logging.getLogger("uvicorn.access")
-    for attribute, value in (("disabled", False), ("propagate", True), ("level", logging.INFO)):
-        monkeypatch.setattr(access, attribute, value)  # as logs.uvicorn_config leaves it (another test may not)
     access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5123", "GET", "/invite/Sekr3t-Code_x?lang=zh", "1.1", 200)
     access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5123", "POST", "/api/v1/invitations/Sekr3t-Code_y", "1.1", 200)
     logging.getLogger("web.errors").error("unhandled error on %s", "/invite/Sekr3t-Code_z")
