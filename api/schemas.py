@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from grader.results import Environment, Output, TestResult, Timings
 from grader.status import SubmissionStatus
@@ -550,7 +550,8 @@ class RosterReport(BaseModel):
 
 
 class InvitationsIn(Strict):
-    students: list[str] | None = Field(None, description="student IDs; none: every enrolled student")
+    students: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
+        None, max_length=5000, description="student IDs (at most 5000, as a roster); none: every enrolled student")
 
 
 class AuditEntryPublic(BaseModel):

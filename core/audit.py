@@ -1,5 +1,5 @@
 """The audit log: every change of a course's policies, releases, written scores, regrades,
-enrolments, roles and offerings, with who made it, when, and the values before and after.
+enrolments, roles, offerings and password resets, with who made it, when, and the values before and after.
 
 ``record`` is called by the service function that makes the change, before that function's
 commit, so that the change and its entry are stored together or not at all.  An actor is a user
@@ -22,7 +22,7 @@ from core.models import AuditEntry, User
 
 Actor = User | str | None   # None: the operator at the command line
 ACTIONS = ("policy", "release", "extension", "written_score", "regrade", "enrolment", "role", "permissions", "offer",
-           "withdraw")
+           "withdraw", "password_reset")
 
 
 def operator() -> str:

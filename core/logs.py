@@ -15,6 +15,7 @@ a developer's terminal."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -25,6 +26,20 @@ RENAMED = {"levelname": "level", "name": "logger"}
 NOT_FIELDS = (*RESERVED_ATTRS, "color_message")  # uvicorn's copy of the message with terminal colours
 QUIET = ("alembic",)  # /readyz reads the migration state: alembic says so at INFO each time
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+# An invitation code is the account until it is used, and it travels in the URL (the page
+# /invite/CODE, the API's /invitations/CODE): no log line keeps it (uvicorn's access log would).
+INVITATION_IN_URL = re.compile(r"(/invite/|/invitations/)[^/?#\s\"']+")
+
+
+class NoSecrets(logging.Filter):
+    """Replaces invitation codes in a record's message (and its arguments) with ``…``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = INVITATION_IN_URL.sub(r"\1…", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 def formatter(log_format: str) -> logging.Formatter:
@@ -40,6 +55,7 @@ def configure(log_format: str = "json", level: int | str = logging.INFO) -> None
     them is removed (one line per event, not two)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
+    handler.addFilter(NoSecrets())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -127,14 +127,29 @@ def may_see_submission(is_admin: bool, role: Role | str | None, *, own: bool) ->
     return own or sees_all(is_admin, role)
 
 
-def may_reset_password(is_admin: bool, role: Role | str | None, target_is_admin: bool,
-                       target_role: Role | str | None) -> bool:
-    """An admin resets anyone's password; whoever administers a course resets those of its members
-    who do not administer it (an instructor cannot take over a fellow instructor's account)."""
+def may_manage_account(is_admin: bool, target_is_admin: bool,
+                       roles: Iterable[tuple[Role | str | None, Role | str | None]]) -> bool:
+    """Who may reset a user's password or change their name and e-mail (a roster): an admin
+    anyone's.  Anyone else only those of a user every one of whose courses they administer
+    (``roles``: for each course the target is in, dropped or not, the caller's role there and
+    the target's) and who administers none of them: the invitation code a reset hands over *is*
+    the account, so it must not reach someone who could not already do all the account may (an
+    instructor cannot take over a fellow instructor, nor, by enrolling them, the teacher or a
+    student of another course)."""
     if is_admin:
         return True
-    return (target_role is not None and not target_is_admin and may_administer(False, role)
-            and not may_administer(False, target_role))
+    pairs = list(roles)
+    return bool(pairs) and not target_is_admin and all(
+        may_administer(False, mine) and not may_administer(False, theirs) for mine, theirs in pairs)
+
+
+def may_change_role(is_admin: bool, old: Role | str, new: Role | str) -> bool:
+    """Taking a member's administration of a course away (an instructor made a TA or a student)
+    is an admin's (or the command line's): a fellow instructor demoted would be a student whose
+    password the demoting instructor may reset (``may_manage_account``), that is, their account."""
+    return is_admin or not may_administer(False, old) or may_administer(False, new)
+
+
 def policy_rights(fields: Iterable[str]) -> frozenset[Right]:
     """The rights a change of these policy fields needs: releasing hidden results is ``release``,
     the rest (due date, late days and penalty, attempt limits) ``policy``, as does a change of nothing."""

@@ -371,9 +371,8 @@ def write_csv(content: bytes, path: Path | None, language: str) -> int:
 
 
 def run_roster_list(args) -> int:
-    import csv
-
     from api.services import accounts, administration
+    from core import spreadsheet
     from core.errors import ServiceError
 
     settings = get_settings()
@@ -383,7 +382,7 @@ def run_roster_list(args) -> int:
                                            include_dropped=args.dropped)
         except ServiceError as exc:
             return report_error("roster list", exc, args.lang)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = spreadsheet.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["student_id", "name", "class", "email", "role", "dropped_at"])
         for user, membership in found:
             shown = administration.member_shown(user, membership)
@@ -420,7 +419,7 @@ def run_roster_invitations(args) -> int:
     with service_session(settings) as session:
         try:
             invitations = administration.reissue_invitations(
-                session, settings, accounts.course_by_slug(session, args.course), args.names or None)
+                session, settings, None, accounts.course_by_slug(session, args.course), args.names or None)
         except ServiceError as exc:
             return report_error("roster invitations", exc, args.lang)
         session.commit()

@@ -56,9 +56,10 @@ ENV = environment()
 
 
 def switch_url(request: Request, language: str) -> str:
-    """This page again, in another language."""
+    """This page again, in another language: a query-only link (``?…``), which stays on this page
+    whatever its path (a path such as ``//evil.example/`` would be another host's address)."""
     query = [(key, value) for key, value in request.query_params.multi_items() if key != i18n.COOKIE]
-    return f"{request.url.path}?{urlencode([*query, (i18n.COOKIE, language)])}"
+    return f"?{urlencode([*query, (i18n.COOKIE, language)])}"
 
 
 def page(request: Request, template: str, context: dict | None = None, status_code: int = 200,

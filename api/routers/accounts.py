@@ -11,10 +11,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, speak
 from api.routers import errors
 from api.schemas import (InvitationIssued, InvitationPublic, LoginIn, PasswordIn, SessionPublic, TokenIn,
                          TokenIssued, TokenPublic)
-from api.services import accounts, courses
-from core import rules
-from core.errors import Forbidden
-from core.i18n import _
+from api.services import accounts, administration, courses
 from core.models import User
 
 router = APIRouter(tags=["accounts"])
@@ -23,7 +20,8 @@ router = APIRouter(tags=["accounts"])
 def _session_public(request: Request, user: User, csrf: str) -> dict:
     return {"user": {"name": user.name, "display_name": user.display_name, "is_admin": user.is_admin,
                      "language": user.language,
-                     "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships]},
+                     "courses": [{"course": m.course.slug, "role": m.role} for m in user.memberships
+                                 if m.dropped_at is None]},
             "csrf_token": csrf}
 
 
@@ -100,13 +98,8 @@ def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> Respo
              responses=errors(403, 404))
 def reset_password(course: str, member: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Void a member's password and browser sessions; give them the new invitation code."""
-    where = courses.course_for_member(session, user, course)
-    target = courses.student_in(session, where, member)
-    if not rules.may_reset_password(user.is_admin, courses.role_in(session, user, where.id), target.is_admin,
-                                    courses.role_in(session, target, where.id)):
-        raise Forbidden(_("only the course's instructors may reset a student's password (an admin resets staff "
-                          "passwords)"), code="not_instructor")
-    code = accounts.reset_password(session, settings, target)
+    target, code = administration.reset_password(session, settings, user,
+                                                 courses.course_for_member(session, user, course), member)
     invitation = accounts.live_invitation(session, target)
     session.commit()
     return {"name": target.name, "code": code, "url": accounts.invitation_url(settings, code),

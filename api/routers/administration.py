@@ -112,7 +112,7 @@ def reissue_invitations(course: str, session: SessionDep, settings: SettingsDep,
     """New one-time invitations (the old ones are void) for the named students, or every enrolled
     student, as a CSV file: 学号/student_id, 姓名/name, 班级/class, code, URL."""
     found = courses.course_for_instructor(session, user, course)
-    invitations = administration.reissue_invitations(session, settings, found, body.students if body else None)
+    invitations = administration.reissue_invitations(session, settings, user, found, body.students if body else None)
     session.commit()
     return _csv(administration.invitations_csv(invitations), f"{course}-invitations.csv")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import re
 import secrets
 
@@ -14,9 +15,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
-from core import audit, clock
+from core import audit, clock, rules
 from core.db import utcnow
-from core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from core.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from core.i18n import _
 from core.models import (ApiToken, Course, CourseAssignment, Invitation, LoginFailure, Membership, Role, TokenKind,
                          User)
@@ -114,6 +115,9 @@ def enrol(session: Session, actor: audit.Actor, course: Course, user: User, role
         membership.dropped_at = None
         outcome = "added"
     if membership.role != role:
+        if isinstance(actor, User) and not rules.may_change_role(actor.is_admin, membership.role, role):
+            raise Forbidden(_("only an admin may take {name}'s instructor role in {course} away", name=user.name,
+                              course=course.slug), code="not_admin")
         audit.record(session, course.id, actor, "role", user.name, {"role": membership.role}, {"role": role})
         membership.role = role
         outcome = "updated" if outcome == "unchanged" else outcome
@@ -177,12 +181,15 @@ def set_password(session: Session, user: User, password: str) -> None:
 def login(session: Session, settings: Settings, name: str, password: str, client: str) -> User:
     """The user whose ID and password these are.  Failures are counted per name and per client
     address; past the limit, even a right password is refused until the window passes (the
-    caller commits, so that a failure is kept: it raises after recording it)."""
+    caller commits).  Each attempt is stored as a failure before the password is checked, and
+    forgotten when it succeeds: concurrent guesses, each checked while the others are hashing,
+    would otherwise all pass the limit."""
+    client = client_key(client)
     _refuse_if_limited(session, settings, name, client)
+    session.add(LoginFailure(name=name[:64], client=client[:64]))
+    session.commit()
     user = session.scalar(select(User).where(User.name == name))
-    if user is None or not _verify(user, password):
-        session.add(LoginFailure(name=name[:64], client=client[:64]))
-        session.commit()
+    if not _verify(user, password):
         raise Unauthorized(BAD_LOGIN)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
@@ -190,8 +197,24 @@ def login(session: Session, settings: Settings, name: str, password: str, client
     return user
 
 
-def _verify(user: User, password: str) -> bool:
-    if not user.password_hash or len(password) > MAX_PASSWORD:
+def client_key(client: str) -> str:
+    """What the per-client limit counts: an IPv4 address, or an IPv6 client's /64 (one
+    subscriber's network holds 2^64 addresses to rotate through)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
+def _verify(user: User | None, password: str) -> bool:
+    """Whether it is the user's password; a failure costs what a check costs, whoever the user
+    (no user, no password yet), so the time taken tells no one which IDs exist."""
+    if user is None or not user.password_hash or len(password) > MAX_PASSWORD:
         HASHER.hash("spend the same time as a real check")
         return False
     try:
@@ -215,12 +238,21 @@ def _refuse_if_limited(session: Session, settings: Settings, name: str, client: 
 # ---------------------------------------------------------------------- invitations
 def invite(session: Session, settings: Settings, user: User) -> str:
     """A new one-time code that sets the user's password (shown once; their old code is void)."""
-    code = secrets.token_urlsafe(12)
+    code = _invitation_code()
     session.execute(delete(Invitation).where(Invitation.user_id == user.id))
     session.add(Invitation(user_id=user.id, code_hash=token_hash(code, settings.secret_key),
                            expires_at=utcnow() + dt.timedelta(days=settings.invitation_days)))
     session.flush()
     return code
+
+
+def _invitation_code() -> str:
+    """96 random bits, never starting with ``-``: a spreadsheet would take ``-AbC…`` in the
+    invitations CSV for a formula (core/spreadsheet.py would then have to quote the code)."""
+    while True:
+        code = secrets.token_urlsafe(12)
+        if not code.startswith("-"):
+            return code
 
 
 def live_invitation(session: Session, user: User) -> Invitation | None:

@@ -5,7 +5,6 @@ assignment may still do is core/rules.py's to say."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 
@@ -13,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services import accounts, courses
-from core import audit
+from core import audit, spreadsheet
 from core.db import utcnow
-from core.errors import BadRequest, NotFound
+from core.errors import BadRequest, Forbidden, NotFound
 from core.i18n import _
 from core.models import Course, CourseAssignment, Membership, Role, User
 from core.settings import Settings
@@ -113,6 +112,17 @@ def reenrol(session: Session, actor: audit.Actor, course: Course, name: str) -> 
     return accounts.enrol(session, actor, course, user, membership.role)[0]
 
 
+# ---------------------------------------------------------------------- passwords
+def reset_password(session: Session, settings: Settings, actor: User, course: Course, name: str) -> tuple[User, str]:
+    """Void a member's password and browser sessions (core/rules.py's ``may_manage_account``
+    says whose); the new invitation code, which the audit log records was handed out."""
+    target = courses.student_in(session, course, name)
+    _check_manages(session, actor, target)
+    code = accounts.reset_password(session, settings, target)
+    audit.record(session, course.id, actor, "password_reset", target.name)
+    return target, code
+
+
 # ---------------------------------------------------------------------- invitations
 @dataclasses.dataclass(frozen=True)
 class Invitation:
@@ -132,20 +142,37 @@ def invite(session: Session, settings: Settings, user: User, class_name: str = "
     return Invitation(user.name, user.display_name, class_name, code, accounts.invitation_url(settings, code))
 
 
-def reissue_invitations(session: Session, settings: Settings, course: Course,
+def reissue_invitations(session: Session, settings: Settings, actor: audit.Actor, course: Course,
                         names: list[str] | None = None) -> list[Invitation]:
-    """New invitations for the named members, or for every enrolled student of the course."""
+    """New invitations for the named members, or for every enrolled student of the course.  A
+    code sets the password of whoever has one, so an instructor (``actor``) gets codes only for
+    the accounts they manage (``courses.may_manage_account``, as a reset): a named other one is
+    refused, and "every student" leaves out those who are also in someone else's course.  The
+    command line's operator (``actor`` a string or None) gets every code."""
     if names:
         chosen = [membership_of(session, course, name) for name in names]
+        for user, _membership in chosen:
+            _check_manages(session, actor, user)
     else:
-        chosen = members(session, course, role=Role.student)
+        chosen = [(user, membership) for user, membership in members(session, course, role=Role.student)
+                  if _manages(session, actor, user)]
     return [invite(session, settings, user, membership.class_name) for user, membership in chosen]
+
+
+def _manages(session: Session, actor: audit.Actor, user: User) -> bool:
+    return not isinstance(actor, User) or courses.may_manage_account(session, actor, user)
+
+
+def _check_manages(session: Session, actor: audit.Actor, user: User) -> None:
+    if not _manages(session, actor, user):
+        raise Forbidden(_("only an instructor of every course {name} is in may reset their password, and never a "
+                          "fellow instructor's; ask an admin", name=user.name), code="not_instructor")
 
 
 def invitations_csv(invitations: list[Invitation]) -> bytes:
     """UTF-8 with a byte-order mark (so spreadsheet programs read 姓名 right) and LF line ends."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow(INVITATION_HEADER)
     for each in invitations:
         writer.writerow([each.student_id, each.name, each.class_name, each.code, each.url])

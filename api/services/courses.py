@@ -34,9 +34,12 @@ def rights_in(session: Session, user: User, course_id: int) -> frozenset[rules.R
     """The user's rights in a course: their role's, and for a TA what the course grants TAs."""
     if user.is_admin:
         return rules.rights(True, None)
-    found = session.execute(select(Membership.role, Course.ta_grants).join(Course, Course.id == Membership.course_id)
+    found = session.execute(select(Membership.role, Membership.dropped_at, Course.ta_grants)
+                            .join(Course, Course.id == Membership.course_id)
                             .where(Membership.user_id == user.id, Membership.course_id == course_id)).first()
-    return frozenset() if found is None else rules.rights(False, found.role, found.ta_grants)
+    if found is None:
+        return frozenset()
+    return rules.rights(False, rules.enrolled_role(found.role, found.dropped_at), found.ta_grants)
 
 
 def course_for(session: Session, user: User, slug: str, right: rules.Right, *more: rules.Right) -> Course:
@@ -69,6 +72,16 @@ def may_administer(session: Session, user: User, course_id: int) -> bool:
 def may_see_submission(session: Session, user: User, submission: Submission) -> bool:
     return rules.may_see_submission(user.is_admin, None, own=submission.user_id == user.id) or \
         sees_all(session, user, submission.course_assignment.course_id)
+
+
+def may_manage_account(session: Session, user: User, target: User) -> bool:
+    """Whether ``user`` may reset ``target``'s password or change their details (core/rules.py),
+    given every course the target is in (dropped from, too: a re-enrolment restores the role)
+    and the caller's role in each."""
+    enrolled = session.execute(select(Membership.course_id, Membership.role).where(
+        Membership.user_id == target.id)).all()
+    return rules.may_manage_account(user.is_admin, target.is_admin,
+                                    [(role_in(session, user, course_id), role) for course_id, role in enrolled])
 
 
 def set_ta_grants(session: Session, actor: audit.Actor, course: Course, names: list[str]) -> Course:
@@ -151,9 +164,11 @@ def extensions_by_user(session: Session, offered_ids: list[int]) -> dict[tuple[i
 
 def exempt_members(session: Session, course_ids: list[int]) -> set[tuple[int, int]]:
     """(course id, user id) of the members the rules exempt from deadlines."""
-    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role)
+    rows = session.execute(select(Membership.course_id, Membership.user_id, User.is_admin, Membership.role,
+                                  Membership.dropped_at)
                            .join(User, User.id == Membership.user_id).where(Membership.course_id.in_(course_ids)))
-    return {(course_id, user_id) for course_id, user_id, is_admin, role in rows if rules.exempt(is_admin, role)}
+    return {(course_id, user_id) for course_id, user_id, is_admin, role, dropped_at in rows
+            if rules.exempt(is_admin, rules.enrolled_role(role, dropped_at))}
 
 
 # ---------------------------------------------------------------------- policies

@@ -5,7 +5,6 @@ a student's own grades, and per-assignment statistics."""
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import functools
 import datetime as dt
@@ -17,7 +16,7 @@ from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.services import courses
-from core import answers, points, rules, workers
+from core import answers, points, rules, spreadsheet, workers
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
 from core.settings import Settings
@@ -197,7 +196,7 @@ def gradebook_csv(book: dict, export_format: ExportFormat = "plain") -> str:
     """The gradebook (``gradebook()``) as a CSV file in the import format of an LMS."""
     out = io.StringIO()
     out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out, lineterminator="\r\n")
     writer.writerows(EXPORTS[export_format](book))
     return out.getvalue()
 

@@ -25,7 +25,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services import accounts, administration
+from api.services import accounts, administration, courses
 from core import audit
 from core.errors import BadRequest
 from core.i18n import _
@@ -52,6 +52,7 @@ ROLE_WORDS = {"学生": "student", "student": "student", "教师": "instructor",
               "ta": "ta", "teaching assistant": "ta"}
 CHINESE_ROLE = {Role.student: "学生", Role.ta: "助教", Role.instructor: "教师"}  # the words a Chinese class list uses
 CANVAS_EXTRA_ROWS = ("points possible", "muted")
+MAX_ROWS = 5000  # a course's class list; a million rows would hold the database's write lock for hours
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # no NUL in a PostgreSQL text; no stray control characters
 
 
@@ -182,6 +183,9 @@ def parse(text: str, mapping: dict[str, str] | None = None) -> tuple[list[Row], 
     except csv.Error as exc:
         raise BadRequest(_("the roster is not a CSV file a spreadsheet program would write: {why}", why=str(exc)),
                          code="roster_columns") from None
+    if len(records) > MAX_ROWS + 1:
+        raise BadRequest(_("the roster has {count} rows; one import takes at most {limit} (split the file)",
+                           count=len(records) - 1, limit=MAX_ROWS), code="roster_too_large")
     headers = records[0][1] if records else []
     found, ignored = columns(headers, mapping)
     rows: list[Row] = []
@@ -229,7 +233,7 @@ def import_roster(session: Session, settings: Settings, actor: audit.Actor, cour
             accounts.add_user(session, settings.secret_key, row.student_id, row.role.value, course.slug, row.name,
                               row.email, actor)
             user = session.scalar(select(User).where(User.name == row.student_id))
-        details_changed = _update_details(user, row)
+        details_changed = _may_rename(session, actor, user, created) and _update_details(user, row)
         membership, outcome = accounts.enrol(session, actor, course, user, row.role, row.class_name)
         if created:
             outcome = "added"
@@ -246,6 +250,13 @@ def import_roster(session: Session, settings: Settings, actor: audit.Actor, cour
             administration.drop(session, actor, course, name)
         report.dropped = list(report.missing)
     return report
+
+
+def _may_rename(session: Session, actor: audit.Actor, user: User, created: bool) -> bool:
+    """A roster sets the name and e-mail of the users it creates, and of those whose account the
+    importer manages (core/rules.py's ``may_manage_account``), never of another course's member
+    (the command line's operator may)."""
+    return created or not isinstance(actor, User) or courses.may_manage_account(session, actor, user)
 
 
 def _update_details(user: User, row: Row) -> bool:

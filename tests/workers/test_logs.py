@@ -63,3 +63,23 @@ def test_a_grading_logs_its_submission_assignment_worker_and_durations(sessions,
     assert (graded["assignment"], graded["outcome"], graded["status"], graded["attempt"]) == (
         "w0-service", "recorded", "graded", 1)
     assert ":" in graded["worker"] and graded["grading_s"] >= 0 and "checks_s" in graded
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_invitation_codes_never_reach_the_log(capsys, restored_logging, monkeypatch, log_format):
+    """Attack: an invitation code is the account until it is used, and it travels in the URL
+    (/invite/CODE, /api/v1/invitations/CODE): uvicorn's access log wrote it for whoever reads
+    the logs.  The log keeps the path with the code replaced."""
+    logs.configure(log_format)
+    for name in ("uvicorn", "uvicorn.access"):  # as logs.uvicorn_config leaves them (a server started by
+        logger = logging.getLogger(name)         # another test has uvicorn's own configuration)
+        for attribute, value in (("disabled", False), ("propagate", True), ("handlers", []), ("level", logger.level)):
+            monkeypatch.setattr(logger, attribute, value)
+        logger.setLevel(logging.INFO)  # (setLevel clears the level cache; monkeypatch restores the level)
+    access = logging.getLogger("uvicorn.access")
+    access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5123", "GET", "/invite/Sekr3t-Code_x?lang=zh", "1.1", 200)
+    access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5123", "POST", "/api/v1/invitations/Sekr3t-Code_y", "1.1", 200)
+    logging.getLogger("web.errors").error("unhandled error on %s", "/invite/Sekr3t-Code_z")
+    out = capsys.readouterr().err
+    assert "Sekr3t" not in out
+    assert "/invite/…?lang=zh" in out and "/api/v1/invitations/…" in out and "/invite/…" in out

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import CatalogDep, SessionDep, SettingsDep
-from api.services import similarity
+from api.services import courses, similarity
 from api.services.gradebook import Policy
 from core import rules
 from core.errors import BadRequest, ServiceError
@@ -33,7 +33,8 @@ NO_FILE = _("choose a file to add first (.py, .ipynb or .zip)")
 
 
 def _staff_courses(user: User) -> list:
-    return [m.course for m in user.memberships if rules.may_see_similarity(user.is_admin, m.role)]
+    return [m.course for m in user.memberships
+            if rules.may_see_similarity(user.is_admin, rules.enrolled_role(m.role, m.dropped_at))]
 
 
 nav.add(nav.Link(_("Code similarity"), lambda user: f"/courses/{_staff_courses(user)[0].slug}/similarity",
@@ -66,8 +67,7 @@ def report_context(session: Session, settings: Settings, catalog: Catalog, user:
                    policy: Policy, threshold: float, language: str, error: str | None = None) -> dict:
     found = similarity.report(session, settings, catalog, offered, policy=policy, threshold=threshold, limit=SHOWN,
                               language=language)
-    role = None if user.is_admin else next((m.role for m in user.memberships if m.course_id == offered.course_id),
-                                           None)
+    role = None if user.is_admin else courses.role_in(session, user, offered.course_id)
     url = _base(offered.course.slug, offered.assignment_id)
     return {"r": found, "title": _title(catalog, offered, language), "url": url, "error": error,
             "policy": policy, "threshold": threshold, "bases": similarity.list_bases(session, catalog, offered),

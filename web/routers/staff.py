@@ -38,7 +38,8 @@ AUDIT_PAGE = 100
 
 def _staff_courses(user: User) -> list[Course]:
     """The courses whose pages the user sees (the navigation's "Teaching" link)."""
-    return [m.course for m in user.memberships if Right.see_all in rules.rights(user.is_admin, m.role)]
+    return [m.course for m in user.memberships
+            if Right.see_all in rules.rights(user.is_admin, rules.enrolled_role(m.role, m.dropped_at))]
 
 
 nav.add(nav.Link(_("Teaching"), lambda user: f"/staff/{_staff_courses(user)[0].slug}",
@@ -392,7 +393,7 @@ def invitations(course: str, session: SessionDep, settings: SettingsDep, user: P
     """New one-time invitations (the old ones void) for one student or every enrolled one, as the
     CSV the API gives (UTF-8 with BOM)."""
     found = courses.course_for(session, user, course, Right.administer)
-    issued = administration.reissue_invitations(session, settings, found, [student] if student else None)
+    issued = administration.reissue_invitations(session, settings, user, found, [student] if student else None)
     session.commit()
     return Response(administration.invitations_csv(issued), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{course}-invitations.csv"'})
