@@ -13,6 +13,7 @@ import statistics
 from typing import Literal, NamedTuple
 
 from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from api.services import courses
@@ -292,9 +293,17 @@ def stats(session: Session, settings: Settings, catalog: Catalog, offered: Cours
 
 def best_results(session: Session, submission_ids: list[int]) -> list[tuple[str, list[TestResult]]]:
     """(student name, the checks' results) of these submissions: only the results' ``tests`` are
-    read from the database, not their outputs (docs/BENCHMARKS.md, "Instructor pages")."""
-    rows = session.execute(select(User.name, Submission.result["tests"]).join(User, User.id == Submission.user_id)
-                           .where(Submission.id.in_(submission_ids))).all()
+    read from the database, not their outputs (docs/BENCHMARKS.md, "Instructor pages").  A result
+    that holds a NUL (``\\u0000``: a student's feedback may) cannot be taken apart by PostgreSQL's
+    JSON operators; then the whole results are read and taken apart here."""
+    query = (select(User.name, Submission.result["tests"]).join(User, User.id == Submission.user_id)
+             .where(Submission.id.in_(submission_ids)))
+    try:
+        with session.begin_nested():
+            rows = session.execute(query).all()
+    except DataError:
+        whole = query.with_only_columns(User.name, Submission.result)
+        rows = [(name, (result or {}).get("tests")) for name, result in session.execute(whole).all()]
     return [(name, [TestResult.model_validate(t) for t in tests]) for name, tests in rows if tests is not None]
 
 
