@@ -18,9 +18,13 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def wait(browser, condition, seconds: float = 30):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(condition)
+    # htmx swaps the part of the page being read: an element found just before a swap is stale, so
+    # the condition is asked again (as for one not there yet), until the time is up.
+    return WebDriverWait(browser, seconds, poll_frequency=0.2,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
 
 
 def find(browser, selector: str):

@@ -16,11 +16,13 @@ ASSIGNMENT = "w1-normal-modes"
 
 
 def wait(browser, condition, seconds: float = 240):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(browser, seconds, poll_frequency=0.2).until(condition)
+    try:  # a live part of the page replaced while it is read is asked again, not a failure
+        return WebDriverWait(browser, seconds, poll_frequency=0.2,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                             ).until(condition)
     except TimeoutException:
         raise AssertionError(f"timed out on {browser.current_url}: {find(browser, 'main').text[:2000]}\n"
                              f"console: {browser.get_log('browser')}") from None
