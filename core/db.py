@@ -4,10 +4,11 @@ and an API writing at once (WAL, a busy timeout), PostgreSQL through psycopg 3."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -86,6 +87,24 @@ def without_flush_wait(session: Session) -> None:
     a crash would void anyway): on PostgreSQL, commit without waiting for the WAL flush."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def plain_rows(session: Session, query: Select, batch: int = 2000) -> Iterator[tuple]:
+    """The rows of a query that reads tens of thousands (a course's gradebook), a batch at a
+    time. On PostgreSQL they are psycopg's own tuples: building SQLAlchemy's Row objects costs
+    more than psycopg's fetch, and converts nothing in plain columns (numbers, text, moments in
+    a UTC session: ``_utc_session``); tests/core/test_db.py holds them equal. Elsewhere they are
+    SQLAlchemy's rows (SQLite keeps a moment as text).  docs/BENCHMARKS.md, "Instructor pages"."""
+    result = session.execute(query)
+    if session.get_bind().dialect.name != "postgresql":
+        for part in result.partitions(batch):
+            yield from part
+        return
+    try:
+        while part := result.cursor.fetchmany(batch):
+            yield from part
+    finally:
+        result.close()
 
 
 @lru_cache(maxsize=8)

@@ -2,20 +2,19 @@
 submission, the gradebook, a student's grades, the statistics).  docs/SERVICE.md, "Points".
 
 A student's grade for an assignment is the auto-graded points of one code submission (the best
-or the latest, ``api.services.gradebook.pick``) plus the instructor's scores of the student's
+or the latest, ``api.services.gradebook.counting``) plus the instructor's scores of the student's
 current written answers (``core.answers``), whichever upload carried them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from grader.manifest import Manifest
 
 
-@dataclasses.dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """One answered written question: its points, the instructor's score (None: awaiting one)
     and the late penalty of the upload that carried the answer."""
 
@@ -24,8 +23,10 @@ class Written:
     penalty: float = 0.0
 
 
-@dataclasses.dataclass(frozen=True)
-class Points:
+class Points(NamedTuple):
+    """One grade's points (a NamedTuple, immutable: a gradebook makes thousands, and a frozen
+    dataclass costs three times as much to make)."""
+
     auto: float = 0.0          # earned in the auto-graded checks of one code submission
     auto_max: float = 0.0      # offered by the auto-graded checks
     written: float = 0.0       # given by an instructor to the student's current answers

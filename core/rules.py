@@ -23,8 +23,10 @@ alike.  Nothing here reads the database, and no rule is computed in SQL.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -37,6 +39,7 @@ from core.i18n import _
 from core.models import Role
 
 DAY = dt.timedelta(days=1)
+NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 T = TypeVar("T")
 
 
@@ -207,6 +210,13 @@ def due_date(due_at: dt.datetime | None, extended_to: dt.datetime | None) -> dt.
     return due_at if extended_to is None else max(due_at, extended_to)
 
 
+def late_for_nobody_until(due_at: dt.datetime | None) -> dt.datetime:
+    """Up to when no one's upload to an assignment is late, whoever they are: its due date (an
+    extension only moves a student's later, an exempt member has none); without one, never.
+    The gradebook ranks most attempts without working out a student's deadline."""
+    return NEVER if due_at is None else due_at
+
+
 class Phase(StrEnum):
     no_deadline = "no_deadline"
     open = "open"
@@ -240,17 +250,31 @@ class Deadline:
     def accepts(self, when: dt.datetime) -> bool:
         return self.closes_at is None or when <= self.closes_at
 
+    @functools.cached_property
+    def _day_ends(self) -> list[dt.datetime]:
+        """When each late day ends, for the late days and one after (a gradebook asks about tens
+        of thousands of attempts against one student's deadline: the zone math is done once)."""
+        return [self.days_after(day) for day in range(1, self.late_days + 2)]
+
     def days_late(self, when: dt.datetime) -> int:
         """Started course days after the due date: 23:59 due, 00:30 the next day is 1."""
         if self.due_at is None or when <= self.due_at:
             return 0
-        days = max(math.ceil((when - self.due_at) / DAY) - 1, 1)   # a course day has 23 to 25 hours
+        ends = self._day_ends
+        if when <= ends[-1]:
+            return bisect.bisect_left(ends, when) + 1
+        days = max(math.ceil((when - self.due_at) / DAY) - 1, len(ends) + 1)   # a course day has 23 to 25 hours
         while when > self.days_after(days):
             days += 1
         return days
 
+    def late(self, when: dt.datetime) -> tuple[int, float]:
+        """Days late and the penalty (a fraction of the points) of a submission made then."""
+        days = self.days_late(when)
+        return days, min(1.0, days * self.penalty_per_day)
+
     def penalty(self, when: dt.datetime) -> float:
-        return min(1.0, self.days_late(when) * self.penalty_per_day)
+        return self.late(when)[1]
 
     def passed(self, now: dt.datetime) -> bool:
         return self.due_at is not None and now > self.due_at

@@ -134,11 +134,10 @@ def student_in(session: Session, course: Course, name: str) -> User:
 
 
 # ---------------------------------------------------------------------- deadlines
-def deadline(settings: Settings, offered: CourseAssignment, extension: Extension | None, *,
+def deadline(settings: Settings, offered: CourseAssignment, extended_to: dt.datetime | None, *,
              exempt: bool = False) -> rules.Deadline:
-    return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day,
-                             None if extension is None else extension.due_at, exempt=exempt,
-                             zone=zone_of(offered.course, settings))
+    return rules.Deadline.of(offered.due_at, offered.late_days, offered.late_penalty_per_day, extended_to,
+                             exempt=exempt, zone=zone_of(offered.course, settings))
 
 
 def extension_for(session: Session, offered: CourseAssignment, user_id: int) -> Extension | None:

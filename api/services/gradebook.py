@@ -5,7 +5,6 @@ a student's own grades, and per-assignment statistics."""
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 import datetime as dt
 import io
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.services import courses
 from core import answers, points, rules, spreadsheet, workers
+from core.db import plain_rows
 from core.models import Course, CourseAssignment, Membership, Submission, User
 from core.points import Points
 from core.settings import Settings
@@ -46,13 +46,8 @@ class Attempt(NamedTuple):
     code: bool                # False: a .md of written answers only
     pack_version: str | None
 
-    @property
-    def adjusted_auto(self) -> float:
-        return self.auto * (1 - self.late_penalty)
 
-
-@dataclasses.dataclass(frozen=True)
-class Grade:
+class Grade(NamedTuple):
     """A student's grade for one assignment: the chosen code attempt's auto points plus the scores
     of their current written answers (core/points.py)."""
 
@@ -60,35 +55,47 @@ class Grade:
     points: Points
 
 
-def attempts(session: Session, by_id: dict[int, CourseAssignment], deadlines,
-             user_ids: list[int] | None = None) -> dict[tuple[int, int], list[Attempt]]:
-    """(user id, course assignment id) -> every scored upload."""
+def counting(session: Session, by_id: dict[int, CourseAssignment], deadlines, policy: Policy,
+             user_ids: list[int] | None = None) -> dict[tuple[int, int], Attempt]:
+    """(user id, course assignment id) -> the code attempt that counts: the latest, or the best
+    after its late penalty (the written answers add the same to each; ties go to the later one).
+    A .md of answers counts only while there is no code at all.
+
+    One pass over the scored uploads that keeps the leader of each student and assignment: a
+    course's gradebook reads tens of thousands of rows (docs/BENCHMARKS.md, "Instructor pages")."""
     table = Submission.__table__.c  # a Core query: tens of thousands of rows skip the ORM's row loading
-    query = (select(table.id, table.user_id, table.course_assignment_id,
-                    type_coerce(table.status, String),  # as text: no enum conversion per row
-                    table.score, table.max_score, table.created_at, table.filename, table.pack_version)
+    query = (select(table.id, table.user_id, table.course_assignment_id, table.score, table.created_at,
+                    table.filename, type_coerce(table.status, String),  # as text: no enum conversion per row
+                    table.max_score, table.pack_version)
              .where(table.course_assignment_id.in_(list(by_id)), table.status.in_(SCORED)))
     if user_ids is not None:
         query = query.where(table.user_id.in_(user_ids))
-    found: dict[tuple[int, int], list[Attempt]] = collections.defaultdict(list)
-    for sid, user_id, offered_id, status, score, max_score, created_at, filename, version \
-            in session.execute(query).all():  # fetchall: row by row costs twice as much
-        deadline = deadlines(offered_id, user_id)
-        found[(user_id, offered_id)].append(Attempt(
-            sid, status, score or 0.0, max_score, deadline.days_late(created_at), deadline.penalty(created_at),
-            created_at, not answers.answers_only(filename), version))
+    punctual = {o.id: rules.late_for_nobody_until(o.due_at) for o in by_id.values()}
+    kinds: dict[str, bool] = {}                         # file name -> code? (most uploads share a few names)
+    leaders: dict[tuple[int, int, bool], tuple] = {}    # (user, offering, code?) -> (rank, row)
+    for row in plain_rows(session, query):  # tens of thousands: not SQLAlchemy's Row objects
+        sid, user_id, offered_id, score, created_at, filename = row[:6]
+        if policy == "latest":
+            rank = (created_at, sid)
+        elif created_at <= punctual[offered_id]:
+            rank = (score or 0.0, created_at, sid)
+        else:
+            rank = ((score or 0.0) * (1 - deadlines(offered_id, user_id).late(created_at)[1]), created_at, sid)
+        code = kinds.get(filename)
+        if code is None:
+            code = kinds[filename] = not answers.answers_only(filename)
+        key = (user_id, offered_id, code)
+        held = leaders.get(key)
+        if held is None or rank > held[0]:
+            leaders[key] = (rank, row)
+    found = {}
+    for (user_id, offered_id, code), (_, row) in leaders.items():
+        if code or (user_id, offered_id, True) not in leaders:
+            sid, _, _, score, created_at, _, status, max_score, version = row
+            found[(user_id, offered_id)] = Attempt(sid, status, score or 0.0, max_score,
+                                                   *deadlines(offered_id, user_id).late(created_at),
+                                                   created_at, code, version)
     return found
-
-
-def pick(tried: list[Attempt], policy: Policy) -> Attempt | None:
-    """The code attempt that counts: the latest, or the best after its late penalty (the written
-    answers add the same to each).  A .md of answers counts only while there is no code at all."""
-    candidates = [a for a in tried if a.code] or tried
-    if not candidates:
-        return None
-    if policy == "latest":
-        return max(candidates, key=lambda a: (a.submitted_at, a.submission_id))
-    return max(candidates, key=lambda a: (a.adjusted_auto, a.submitted_at, a.submission_id))
 
 
 def grades(session: Session, settings: Settings, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
@@ -96,18 +103,21 @@ def grades(session: Session, settings: Settings, catalog: Catalog, offered: list
     """(user id, course assignment id) -> the grade, for every student with a scored upload."""
     by_id = {o.id: o for o in offered}
     extensions = courses.extensions_by_user(session, list(by_id))
-    exempt = courses.exempt_members(session, list({o.course_id for o in offered}))
+    exempted = courses.exempt_members(session, list({o.course_id for o in offered}))
+
+    @functools.cache  # one per assignment and due date: its late days' ends are worked out once
+    def shared(offered_id: int, extended_to: dt.datetime | None, exempt: bool) -> rules.Deadline:
+        return courses.deadline(settings, by_id[offered_id], extended_to, exempt=exempt)
 
     @functools.cache  # one per student and assignment, not one per attempt
     def deadline(offered_id: int, user_id: int) -> rules.Deadline:
-        offering = by_id[offered_id]
-        return courses.deadline(settings, offering, extensions.get((offered_id, user_id)),
-                                exempt=(offering.course_id, user_id) in exempt)
+        extension = extensions.get((offered_id, user_id))
+        return shared(offered_id, None if extension is None else extension.due_at,
+                      (by_id[offered_id].course_id, user_id) in exempted)
 
     current = answers.current(session, list(by_id), user_ids)
     found = {}
-    for (user_id, offered_id), tried in attempts(session, by_id, deadline, user_ids).items():
-        chosen = pick(tried, policy)
+    for (user_id, offered_id), chosen in counting(session, by_id, deadline, policy, user_ids).items():
         manifest = catalog.get(by_id[offered_id].assignment_id).manifest
         written = answers.written(manifest, current.get((user_id, offered_id), {}),
                                   deadline(offered_id, user_id).penalty)
@@ -141,29 +151,62 @@ def pack_flags(catalog: Catalog, submission: Submission) -> dict:
     return {"pack_version": submission.pack_version, "pack_outdated": outdated}
 
 
-def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Course, policy: Policy, *,
-              include_dropped: bool = False, include_withdrawn: bool = False) -> dict:
-    """Dropped students and withdrawn assignments are left out unless asked for (their work is kept)."""
+class Row(NamedTuple):
+    """A student's line of the gradebook: assignment id -> their grade (None: nothing scored)."""
+
+    student: str
+    display_name: str
+    email: str | None
+    class_name: str | None
+    grades: dict[str, Grade | None]
+    total: float                      # after late penalties
+
+
+class Book(NamedTuple):
+    offered: list[CourseAssignment]
+    versions: dict[str, str]          # assignment id -> its pack's current version
+    max_scores: dict[str, float]
+    rows: list[Row]                   # by student ID
+
+    @property
+    def assignments(self) -> list[str]:
+        return [o.assignment_id for o in self.offered]
+
+    @property
+    def max_total(self) -> float:
+        return round(sum(self.max_scores.values()), 4)
+
+
+def book(session: Session, settings: Settings, catalog: Catalog, course: Course, policy: Policy, *,
+         include_dropped: bool = False, include_withdrawn: bool = False) -> Book:
+    """The gradebook as values (the web page's; ``gradebook`` is the API's JSON of it). Dropped
+    students and withdrawn assignments are left out unless asked for (their work is kept)."""
     offered = [o for o in in_catalog(catalog, course.assignments) if include_withdrawn or o.withdrawn_at is None]
-    versions = pack_versions(catalog, offered)
     graded = Membership.role.in_(rules.roles_with(rules.Right.graded))
-    query = (select(User, Membership.class_name).join(Membership).where(Membership.course_id == course.id, graded)
-             .order_by(User.name))
+    query = (select(User.id, User.name, User.display_name, User.email, Membership.class_name).join(Membership)
+             .where(Membership.course_id == course.id, graded).order_by(User.name))
     if not include_dropped:
         query = query.where(Membership.dropped_at.is_(None))
-    students = session.execute(query).all()
     found = grades(session, settings, catalog, offered, policy)
     rows = []
-    for student, class_name in students:
-        mine = {o.assignment_id: found.get((student.id, o.id)) for o in offered}
-        rows.append({"student": student.name, "display_name": student.display_name, "email": student.email,
-                     "class": class_name,
-                     "grades": {a: _grade_json(g, versions[a]) for a, g in mine.items()},
-                     "total": round(sum(g.points.adjusted for g in mine.values() if g), 4)})
-    maximum = max_scores(catalog, offered)
-    return {"course": course.slug, "policy": policy, "assignments": [o.assignment_id for o in offered],
-            "max_scores": maximum, "max_total": round(sum(maximum.values()), 4), "pack_versions": versions,
-            "students": rows}
+    for user_id, name, display_name, email, class_name in session.execute(query).all():
+        mine = {o.assignment_id: found.get((user_id, o.id)) for o in offered}
+        rows.append(Row(name, display_name, email, class_name, mine,
+                        round(sum(g.points.adjusted for g in mine.values() if g), 4)))
+    return Book(offered, pack_versions(catalog, offered), max_scores(catalog, offered), rows)
+
+
+def gradebook(session: Session, settings: Settings, catalog: Catalog, course: Course, policy: Policy, *,
+              include_dropped: bool = False, include_withdrawn: bool = False) -> dict:
+    """The gradebook as the API shows it (docs/SERVICE.md, "Deadlines, attempts, grades")."""
+    found = book(session, settings, catalog, course, policy, include_dropped=include_dropped,
+                 include_withdrawn=include_withdrawn)
+    return {"course": course.slug, "policy": policy, "assignments": found.assignments,
+            "max_scores": found.max_scores, "max_total": found.max_total, "pack_versions": found.versions,
+            "students": [{"student": row.student, "display_name": row.display_name, "email": row.email,
+                          "class": row.class_name,
+                          "grades": {a: _grade_json(g, found.versions[a]) for a, g in row.grades.items()},
+                          "total": row.total} for row in found.rows]}
 
 
 def _grade_json(grade: Grade | None, current_version: str) -> dict | None:

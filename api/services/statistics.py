@@ -7,6 +7,7 @@ rates and failures with their students are ``gradebook.stats``."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -27,11 +28,11 @@ HOUR = dt.timedelta(hours=1)
 # ---------------------------------------------------------------------- the course at a glance
 def overview(session: Session, catalog: Catalog, course: Course, zone: ZoneInfo) -> dict:
     offered = [o for o in gradebook.in_catalog(catalog, course.assignments) if o.withdrawn_at is None]
-    by_id = {o.id: o.assignment_id for o in offered}
     students = graded_students(session, course)
+    uploads = per_student(session, [o.id for o in offered])
     return {"course": course.slug, "time_zone": zone.key, "students": len(students),
-            "assignments": assignments(session, offered, len(students), zone),
-            "submitted": submitted(session, by_id, students),
+            "assignments": assignments(session, offered, uploads, len(students), zone),
+            "submitted": submitted(uploads, {o.id: o.assignment_id for o in offered}, students),
             "queue": queue(session, course, zone),
             "faults": faults(session, course, zone)}
 
@@ -50,33 +51,37 @@ def waiting(session: Session, offered: CourseAssignment) -> int:
                                                      Submission.status.in_(WAITING)))
 
 
-def assignments(session: Session, offered: list[CourseAssignment], students: int, zone: ZoneInfo) -> list[dict]:
+def per_student(session: Session, offered_ids: list[int]) -> list[tuple[int, int, int, dt.datetime]]:
+    """(user id, course assignment id, uploads, the last one's time) of everyone who uploaded to
+    these assignments (one pass over an index: docs/BENCHMARKS.md, "Instructor pages")."""
+    return session.execute(
+        select(Submission.user_id, Submission.course_assignment_id, func.count(), func.max(Submission.created_at))
+        .where(Submission.course_assignment_id.in_(offered_ids))
+        .group_by(Submission.course_assignment_id, Submission.user_id)).all()
+
+
+def assignments(session: Session, offered: list[CourseAssignment], uploads, students: int,
+                zone: ZoneInfo) -> list[dict]:
     """Per assignment: its deadline, how many students submitted, its submissions by status."""
-    ids = [o.id for o in offered]
     by_status: dict[int, dict[str, int]] = {o.id: {} for o in offered}
     for offered_id, status, count in session.execute(
             select(Submission.course_assignment_id, Submission.status, func.count())
-            .where(Submission.course_assignment_id.in_(ids)).group_by(Submission.course_assignment_id,
-                                                                       Submission.status)):
+            .where(Submission.course_assignment_id.in_(list(by_status)))
+            .group_by(Submission.course_assignment_id, Submission.status)):
         by_status[offered_id][str(status)] = count
-    submitters = dict(session.execute(
-        select(Submission.course_assignment_id, func.count(func.distinct(Submission.user_id)))
-        .where(Submission.course_assignment_id.in_(ids)).group_by(Submission.course_assignment_id)).all())
+    submitters = collections.Counter(offered_id for _, offered_id, _, _ in uploads)
     return [{"assignment": o.assignment_id, "due_at": clock.shown(o.due_at, zone),
-             "results_released": o.results_released, "students_submitted": submitters.get(o.id, 0),
+             "results_released": o.results_released, "students_submitted": submitters[o.id],
              "students": students, "submissions": sum(by_status[o.id].values()), "by_status": by_status[o.id],
              "faults": by_status[o.id].get(SubmissionStatus.internal_error, 0)} for o in offered]
 
 
-def submitted(session: Session, by_id: dict[int, str], students) -> list[dict]:
+def submitted(uploads, names: dict[int, str], students) -> list[dict]:
     """Who has submitted what: per student and assignment, the number of uploads and the last one's time."""
     counts: dict[int, dict[str, dict]] = {user_id: {} for user_id, _, _ in students}
-    for user_id, offered_id, count, last in session.execute(
-            select(Submission.user_id, Submission.course_assignment_id, func.count(), func.max(Submission.created_at))
-            .where(Submission.course_assignment_id.in_(list(by_id)))
-            .group_by(Submission.user_id, Submission.course_assignment_id)):
+    for user_id, offered_id, count, last in uploads:
         if user_id in counts:
-            counts[user_id][by_id[offered_id]] = {"count": count, "last_at": _aware(last)}
+            counts[user_id][names[offered_id]] = {"count": count, "last_at": _aware(last)}
     return [{"student": name, "display_name": display_name, "assignments": counts[user_id]}
             for user_id, name, display_name in students]
 

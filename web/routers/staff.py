@@ -91,9 +91,9 @@ def gradebook_page(request: Request, course: str, session: SessionDep, catalog: 
                    sort: Annotated[str, Query(max_length=80)] = "student",
                    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc") -> Response:
     found = staff_course(session, user, course)
-    book = gradebook.gradebook(session, settings, catalog, found, policy)
-    rows = [r for r in book["students"] if q.casefold() in (r["student"] + " " + r["display_name"]).casefold()]
-    rows.sort(key=_sort_key(sort, book["assignments"]), reverse=order == "desc")
+    book = gradebook.book(session, settings, catalog, found, policy)
+    rows = [r for r in book.rows if q.casefold() in (r.student + " " + r.display_name).casefold()]
+    rows.sort(key=_sort_key(sort, book.assignments), reverse=order == "desc")
     return page(request, "staff/gradebook.html",
                 _context(session, user, found, settings, book=book, rows=rows, policy=policy, q=q, sort=sort,
                          order=order, section="gradebook"))
@@ -101,11 +101,11 @@ def gradebook_page(request: Request, course: str, session: SessionDep, catalog: 
 
 def _sort_key(sort: str, assignment_ids: list[str]):
     if sort in assignment_ids:
-        return lambda row: (row["grades"][sort] is not None,
-                            row["grades"][sort]["adjusted_score"] if row["grades"][sort] else 0, row["student"])
+        return lambda row: (row.grades[sort] is not None,
+                            row.grades[sort].points.adjusted if row.grades[sort] else 0, row.student)
     if sort == "total":
-        return lambda row: (row["total"], row["student"])
-    return lambda row: row["student"]
+        return lambda row: (row.total, row.student)
+    return lambda row: row.student
 
 
 # ---------------------------------------------------------------------- one assignment
