@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from core import rules
 from core.errors import BadRequest, Forbidden, NotFound, TooManyAttempts
@@ -162,6 +163,28 @@ def test_late_days_across_daylight_saving_keep_the_wall_clock(due, days, closes,
     assert deadline.closes_at - deadline.due_at == dt.timedelta(hours=hours)
     assert deadline.days_late(deadline.closes_at) == days
     assert deadline.days_late(deadline.closes_at + dt.timedelta(seconds=1)) == days + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(zone=st.sampled_from(["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+       due_minutes=st.integers(0, 366 * 24 * 60), late_days=st.integers(0, 6),
+       after_minutes=st.integers(-3 * 24 * 60, 20 * 24 * 60))
+def test_days_late_is_the_first_late_day_whose_end_is_not_passed(zone, due_minutes, late_days, after_minutes):
+    """Whatever the zone (daylight saving included: Lord Howe moves half an hour), however long
+    after the late days: the count of started course days, as its definition says."""
+    due = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=due_minutes)
+    deadline = Deadline.of(due, late_days, 0.1, zone=ZoneInfo(zone))
+    when = due + dt.timedelta(minutes=after_minutes)
+    expected = 0 if when <= due else next(day for day in range(1, 100) if when <= deadline.days_after(day))
+    assert deadline.days_late(when) == expected
+    assert deadline.late(when) == (expected, min(1.0, expected * 0.1))
+
+
+def test_nobody_is_late_before_the_assignments_own_due_date():
+    for extended_to, exempt in [(None, False), (DUE + DAY, False), (DUE - DAY, False), (None, True)]:
+        deadline = Deadline.of(DUE, 2, 0.5, extended_to, exempt=exempt)
+        assert deadline.days_late(rules.late_for_nobody_until(DUE)) == 0
+    assert rules.late_for_nobody_until(None) > DUE + 100_000 * DAY
 
 
 def test_passed_is_after_the_students_due_date():
