@@ -73,9 +73,11 @@ def overview(request: Request, course: str, session: SessionDep, catalog: Catalo
              user: PageUser) -> Response:
     found = staff_course(session, user, course)
     view = statistics.overview(session, catalog, found, courses.zone_of(found, settings))
+    ids = [a["assignment"] for a in view["assignments"]]
+    matrix = [(row, [row["assignments"].get(a, {}).get("count") for a in ids]) for row in view["submitted"]]
     return page(request, "staff/overview.html",
-                _context(session, user, found, settings, view=view, titles=titles(catalog, found, request),
-                         section="overview", staff_courses=_staff_courses(user)))
+                _context(session, user, found, settings, view=view, matrix=matrix, section="overview",
+                         titles=titles(catalog, found, request), staff_courses=_staff_courses(user)))
 
 
 def titles(catalog: Catalog, course: Course, request: Request) -> dict[str, str]:
