@@ -53,6 +53,9 @@ def combine(auto: float, auto_max: float, written_max: float, answers: Iterable[
             auto_penalty: float = 0.0) -> Points:
     """The points of auto-graded checks and answered written questions (unanswered ones earn
     nothing and are not pending)."""
+    if not answers:   # most grades: no written question answered
+        return Points(round(auto, 4), round(auto_max, 4), 0, round(written_max, 4), 0,
+                      round(auto * (1 - auto_penalty), 4))
     answers = list(answers)
     scored = [a for a in answers if a.score is not None]
     written = sum(a.score for a in scored)

@@ -9,9 +9,11 @@ import functools
 import datetime as dt
 import io
 import statistics
+import threading
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, func, literal_column, select, type_coerce
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -98,6 +100,52 @@ def counting(session: Session, by_id: dict[int, CourseAssignment], deadlines, po
     return found
 
 
+# ---------------------------------------------------------------------- kept choices
+# Choosing a course's counting attempts is the costly part of its gradebook (every scored upload
+# is read).  A process keeps its last few choices, each under what it depends on: the deadlines
+# it ranked by and a version of the scored uploads that changes whenever one is added, changed
+# or removed; so a kept choice is never used once either changed (and never after a minute).
+# One student's grades are cheap and never kept.  docs/BENCHMARKS.md, "Instructor pages".
+KEPT = 16                            # choices kept per process (a course of 300 is about a megabyte)
+KEPT_FOR = dt.timedelta(minutes=1)
+_kept: collections.OrderedDict[tuple, tuple[dt.datetime, dict]] = collections.OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def scored_version(session: Session, offered_ids: list[int]) -> tuple | None:
+    """A version of these assignments' scored uploads: on PostgreSQL their count and the sum of
+    their row versions' transaction ids (an insert or update writes a row version under a new
+    transaction id, a delete lowers the count). None elsewhere: SQLite has no such marker, so
+    nothing is kept there."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    table = Submission.__table__.c
+    return tuple(session.execute(
+        select(func.count(), func.coalesce(func.sum(literal_column("xmin::text::bigint")), 0))
+        .where(table.course_assignment_id.in_(offered_ids), table.status.in_(SCORED))).one())
+
+
+def kept(session: Session, ranked_by: tuple, offered_ids: list[int], choose: Callable[[], dict]) -> dict:
+    """The choice kept for these deadlines and this version of the uploads, else ``choose()``'s
+    (the version is read first: a choice made from later rows is kept under an older version,
+    and only made again)."""
+    version = scored_version(session, offered_ids)
+    if version is None:
+        return choose()
+    key, now = (ranked_by, version), dt.datetime.now(dt.timezone.utc)
+    with _kept_lock:
+        held = _kept.get(key)
+        if held is not None and now - held[0] < KEPT_FOR:
+            _kept.move_to_end(key)
+            return held[1]
+    chosen = choose()
+    with _kept_lock:
+        _kept[key] = (now, chosen)
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    return chosen
+
+
 def grades(session: Session, settings: Settings, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
            user_ids: list[int] | None = None) -> dict[tuple[int, int], Grade]:
     """(user id, course assignment id) -> the grade, for every student with a scored upload."""
@@ -115,14 +163,24 @@ def grades(session: Session, settings: Settings, catalog: Catalog, offered: list
         return shared(offered_id, None if extension is None else extension.due_at,
                       (by_id[offered_id].course_id, user_id) in exempted)
 
+    if user_ids is None:
+        special = {*extensions, *((o.id, user_id) for o in offered for course_id, user_id in exempted
+                                   if course_id == o.course_id)}
+        ranked_by = (policy, tuple((o.id, shared(o.id, None, False)) for o in offered),
+                     frozenset((offered_id, user_id, deadline(offered_id, user_id))
+                               for offered_id, user_id in special))
+        counted = kept(session, ranked_by, list(by_id), lambda: counting(session, by_id, deadline, policy))
+    else:
+        counted = counting(session, by_id, deadline, policy, user_ids)
     current = answers.current(session, list(by_id), user_ids)
+    manifests = {o.id: catalog.get(o.assignment_id).manifest for o in offered}
+    written_max = {offered_id: points.written_max(manifest) for offered_id, manifest in manifests.items()}
     found = {}
-    for (user_id, offered_id), chosen in counting(session, by_id, deadline, policy, user_ids).items():
-        manifest = catalog.get(by_id[offered_id].assignment_id).manifest
-        written = answers.written(manifest, current.get((user_id, offered_id), {}),
-                                  deadline(offered_id, user_id).penalty)
+    for (user_id, offered_id), chosen in counted.items():
+        mine = current.get((user_id, offered_id))
+        written = answers.written(manifests[offered_id], mine, deadline(offered_id, user_id).penalty) if mine else ()
         found[(user_id, offered_id)] = Grade(chosen, points.combine(
-            chosen.auto, chosen.auto_max, points.written_max(manifest), written, chosen.late_penalty))
+            chosen.auto, chosen.auto_max, written_max[offered_id], written, chosen.late_penalty))
     return found
 
 

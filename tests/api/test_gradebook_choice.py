@@ -10,10 +10,11 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from api.services import gradebook
-from core import rules
+from core import lifecycle, rules
 from core.catalog import ManifestCatalog
 from core.db import session_factory
 from core.models import Course, CourseAssignment, Extension, Membership, Role, Submission, User
@@ -95,3 +96,56 @@ def test_the_one_pass_chooses_as_the_definition(api_settings, world):
                 got = None if grade is None else (grade.attempt.submission_id, grade.attempt.days_late,
                                                   grade.attempt.late_penalty)
                 assert got == reference(tried, expected_deadlines[user_id], policy), (policy, tried)
+
+
+def test_a_kept_choice_is_never_used_after_a_change(api_settings):
+    """The choice a process keeps (PostgreSQL) gives way at once to a new result, a regrade's
+    reset, a removed upload, an extension, an exemption and a new due date."""
+    catalog = ManifestCatalog(api_settings.reference_dir)
+    with session_factory(api_settings.database_url)() as session:
+        course = Course(slug=f"kept-{next(courses)}", time_zone="Asia/Shanghai")
+        session.add(course)
+        session.flush()
+        offered = CourseAssignment(course_id=course.id, assignment_id="w0-service", due_at=DUE, late_days=3,
+                                   late_penalty_per_day=0.5)
+        alice = User(name=f"{course.slug}-alice")
+        session.add_all([offered, alice])
+        session.flush()
+        session.add(Membership(course_id=course.id, user_id=alice.id, role=Role.student))
+        early, late = (Submission(course_assignment_id=offered.id, user_id=alice.id, filename="s.py", content=b"x",
+                                  sha256="0" * 64, size=1, queue="cpu", status=SubmissionStatus.graded, score=score,
+                                  max_score=11.0, created_at=DUE + dt.timedelta(hours=hours))
+                       for score, hours in [(4.0, -1), (10.0, 2)])
+        session.add_all([early, late])
+        session.commit()
+
+        def chosen():
+            grade = gradebook.grades(session, api_settings, catalog, [offered], "best")[(alice.id, offered.id)]
+            session.commit()   # as a request ends: the next one reads what was committed since
+            return grade.attempt.submission_id, grade.points.adjusted
+
+        assert chosen() == (late.id, 5.0) == chosen()                   # 10 points, a day late at 50 %
+        session.add(Extension(course_assignment_id=offered.id, user_id=alice.id, due_at=DUE + dt.timedelta(days=1)))
+        session.commit()
+        assert chosen() == (late.id, 10.0)
+        session.execute(sa.delete(Extension))
+        offered.due_at = DUE + dt.timedelta(hours=3)
+        session.commit()
+        assert chosen() == (late.id, 10.0)
+        offered.due_at = DUE
+        session.commit()
+        assert chosen() == (late.id, 5.0)
+        early.score = 9.0                                             # a new result for the early upload
+        session.commit()
+        assert chosen() == (early.id, 9.0)
+        lifecycle.reset(session, [early.id])                          # a regrade puts it back in the queue
+        assert chosen() == (late.id, 5.0)
+        session.delete(late)
+        session.commit()
+        assert (alice.id, offered.id) not in gradebook.grades(session, api_settings, catalog, [offered], "best")
+        session.commit()
+        early.status, early.score = SubmissionStatus.graded, 2.0
+        membership = session.scalar(sa.select(Membership).where(Membership.user_id == alice.id))
+        membership.role = Role.ta                                     # exempt: no deadline, no penalty
+        session.commit()
+        assert chosen() == (early.id, 2.0)
