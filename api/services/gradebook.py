@@ -102,48 +102,63 @@ def counting(session: Session, by_id: dict[int, CourseAssignment], deadlines, po
 
 # ---------------------------------------------------------------------- kept choices
 # Choosing a course's counting attempts is the costly part of its gradebook (every scored upload
-# is read).  A process keeps its last few choices, each under what it depends on: the deadlines
-# it ranked by and a version of the scored uploads that changes whenever one is added, changed
-# or removed; so a kept choice is never used once either changed (and never after a minute).
-# One student's grades are cheap and never kept.  docs/BENCHMARKS.md, "Instructor pages".
-KEPT = 16                            # choices kept per process (a course of 300 is about a megabyte)
+# is read).  A process keeps its last few choices, one per assignment, each under what it
+# depends on: the deadlines it ranked by and a version of the assignment's scored uploads that
+# changes whenever one is added, changed or removed; so a kept choice is never used once either
+# changed (and never after a minute), and a new result makes its own assignment's choice again,
+# not the course's.  One student's grades are cheap and never kept.
+# docs/BENCHMARKS.md, "Instructor pages".
+KEPT = 256                           # choices kept per process (an assignment of 300 students: ~100 KB)
 KEPT_FOR = dt.timedelta(minutes=1)
 _kept: collections.OrderedDict[tuple, tuple[dt.datetime, dict]] = collections.OrderedDict()
 _kept_lock = threading.Lock()
 
 
-def scored_version(session: Session, offered_ids: list[int]) -> tuple | None:
-    """A version of these assignments' scored uploads: on PostgreSQL their count and the sum of
+def scored_versions(session: Session, offered_ids: list[int]) -> dict[int, tuple] | None:
+    """A version of each assignment's scored uploads: on PostgreSQL their count and the sum of
     their row versions' transaction ids (an insert or update writes a row version under a new
     transaction id, a delete lowers the count). None elsewhere: SQLite has no such marker, so
     nothing is kept there."""
     if session.get_bind().dialect.name != "postgresql":
         return None
     table = Submission.__table__.c
-    return tuple(session.execute(
-        select(func.count(), func.coalesce(func.sum(literal_column("xmin::text::bigint")), 0))
-        .where(table.course_assignment_id.in_(offered_ids), table.status.in_(SCORED))).one())
+    return {offered_id: (count, total) for offered_id, count, total in session.execute(
+        select(table.course_assignment_id, func.count(), func.sum(literal_column("xmin::text::bigint")))
+        .where(table.course_assignment_id.in_(offered_ids), table.status.in_(SCORED))
+        .group_by(table.course_assignment_id))}
 
 
-def kept(session: Session, ranked_by: tuple, offered_ids: list[int], choose: Callable[[], dict]) -> dict:
-    """The choice kept for these deadlines and this version of the uploads, else ``choose()``'s
-    (the version is read first: a choice made from later rows is kept under an older version,
-    and only made again)."""
-    version = scored_version(session, offered_ids)
-    if version is None:
-        return choose()
-    key, now = (ranked_by, version), dt.datetime.now(dt.timezone.utc)
+def kept(session: Session, policy: Policy, by_id: dict[int, CourseAssignment], ranked_by: Callable[[int], tuple],
+         choose: Callable[[dict[int, CourseAssignment]], dict]) -> dict:
+    """The choices kept for these assignments under their deadlines (``ranked_by``) and the
+    present versions of their uploads; ``choose`` makes the others, in one pass.  The versions are
+    read first: a choice made from later rows is kept under an older version, and only made again."""
+    versions = scored_versions(session, list(by_id))
+    if versions is None:
+        return choose(by_id)
+    now, found, missing = dt.datetime.now(dt.timezone.utc), {}, {}
     with _kept_lock:
-        held = _kept.get(key)
-        if held is not None and now - held[0] < KEPT_FOR:
-            _kept.move_to_end(key)
-            return held[1]
-    chosen = choose()
+        for offered_id in by_id:
+            key = (policy, offered_id, ranked_by(offered_id), versions.get(offered_id, (0, 0)))
+            held = _kept.get(key)
+            if held is not None and now - held[0] < KEPT_FOR:
+                _kept.move_to_end(key)
+                found.update(held[1])
+            else:
+                missing[offered_id] = key
+    if not missing:
+        return found
+    chosen = choose({offered_id: by_id[offered_id] for offered_id in missing})
+    per_assignment: dict[int, dict] = {offered_id: {} for offered_id in missing}
+    for (user_id, offered_id), attempt in chosen.items():
+        per_assignment[offered_id][(user_id, offered_id)] = attempt
     with _kept_lock:
-        _kept[key] = (now, chosen)
+        for offered_id, key in missing.items():
+            _kept[key] = (now, per_assignment[offered_id])
         while len(_kept) > KEPT:
             _kept.popitem(last=False)
-    return chosen
+    found.update(chosen)
+    return found
 
 
 def grades(session: Session, settings: Settings, catalog: Catalog, offered: list[CourseAssignment], policy: Policy,
@@ -164,12 +179,17 @@ def grades(session: Session, settings: Settings, catalog: Catalog, offered: list
                       (by_id[offered_id].course_id, user_id) in exempted)
 
     if user_ids is None:
-        special = {*extensions, *((o.id, user_id) for o in offered for course_id, user_id in exempted
-                                   if course_id == o.course_id)}
-        ranked_by = (policy, tuple((o.id, shared(o.id, None, False)) for o in offered),
-                     frozenset((offered_id, user_id, deadline(offered_id, user_id))
-                               for offered_id, user_id in special))
-        counted = kept(session, ranked_by, list(by_id), lambda: counting(session, by_id, deadline, policy))
+        special = collections.defaultdict(list)     # offering -> the students with a deadline of their own
+        for offered_id, user_id in {*extensions, *((o.id, user_id) for o in offered
+                                                   for course_id, user_id in exempted if course_id == o.course_id)}:
+            special[offered_id].append(user_id)
+
+        def ranked_by(offered_id: int) -> tuple:
+            return shared(offered_id, None, False), frozenset(
+                (user_id, deadline(offered_id, user_id)) for user_id in special[offered_id])
+
+        counted = kept(session, policy, by_id, ranked_by,
+                       lambda missing: counting(session, missing, deadline, policy))
     else:
         counted = counting(session, by_id, deadline, policy, user_ids)
     current = answers.current(session, list(by_id), user_ids)

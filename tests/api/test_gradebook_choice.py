@@ -125,7 +125,11 @@ def test_a_kept_choice_is_never_used_after_a_change(api_settings):
             return grade.attempt.submission_id, grade.points.adjusted
 
         assert chosen() == (late.id, 5.0) == chosen()                   # 10 points, a day late at 50 %
-        session.add(Extension(course_assignment_id=offered.id, user_id=alice.id, due_at=DUE + dt.timedelta(days=1)))
+        extension = Extension(course_assignment_id=offered.id, user_id=alice.id, due_at=DUE + dt.timedelta(hours=1))
+        session.add(extension)
+        session.commit()
+        assert chosen() == (late.id, 5.0)                              # still a day late
+        extension.due_at = DUE + dt.timedelta(days=1)                  # the extension moved
         session.commit()
         assert chosen() == (late.id, 10.0)
         session.execute(sa.delete(Extension))
@@ -149,3 +153,39 @@ def test_a_kept_choice_is_never_used_after_a_change(api_settings):
         membership.role = Role.ta                                     # exempt: no deadline, no penalty
         session.commit()
         assert chosen() == (early.id, 2.0)
+
+
+def test_a_new_result_makes_only_its_own_assignments_choice_again(api_settings, monkeypatch):
+    catalog = ManifestCatalog(api_settings.reference_dir)
+    with session_factory(api_settings.database_url)() as session:
+        course = Course(slug=f"kept-{next(courses)}", time_zone="Asia/Shanghai")
+        bob = User(name=f"kept-bob-{next(courses)}")
+        session.add_all([course, bob])
+        session.flush()
+        offerings = [CourseAssignment(course_id=course.id, assignment_id=a, due_at=DUE)
+                     for a in ("w0-service", "w1-normal-modes")]
+        session.add_all(offerings)
+        session.flush()
+        session.add(Membership(course_id=course.id, user_id=bob.id, role=Role.student))
+        uploads = [Submission(course_assignment_id=o.id, user_id=bob.id, filename="s.py", content=b"x", sha256="0" * 64,
+                              size=1, queue="cpu", status=SubmissionStatus.graded, score=3.0, max_score=11.0,
+                              created_at=DUE - dt.timedelta(hours=1)) for o in offerings]
+        session.add_all(uploads)
+        session.commit()
+        asked = []
+        real = gradebook.counting
+        monkeypatch.setattr(gradebook, "counting", lambda s, by_id, *rest: asked.append(sorted(by_id)) or
+                            real(s, by_id, *rest))
+
+        def scores():
+            found = gradebook.grades(session, api_settings, catalog, offerings, "best")
+            session.commit()
+            return [found[(bob.id, o.id)].points.adjusted for o in offerings]
+
+        assert scores() == [3.0, 3.0] == scores()
+        uploads[1].score = 7.0
+        session.commit()
+        assert scores() == [3.0, 7.0]
+        postgres = session.get_bind().dialect.name == "postgresql"
+        ids = sorted(o.id for o in offerings)
+        assert asked == ([ids, [offerings[1].id]] if postgres else [ids] * 3)
