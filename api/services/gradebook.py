@@ -144,9 +144,10 @@ def kept(session: Session, policy: Policy, by_id: dict[int, CourseAssignment], r
     if versions is None:
         return choose(by_id)
     now, found, missing = dt.datetime.now(dt.timezone.utc), {}, {}
+    database = str(session.get_bind().url)   # a process may serve several (tests do)
     with _kept_lock:
         for offered_id in by_id:
-            key = (policy, offered_id, ranked_by(offered_id), versions.get(offered_id, (0, 0)))
+            key = (database, policy, offered_id, ranked_by(offered_id), versions.get(offered_id, (0, 0)))
             held = _kept.get(key)
             if held is not None and now - held[0] < KEPT_FOR:
                 _kept.move_to_end(key)
