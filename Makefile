@@ -28,6 +28,7 @@ run: setup
 test: setup
 	scripts/ensure-services
 	scripts/ensure-browser
+	scripts/ensure-compose
 	$(PY) -m pytest -q
 
 selftest: setup

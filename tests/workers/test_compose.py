@@ -142,8 +142,10 @@ def compose_config(tmp_path, *args: str, secret: str | None = "s" * 32) -> subpr
                                 if not line.startswith("name:")))
         (tmp_path / "Dockerfile").write_text((REPOSITORY / "Dockerfile").read_text())
         command = ["docker-compose", "-f", str(copy)]
+    elif os.environ.get("CI"):
+        pytest.fail("no compose implementation here: scripts/ensure-compose installs one")
     else:
-        pytest.skip("no compose implementation here (apt-get install docker-compose)")
+        pytest.skip("no compose implementation here (scripts/ensure-compose installs one)")
     return subprocess.run([*command, *args, "config"], capture_output=True, text=True, env=env, timeout=120,
                           cwd=tmp_path)
 
