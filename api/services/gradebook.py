@@ -48,6 +48,10 @@ class Attempt(NamedTuple):
     code: bool                # False: a .md of written answers only
     pack_version: str | None
 
+    def outdated(self, current_version: str) -> bool:
+        """Graded by an older version of its pack (the gradebook flags it: regrade to apply the edit)."""
+        return self.pack_version != current_version
+
 
 class Grade(NamedTuple):
     """A student's grade for one assignment: the chosen code attempt's auto points plus the scores
@@ -301,7 +305,7 @@ def _grade_json(grade: Grade | None, current_version: str) -> dict | None:
     chosen = grade.attempt
     return {"submission_id": chosen.submission_id, "status": chosen.status, "days_late": chosen.days_late,
             "late_penalty": chosen.late_penalty, "submitted_at": chosen.submitted_at.isoformat(),
-            "pack_version": chosen.pack_version, "pack_outdated": chosen.pack_version != current_version,
+            "pack_version": chosen.pack_version, "pack_outdated": chosen.outdated(current_version),
             **grade.points.fields()}
 
 
